@@ -1,0 +1,1 @@
+"""genie-audio: Genie's tokenizer -> latent actions -> dynamics recipe applied to recorded music."""

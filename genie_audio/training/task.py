@@ -1,0 +1,60 @@
+"""The stage-specific half of training: everything the one loop needs to know about a model.
+
+The loop (`loop.py`) is shared by the tokenizer, latent action model and dynamics model; each stage is a
+small `Task` subclass in `tasks/`. The loop never branches on which stage it runs.
+
+Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
+  - `train_data(seed, shard_index, shard_count)` -> a `grain.IterDataset` of per-process batches (dicts).
+  - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
+  - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
+  - `post_update(params, opt_state..., aux, rng)`: optional pure fix-up after the optimizer step
+    (e.g. dead-code restart in the VQ); default is identity.
+  - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of audio clips); host side,
+    called every `eval_every_steps`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grain
+import jax
+import ml_collections
+
+PyTree = Any
+Batch = dict[str, Any]
+
+
+class Task:
+  """Base class; subclasses override what their stage needs."""
+
+  name = "task"
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
+    self.config = config
+    self.workdir = workdir
+
+  def train_data(self, seed: int, shard_index: int, shard_count: int) -> grain.IterDataset:
+    raise NotImplementedError
+
+  def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
+    raise NotImplementedError
+
+  def loss(self, params: PyTree, batch: Batch, rng: jax.Array, step: jax.Array
+           ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
+    raise NotImplementedError
+
+  def post_update(self, params: PyTree, aux: PyTree, rng: jax.Array) -> PyTree:
+    """A pure function of the new params; runs inside the jitted step."""
+    del aux, rng
+    return params
+
+  def upstream_params(self) -> PyTree | None:
+    """Params to start from when the workdir has no checkpoint (e.g. a shorter-crop run); None = scratch."""
+    return None
+
+  def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int
+               ) -> tuple[dict[str, float], dict[str, Any]]:
+    """Host-side evaluation: (scalar metrics, {name: mono float waveform at 16 kHz})."""
+    del params, ema_params, step
+    return {}, {}
