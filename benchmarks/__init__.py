@@ -1,0 +1,1 @@
+"""Benchmark scripts for genie-audio (run as `python -m benchmarks.<name>`)."""
