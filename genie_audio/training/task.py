@@ -4,7 +4,8 @@ The loop (`loop.py`) is shared by the tokenizer, latent action model and dynamic
 small `Task` subclass in `tasks/`. The loop never branches on which stage it runs.
 
 Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
-  - `train_data(seed, shard_index, shard_count)` -> a `grain.IterDataset` of per-process batches (dicts).
+  - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
+    (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
   - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
   - `post_update(params, opt_state..., aux, rng)`: optional pure fix-up after the optimizer step
@@ -34,7 +35,7 @@ class Task:
     self.config = config
     self.workdir = workdir
 
-  def train_data(self, seed: int, shard_index: int, shard_count: int) -> grain.IterDataset:
+  def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
 
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
@@ -49,8 +50,12 @@ class Task:
     del aux, rng
     return params
 
-  def upstream_params(self) -> PyTree | None:
-    """Params to start from when the workdir has no checkpoint (e.g. a shorter-crop run); None = scratch."""
+  def upstream_params(self, abstract_params: PyTree) -> PyTree | None:
+    """Params to start from when the workdir has no checkpoint (e.g. a shorter-crop run); None = scratch.
+
+    `abstract_params` carries the target shapes and shardings (restore straight into them).
+    """
+    del abstract_params
     return None
 
   def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int

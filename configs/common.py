@@ -1,0 +1,86 @@
+"""Fields every stage shares, the `:preset` argument parser, and config validation.
+
+A stage file builds on `base_config()` and `parse_arg()`:
+
+    def get_config(arg=None):
+      arg = common.parse_arg(arg, preset="default")
+      config = common.base_config()
+      ...
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_DATASET = os.path.join(REPO_ROOT, "data", "demo")
+PRESETS = ("default", "tiny")
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+  """Parses `"tiny"` or `"preset=tiny,foo=3"` (big_vision style) over the given defaults."""
+  parsed = ml_collections.ConfigDict(defaults)
+  for item in filter(None, (arg or "").split(",")):
+    key, _, value = item.partition("=")
+    if not value:
+      key, value = "preset", key
+    if key not in parsed:
+      raise ValueError(f"unknown config argument {key!r} in {arg!r}; known: {sorted(parsed.keys())}")
+    parsed[key] = type(parsed[key])(value) if not isinstance(parsed[key], bool) else value == "True"
+  if "preset" in parsed and parsed.preset not in PRESETS:
+    raise ValueError(f"unknown preset {parsed.preset!r}; known: {PRESETS}")
+  return parsed
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.task = ""                    # name in genie_audio.training.tasks.REGISTRY
+  c.seed = 0
+  c.total_steps = 10_000
+  c.batch_size = 32              # global, over all processes and devices
+  c.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1))
+  c.shard_min_size = 2**14       # params smaller than this stay replicated
+  c.optim = ml_collections.ConfigDict(dict(
+      lr=3e-4, warmup_steps=1000, final_lr_fraction=0.1, clip_norm=1.0, b1=0.9, b2=0.99,
+      weight_decay=0.01))
+  c.ema_decay = 0.0              # 0 turns EMA off
+  c.nonfinite = "stop"           # "stop": fail naming the step; "skip": drop such updates and go on
+  c.log_every_steps = 50
+  c.eval_every_steps = 1000
+  c.checkpoint_every_steps = 1000
+  c.keep_checkpoints = 3
+  c.async_checkpoints = True
+  c.data = ml_collections.ConfigDict(dict(dataset_dir=DEMO_DATASET, num_workers=2))
+  c.distributed = ml_collections.ConfigDict(dict(
+      auto=False, coordinator_address="", num_processes=1, process_id=0))
+  return c
+
+
+def _check(condition: bool, field: str, value, requirement: str) -> None:
+  if not condition:
+    raise ValueError(f"config.{field}={value!r}: {requirement}")
+
+
+def validate(c: ml_collections.ConfigDict) -> None:
+  """Rejects invalid values before any work starts, naming the field."""
+  for field in ("total_steps", "batch_size", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
+                "keep_checkpoints"):
+    _check(int(c[field]) >= 1, field, c[field], "must be >= 1")
+  _check(c.optim.lr > 0, "optim.lr", c.optim.lr, "must be > 0")
+  _check(c.optim.warmup_steps >= 0, "optim.warmup_steps", c.optim.warmup_steps, "must be >= 0")
+  _check(0 <= c.optim.final_lr_fraction <= 1, "optim.final_lr_fraction", c.optim.final_lr_fraction,
+         "must be in [0, 1]")
+  _check(c.optim.clip_norm > 0, "optim.clip_norm", c.optim.clip_norm, "must be > 0")
+  _check(0 <= c.ema_decay < 1, "ema_decay", c.ema_decay, "must be in [0, 1) (0 turns EMA off)")
+  _check(c.nonfinite in ("stop", "skip"), "nonfinite", c.nonfinite, "must be 'stop' or 'skip'")
+  _check(c.data.num_workers >= 0, "data.num_workers", c.data.num_workers, "must be >= 0")
+  _check(c.mesh.fsdp >= 1, "mesh.fsdp", c.mesh.fsdp, "must be >= 1")
+  _check(c.mesh.data == -1 or c.mesh.data >= 1, "mesh.data", c.mesh.data, "must be -1 (auto) or >= 1")
+  _check(c.distributed.num_processes >= 1, "distributed.num_processes", c.distributed.num_processes,
+         "must be >= 1")
+  _check(0 <= c.distributed.process_id < c.distributed.num_processes, "distributed.process_id",
+         c.distributed.process_id, "must be in [0, num_processes)")
+  _check(c.distributed.num_processes == 1 or c.distributed.coordinator_address, "distributed.coordinator_address",
+         c.distributed.coordinator_address, "is required when num_processes > 1 (e.g. 'localhost:12355')")

@@ -1,0 +1,79 @@
+"""The latent-shard format written by `launch/encode.py` and read by the LAM and dynamics stages.
+
+    LATENTS/
+      latents.json        {"frame_rate", "latent_dim", "tokenizer_workdir", "tokenizer_step", "dataset_dir"}
+      shards/<id>.npy     one recording each, float32 (T, C): the tokenizer's latent sequence
+      manifest.jsonl      one line per recording: {"shard", "source", "frames", "split"}
+
+Like the waveform manifest, a line is appended only after its shard is complete, and `latents.json` is
+written last, so its presence means the whole dataset is encoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from genie_audio.data import manifest
+
+META = "latents.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentEntry:
+  shard: str     # relative to the latent folder
+  source: str    # the recording's source path, as in the waveform manifest
+  frames: int    # latent frames
+  split: str
+
+
+def write_shard(latent_dir: str | os.PathLike, entry_id: str, source: str, split: str,
+                z_TC: np.ndarray) -> LatentEntry:
+  """Writes one recording's latents atomically and appends its manifest line."""
+  shards = Path(latent_dir) / manifest.SHARDS
+  shards.mkdir(parents=True, exist_ok=True)
+  final = shards / f"{entry_id}.npy"
+  tmp = shards / f".{entry_id}.tmp.npy"
+  np.save(tmp, np.asarray(z_TC, dtype=np.float32))
+  os.replace(tmp, final)
+  entry = LatentEntry(f"{manifest.SHARDS}/{entry_id}.npy", source, int(z_TC.shape[0]), split)
+  manifest.append_line(Path(latent_dir) / manifest.MANIFEST, dataclasses.asdict(entry))
+  return entry
+
+
+def write_meta(latent_dir: str | os.PathLike, meta: dict) -> None:
+  path = Path(latent_dir) / META
+  tmp = path.with_suffix(".tmp")
+  tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
+  os.replace(tmp, path)
+
+
+def read_meta(latent_dir: str | os.PathLike) -> dict | None:
+  path = Path(latent_dir) / META
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def read_entries(latent_dir: str | os.PathLike) -> list[LatentEntry]:
+  path = Path(latent_dir) / manifest.MANIFEST
+  fields = {f.name for f in dataclasses.fields(LatentEntry)}
+  entries = []
+  for number, record in enumerate(manifest.read_lines(path), start=1):
+    if fields - record.keys():
+      raise ValueError(f"{path}:{number}: missing field(s) {sorted(fields - record.keys())}")
+    entries.append(LatentEntry(**{k: record[k] for k in fields}))
+  return entries
+
+
+def load_split(latent_dir: str | os.PathLike, split: str) -> list[LatentEntry]:
+  """Entries of one split of a complete latent dataset; errors say which command makes it."""
+  if read_meta(latent_dir) is None:
+    raise FileNotFoundError(f"{Path(latent_dir) / META} does not exist: the latents are not (fully) encoded; "
+                            f"run python launch/encode.py --workdir TOKENIZER_RUN first")
+  entries = [e for e in read_entries(latent_dir) if e.split == split]
+  if not entries:
+    raise ValueError(f"{Path(latent_dir) / manifest.MANIFEST}: no entries in split {split!r}")
+  return entries

@@ -1,0 +1,107 @@
+"""Grain pipelines: shuffled random crops of prepared waveforms or of encoded latents.
+
+Both stream `{"<key>": float32 array (batch, length[, C])}` batches for one JAX process. The pipeline is a
+`grain.MapDataset` chain (shuffle -> per-process shard -> random crop -> batch), turned into an iterator
+whose state Orbax saves in each checkpoint, so a resumed run sees exactly the data it would have seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+import grain
+import numpy as np
+import soundfile as sf
+
+from genie_audio.data import crops
+from genie_audio.data import latents as latent_store
+from genie_audio.data import manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class CropSpec:
+  key: str                 # name of the array in the batch dict
+  crop_frames: int         # length of each crop along time
+  align: int = 1           # crop starts are multiples of this (e.g. a tokenizer's stride)
+
+
+class _CropSource:
+  """Maps an example index to (recording, random offset) and reads the crop; picklable for workers."""
+
+  def __init__(self, items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
+               spec: CropSpec):
+    self.paths = [p for p, _ in items]
+    self.frames = np.array([n for _, n in items], dtype=np.int64)
+    self.cumulative = np.cumsum(crops.examples_per_recording(self.frames, spec.crop_frames))
+    self.read = read
+    self.spec = spec
+
+  def __len__(self) -> int:
+    return int(self.cumulative[-1])
+
+  def __call__(self, index: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    i = crops.locate(index, self.cumulative)
+    start = crops.random_offset(int(self.frames[i]), self.spec.crop_frames, rng, self.spec.align)
+    return {self.spec.key: self.read(self.paths[i], start, self.spec.crop_frames)}
+
+
+def read_wave(path: str, start: int, length: int) -> np.ndarray:
+  wave, rate = sf.read(path, start=start, frames=length, dtype="float32", always_2d=False)
+  if rate != manifest.SAMPLE_RATE or wave.shape != (length,):
+    raise ValueError(f"{path}: expected {length} mono samples at {manifest.SAMPLE_RATE} Hz from {start}, "
+                     f"got shape {wave.shape} at {rate} Hz (re-run prepare_data)")
+  return wave
+
+
+def read_latent(path: str, start: int, length: int) -> np.ndarray:
+  return np.asarray(np.load(path, mmap_mode="r")[start:start + length], dtype=np.float32)
+
+
+def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
+                 spec: CropSpec, *, batch_size: int, seed: int, shard_index: int = 0,
+                 shard_count: int = 1, num_epochs: int | None = None) -> grain.MapDataset:
+  """Shuffled, sharded, batched random crops; `batch_size` is per process."""
+  usable = [(p, n) for p, n in items if n >= spec.crop_frames]
+  if len(usable) < len(items):
+    log.warning("%d of %d recordings are shorter than the crop of %d frames and are not used",
+                len(items) - len(usable), len(items), spec.crop_frames)
+  if not usable:
+    raise ValueError(f"no recording is at least {spec.crop_frames} frames long; use a shorter crop")
+  source = _CropSource(usable, read, spec)
+  ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat(num_epochs)
+  ds = ds[shard_index::shard_count]
+  return ds.random_map(source).batch(batch_size, drop_remainder=True)
+
+
+def to_iterator(ds: grain.MapDataset, num_workers: int = 0, buffer_size: int = 2) -> grain.DatasetIterator:
+  """A checkpointable iterator, with `num_workers` processes reading ahead when > 0."""
+  it_ds = ds.to_iter_dataset()
+  if num_workers > 0:
+    it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers,
+                                                           per_worker_buffer_size=buffer_size))
+  return iter(it_ds)
+
+
+def waveform_crops(dataset_dir: str, split: str, crop_frames: int, *, batch_size: int, seed: int,
+                   align: int = 1, shard_index: int = 0, shard_count: int = 1,
+                   num_epochs: int | None = None) -> grain.MapDataset:
+  """Random `{"wave": (batch, crop_frames)}` crops from a prepared dataset (see `manifest.py`)."""
+  recordings = manifest.load_split(dataset_dir, split)
+  items = [(str(manifest.shard_path(dataset_dir, r)), r.frames) for r in recordings]
+  return crop_dataset(items, read_wave, CropSpec("wave", crop_frames, align), batch_size=batch_size,
+                      seed=seed, shard_index=shard_index, shard_count=shard_count, num_epochs=num_epochs)
+
+
+def latent_windows(latent_dir: str, split: str, window_frames: int, *, batch_size: int, seed: int,
+                   shard_index: int = 0, shard_count: int = 1,
+                   num_epochs: int | None = None) -> grain.MapDataset:
+  """Random `{"latents": (batch, window_frames, C)}` windows from encoded latents (see `latents.py`)."""
+  entries = latent_store.load_split(latent_dir, split)
+  items = [(str(Path(latent_dir) / e.shard), e.frames) for e in entries]
+  return crop_dataset(items, read_latent, CropSpec("latents", window_frames), batch_size=batch_size,
+                      seed=seed, shard_index=shard_index, shard_count=shard_count, num_epochs=num_epochs)

@@ -1,0 +1,211 @@
+"""Shared flax.linen building blocks: norms, time embedding, adaLN, conv residual block, attention, MLP.
+
+Used by the tokenizer (conv encoder and velocity U-Net) and by the transformer latent action and dynamics
+models. Parameters are always float32; each module's `dtype` is the compute dtype (jnp.bfloat16 on
+accelerators). Norm statistics and the attention softmax run in float32 whatever `dtype` is.
+
+Dimension keys:
+  B batch, T time (query positions), S time (key positions), C channels, D model dim,
+  E conditioning dim, H heads, K head dim, F MLP hidden dim.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Dtype = Any
+
+_F32 = jnp.float32
+
+
+def layer_norm(x: jax.Array, axes: int | tuple[int, ...] = -1, eps: float = 1e-6) -> jax.Array:
+  """Parameter-free LayerNorm over `axes`, computed in float32 (also DiTo's latent regulariser)."""
+  x32 = x.astype(_F32)
+  mean = jnp.mean(x32, axis=axes, keepdims=True)
+  var = jnp.mean(jnp.square(x32 - mean), axis=axes, keepdims=True)
+  return (x32 - mean) * jax.lax.rsqrt(var + eps)
+
+
+class RMSNorm(nn.Module):
+  """RMS norm over the last (channel) axis; per time step, so it never mixes positions."""
+  use_scale: bool = True
+  eps: float = 1e-6
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    x32 = x.astype(_F32)
+    y = x32 * jax.lax.rsqrt(jnp.mean(jnp.square(x32), axis=-1, keepdims=True) + self.eps)
+    if self.use_scale:
+      y = y * self.param("scale", nn.initializers.ones, (x.shape[-1],), _F32)
+    return y.astype(self.dtype)
+
+
+def LayerNorm(dtype: Dtype = _F32, use_scale: bool = True, use_bias: bool = True) -> nn.LayerNorm:
+  """flax LayerNorm with float32 params and float32 statistics, output in `dtype`."""
+  return nn.LayerNorm(epsilon=1e-6, dtype=dtype, param_dtype=_F32, use_scale=use_scale, use_bias=use_bias)
+
+
+def timestep_embedding(t_B: jax.Array, dim: int, max_period: float = 10_000.0, scale: float = 1000.0
+                       ) -> jax.Array:
+  """Sinusoidal embedding of diffusion times t in [0, 1] -> (B, dim), float32.
+
+  t is multiplied by `scale` first so that the fastest frequencies resolve small differences in t.
+  """
+  half = dim // 2
+  freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=_F32) / half)
+  args_BF = scale * t_B.astype(_F32)[:, None] * freqs[None, :]
+  emb_BE = jnp.concatenate([jnp.cos(args_BF), jnp.sin(args_BF)], axis=-1)
+  if dim % 2:
+    emb_BE = jnp.pad(emb_BE, ((0, 0), (0, 1)))
+  return emb_BE
+
+
+class TimeEmbedding(nn.Module):
+  """t_B in [0, 1] -> (B, E): sinusoidal features then a 2-layer SiLU MLP."""
+  features: int
+  freq_dim: int = 256
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, t_B: jax.Array) -> jax.Array:
+    h = timestep_embedding(t_B, self.freq_dim).astype(self.dtype)
+    h = nn.Dense(self.features, dtype=self.dtype, param_dtype=_F32)(h)
+    h = nn.Dense(self.features, dtype=self.dtype, param_dtype=_F32)(nn.silu(h))
+    return h
+
+
+def _per_position(c: jax.Array, x: jax.Array) -> jax.Array:
+  """(B, D) -> (B, 1, D) so a per-sample vector broadcasts over time; (B, T, D) passes through."""
+  return c[:, None, :] if c.ndim == x.ndim - 1 else c
+
+
+def modulate(x_BTD: jax.Array, shift: jax.Array, scale: jax.Array) -> jax.Array:
+  """adaLN / FiLM: x * (1 + scale) + shift; shift/scale are (B, D) per sample or (B, T, D) per position."""
+  return x_BTD * (1 + _per_position(scale, x_BTD)) + _per_position(shift, x_BTD)
+
+
+class AdaLNModulation(nn.Module):
+  """cond (B, E) or (B, T, E) -> `num` tensors of width `features` (shift, scale, gate, ...).
+
+  Zero-initialised so that every conditioned block starts as the identity (DiT's adaLN-Zero).
+  """
+  features: int
+  num: int
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, cond: jax.Array) -> tuple[jax.Array, ...]:
+    h = nn.Dense(self.num * self.features, dtype=self.dtype, param_dtype=_F32,
+                 kernel_init=nn.initializers.zeros, bias_init=nn.initializers.zeros)(nn.silu(cond))
+    return tuple(jnp.split(h, self.num, axis=-1))
+
+
+class ConvResBlock(nn.Module):
+  """Pre-norm residual block: norm -> SiLU -> conv -> norm [FiLM by cond] -> SiLU -> conv, plus input.
+
+  Non-causal 'SAME' convs and per-time-step norms: the output at a position depends only on a finite
+  window around it, which is what makes chunked encoding exact away from the chunk edges.
+  """
+  kernel_size: int = 3
+  dilation: int = 1
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, x_BTC: jax.Array, cond: jax.Array | None = None) -> jax.Array:
+    C = x_BTC.shape[-1]
+    conv = lambda **kw: nn.Conv(C, (self.kernel_size,), kernel_dilation=(self.dilation,), padding="SAME",
+                                dtype=self.dtype, param_dtype=_F32, **kw)
+    h = conv()(nn.silu(RMSNorm(dtype=self.dtype)(x_BTC)))
+    if cond is None:
+      h = RMSNorm(dtype=self.dtype)(h)
+    else:
+      shift, scale = AdaLNModulation(C, 2, dtype=self.dtype)(cond)
+      h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(h), shift, scale)
+    # Zero-init the last conv: a deep stack of blocks starts as the identity (stable early training).
+    h = conv(kernel_init=nn.initializers.zeros)(nn.silu(h))
+    return x_BTC + h
+
+
+class MLP(nn.Module):
+  """Dense -> GELU -> Dense, hidden width `hidden` (default 4 * D)."""
+  hidden: int | None = None
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, x_BTD: jax.Array) -> jax.Array:
+    D = x_BTD.shape[-1]
+    h_BTF = nn.Dense(self.hidden or 4 * D, dtype=self.dtype, param_dtype=_F32)(x_BTD)
+    return nn.Dense(D, dtype=self.dtype, param_dtype=_F32)(nn.gelu(h_BTF))
+
+
+def apply_rope(x_BTHK: jax.Array, positions_T: jax.Array | None = None, max_wavelength: float = 10_000.0
+               ) -> jax.Array:
+  """Rotary position embedding on the head dim (split-half convention); positions default to 0..T-1."""
+  T, K = x_BTHK.shape[1], x_BTHK.shape[-1]
+  half = K // 2
+  pos = jnp.arange(T, dtype=_F32) if positions_T is None else positions_T.astype(_F32)
+  freqs = max_wavelength ** (-jnp.arange(half, dtype=_F32) / half)
+  ang_TK = pos[:, None] * freqs[None, :]
+  sin, cos = jnp.sin(ang_TK)[:, None, :], jnp.cos(ang_TK)[:, None, :]  # broadcast over heads
+  x1, x2 = x_BTHK[..., :half].astype(_F32), x_BTHK[..., half:2 * half].astype(_F32)
+  rot = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+  if K % 2:
+    rot = jnp.concatenate([rot, x_BTHK[..., -1:].astype(_F32)], axis=-1)
+  return rot.astype(x_BTHK.dtype)
+
+
+class Attention(nn.Module):
+  """Bidirectional multi-head self-attention with QK-norm and optional RoPE.
+
+  mask: optional bool, True = may attend; shape (B, S) (key padding) or (B, T, S).
+  """
+  num_heads: int
+  use_rope: bool = True
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, x_BTD: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    D = x_BTD.shape[-1]
+    if D % self.num_heads:
+      raise ValueError(f"Attention: model dim {D} is not divisible by num_heads={self.num_heads}")
+    H, K = self.num_heads, D // self.num_heads
+    qkv = nn.DenseGeneral((3, H, K), dtype=self.dtype, param_dtype=_F32, name="qkv")(x_BTD)
+    q_BTHK, k_BSHK, v_BSHK = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    # QK-norm keeps logits bounded in bf16 (per head, over K).
+    q_BTHK = RMSNorm(dtype=self.dtype, name="q_norm")(q_BTHK)
+    k_BSHK = RMSNorm(dtype=self.dtype, name="k_norm")(k_BSHK)
+    if self.use_rope:
+      q_BTHK, k_BSHK = apply_rope(q_BTHK), apply_rope(k_BSHK)
+    if mask is not None:
+      mask = mask[:, None, None, :] if mask.ndim == 2 else mask[:, None, :, :]  # -> (B, 1, T|1, S)
+    out_BTHK = jax.nn.dot_product_attention(q_BTHK, k_BSHK, v_BSHK, mask=mask)
+    return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out")(out_BTHK)
+
+
+class TransformerBlock(nn.Module):
+  """Pre-norm transformer block; with `cond` (B, E) or (B, T, E) it uses adaLN-Zero (shift, scale, gate)."""
+  num_heads: int
+  mlp_ratio: int = 4
+  use_rope: bool = True
+  dtype: Dtype = _F32
+
+  @nn.compact
+  def __call__(self, x_BTD: jax.Array, cond: jax.Array | None = None, mask: jax.Array | None = None
+               ) -> jax.Array:
+    D = x_BTD.shape[-1]
+    attn = Attention(self.num_heads, use_rope=self.use_rope, dtype=self.dtype)
+    mlp = MLP(self.mlp_ratio * D, dtype=self.dtype)
+    if cond is None:
+      x_BTD = x_BTD + attn(RMSNorm(dtype=self.dtype)(x_BTD), mask)
+      return x_BTD + mlp(RMSNorm(dtype=self.dtype)(x_BTD))
+    shift1, scale1, gate1, shift2, scale2, gate2 = AdaLNModulation(D, 6, dtype=self.dtype)(cond)
+    h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(x_BTD), shift1, scale1)
+    x_BTD = x_BTD + _per_position(gate1, x_BTD) * attn(h, mask)
+    h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(x_BTD), shift2, scale2)
+    return x_BTD + _per_position(gate2, x_BTD) * mlp(h)

@@ -1,0 +1,191 @@
+"""The one train loop shared by every stage.
+
+Reads top to bottom: mesh -> data -> abstract state (`jax.eval_shape`) -> shardings -> jitted init ->
+jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else
+scratch) -> loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling.
+Everything stage-specific comes from the `Task`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from genie_audio.data import pipelines
+from genie_audio.training import checkpoint, optim, sharding
+from genie_audio.training import state as state_lib
+from genie_audio.training.metrics import MetricWriter
+from genie_audio.training.progress import Progress
+from genie_audio.training.task import Task
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+  pass
+
+
+def make_train_step(task: Task, optimizer: optax.GradientTransformation, config: ml_collections.ConfigDict):
+  """The pure update: loss and grads, optimizer, task fix-ups, EMA; a non-finite step changes nothing."""
+  base_rng = jax.random.key(config.seed)
+  learning_rate = optim.learning_rate_schedule(config.optim, config.total_steps)
+
+  def train_step(state: state_lib.TrainState, batch):
+    rng = jax.random.fold_in(base_rng, state.step)  # a resumed run continues the same key sequence
+    loss_rng, post_rng = jax.random.split(rng)
+    def loss_fn(params):
+      loss, metrics, aux = task.loss(params, batch, loss_rng, state.step)
+      return loss, (metrics, aux)
+
+    (loss, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = task.post_update(optax.apply_updates(state.params, updates), aux, post_rng)
+    ema = state.ema_params
+    if ema is not None:
+      ema = state_lib.ema_update(ema, params, config.ema_decay)
+    grad_norm = optax.global_norm(grads)
+    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+    keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+    new_state = state.replace(
+        step=state.step + 1, params=keep(params, state.params), opt_state=keep(opt_state, state.opt_state),
+        ema_params=keep(ema, state.ema_params),
+        nonfinite_steps=state.nonfinite_steps + (~finite).astype(jnp.int32),
+        first_nonfinite_step=jnp.where((state.first_nonfinite_step < 0) & ~finite, state.step,
+                                       state.first_nonfinite_step))
+    metrics = {"train/loss": loss, "train/grad_norm": grad_norm, "train/lr": learning_rate(state.step),
+               **metrics}
+    return new_state, metrics
+
+  return train_step
+
+
+def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+  """Each run keeps its config beside its checkpoints; later stages rebuild upstream models from it."""
+  if jax.process_index() == 0:
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmp = workdir / "config.json.tmp"
+    tmp.write_text(config.to_json_best_effort(indent=2, sort_keys=True))
+    tmp.replace(workdir / "config.json")
+
+
+class _StopFlag:
+  """Set by SIGTERM (preemption, `kill`): the loop saves a checkpoint and exits at the next step."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    self.requested = True
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._previous)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str | Path,
+          task_factory: Callable[[ml_collections.ConfigDict, str], Task],
+          devices: list | None = None) -> dict[str, float]:
+  """Trains until `config.total_steps`; returns the last logged metrics. `devices` defaults to all."""
+  workdir = Path(workdir).absolute()
+  write_config(config, workdir)
+  task = task_factory(config, str(workdir))
+  mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
+  if config.batch_size % mesh.size:
+    raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the {mesh.size} devices")
+  local_batch_size = config.batch_size // jax.process_count()
+
+  # Data: this process's slice of every global batch, with a checkpointable iterator.
+  dataset = task.train_data(config.seed, local_batch_size, jax.process_index(), jax.process_count())
+  data_iterator = pipelines.to_iterator(dataset, config.data.num_workers)
+  example = {k: np.asarray(v) for k, v in dataset[0].items()}
+  abstract_batch = {k: jax.ShapeDtypeStruct((config.batch_size,) + v.shape[1:], v.dtype,
+                                            sharding=sharding.batch_sharding(mesh))
+                    for k, v in example.items()}
+
+  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  use_ema = config.ema_decay > 0
+
+  def init_state(rng):
+    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema)
+
+  abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
+  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)
+  sharding.log_sharding_table(abstract_state.params, state_shardings.params)
+  init_fn = jax.jit(init_state, out_shardings=state_shardings)
+  train_step = jax.jit(make_train_step(task, optimizer, config),
+                       in_shardings=(state_shardings, sharding.batch_sharding(mesh)),
+                       out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
+
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, config.async_checkpoints)
+  abstract_with_shardings = jax.tree.map(
+      lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state, state_shardings)
+  if ckpt.latest_step() is not None:
+    state = ckpt.restore(abstract_with_shardings, data_iterator)
+    log.info("resumed from %s at step %d", workdir, int(state.step))
+  else:
+    state = init_fn(jax.random.key(config.seed))
+    upstream = task.upstream_params(abstract_with_shardings.params)
+    if upstream is not None:
+      state = state.replace(params=upstream, ema_params=upstream if use_ema else None)
+      log.info("started from upstream params")
+
+  writer = MetricWriter(workdir)
+  step = int(state.step)
+  progress = Progress(step, config.total_steps, config.batch_size, task.name)
+  stop = _StopFlag()
+  last_metrics: dict[str, float] = {}
+  pending: list = []
+  try:
+    while step < config.total_steps:
+      batch = sharding.global_batch(next(data_iterator), mesh)
+      state, metrics = train_step(state, batch)
+      step += 1
+      pending.append(metrics)
+      if step % config.log_every_steps == 0 or step == config.total_steps or stop.requested:
+        last_metrics = _log_pending(pending, state, step, config, writer, progress)
+        pending = []
+      if step % config.eval_every_steps == 0 or step == config.total_steps:
+        eval_metrics, clips = task.evaluate(state.params, state.ema_params, step)
+        if eval_metrics:
+          writer.scalars(step, eval_metrics)
+        writer.audio(step, clips)
+        last_metrics.update(eval_metrics)
+      if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stop.requested:
+        ckpt.save(step, state, data_iterator)
+      if stop.requested:
+        log.warning("SIGTERM: saved step %d and stopping", step)
+        break
+  finally:
+    stop.restore()
+    ckpt.close()
+    writer.close()
+    progress.close()
+  return last_metrics
+
+
+def _log_pending(pending, state, step, config, writer, progress) -> dict[str, float]:
+  """Fetches the metrics of the steps since the last log (one host sync) and writes each step's."""
+  fetched = jax.device_get(pending)
+  first_bad = int(state.first_nonfinite_step)
+  if first_bad >= 0 and config.nonfinite == "stop":
+    raise NonFiniteLossError(
+        f"non-finite loss or gradient at step {first_bad} (its update was dropped); the last checkpoint is "
+        f"intact. Lower config.optim.lr or set config.nonfinite='skip' to skip such steps")
+  for offset, metrics in enumerate(fetched):
+    metrics_step = step - len(fetched) + offset + 1
+    writer.scalars(metrics_step, {k: float(v) for k, v in metrics.items()})
+  last = {k: float(v) for k, v in fetched[-1].items()}
+  last.update(progress.update(step, last["train/loss"]))
+  last["train/nonfinite_steps"] = float(state.nonfinite_steps)
+  writer.scalars(step, {k: last[k] for k in ("perf/steps_per_s", "perf/samples_per_s",
+                                             "train/nonfinite_steps")})
+  return last
