@@ -1,0 +1,56 @@
+"""Prepares audio into a dataset (16 kHz mono shards + manifest), or builds the bundled demo corpus.
+
+  python launch/prepare_data.py --input ~/music/jazz --output data/jazz [--validation-fraction 0.1]
+  python launch/prepare_data.py --demo --output data/demo [--seed 0]
+
+The last line printed is one JSON object (prepared / skipped counts, hours, output folder, ...).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from genie_audio.data import demo_corpus, prepare  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  source = parser.add_mutually_exclusive_group(required=True)
+  source.add_argument("--input", help="folder of wav/flac/ogg/mp3 files (searched recursively)")
+  source.add_argument("--demo", action="store_true", help="build the generated-jazz demo corpus instead")
+  parser.add_argument("--output", help="dataset folder to write (default for --demo: data/demo)")
+  parser.add_argument("--validation-fraction", type=float, default=0.1,
+                      help="share of files (by a stable hash of their path) put in the validation split; "
+                           "files under INPUT/validation/ always are")
+  parser.add_argument("--seed", type=int, default=0, help="demo corpus seed")
+  parser.add_argument("--minutes", type=float, default=demo_corpus.DEFAULT_MINUTES,
+                      help="demo corpus length in minutes")
+  parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+  args = parser.parse_args(argv)
+  if args.input is not None and args.output is None:
+    parser.error("--output is required with --input")
+  return args
+
+
+def main(argv: list[str]) -> int:
+  args = parse_args(argv)
+  try:
+    if args.demo:
+      summary = demo_corpus.build_demo_corpus(args.output or demo_corpus.DEFAULT_DEMO_DIR, seed=args.seed,
+                                              minutes=args.minutes, progress=not args.no_progress)
+    else:
+      summary = prepare.prepare_folder(args.input, args.output, validation_fraction=args.validation_fraction,
+                                       progress=not args.no_progress)
+  except (FileNotFoundError, FileExistsError, ValueError, demo_corpus.DemoToolsMissingError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    print(json.dumps({"error": str(e), "prepared": 0, "skipped": 0}))
+    return 1
+  print(json.dumps(summary, sort_keys=True))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))
