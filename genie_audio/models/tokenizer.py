@@ -1,0 +1,318 @@
+"""The diffusion tokenizer: DiTo (arXiv 2501.18593) in 1D with DC-AE residual autoencoding (arXiv 2410.10733).
+
+Encoder: waveform (B, T) -> conv stem -> DownStages (residual conv blocks + strided conv + DC-AE shortcut), one
+per stride -> projection to `latent_dim` -> DiTo's regulariser, a LayerNorm over the whole (T, C) latent of each
+sample with no learned scale or bias (no KL). Non-causal 'SAME' convs and per-step norms only, so the raw latent
+depends on a finite window (`encoder_receptive_field`) and long signals encode exactly in overlapping chunks.
+
+Decoder (`velocity`): a velocity network on the noisy waveform cut into patches of `patch_size` samples. The
+latent is projected and up-sampled to the patch rate (UpStages with DC-AE shortcuts) and concatenated to the
+patches; a 1D U-Net (conv residual blocks FiLM-conditioned on the time embedding, x2 resampling between levels,
+optional adaLN transformer blocks at the lowest rate) predicts the velocity of each patch.
+
+Training (`__call__`) uses one flow-matching loss, see `genie_audio.diffusion.flow`:
+    t = flow.sample_time(k_t, B); tau, t = flow.sample_sync(k_sync, t, prob=0.1)
+    v_pred, aux = model.apply(variables, wave_BT, noise_BT, t, tau, rngs={"noise": k_z})
+    loss = flow.flow_matching_loss(v_pred, aux["v_target"])
+
+Dimension keys:
+  B batch, T time (waveform samples or latent frames), N patches (decoder time), P samples per patch,
+  C channels, E time-embedding dim.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import einops
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from genie_audio.diffusion import flow
+from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
+from genie_audio.models.layers import ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm
+
+Dtype = Any
+
+_DILATIONS = (1, 3, 9)
+
+# Suggested presets (the keys of `tokenizer_from_config`). Adam train step, batch 8 x 1 s, float32, on 2 CPU
+# cores: tiny 0.13 s (~450 steps/min), full_50hz 4.4 s, full_8hz 2.9 s.
+PRESETS: dict[str, dict[str, Any]] = {
+    # CPU smoke/training size: 50 frames/s, 0.25M params.
+    "tiny": dict(strides=(2, 4, 5, 8), encoder_channels=(4, 8, 16, 40, 64), encoder_depth=1, latent_dim=16,
+                 patch_size=40, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
+                 dtype="float32"),
+    # GPU size, 16 kHz -> 50 frames/s (stride 320), 400 patches/s in the decoder; 43.1M params.
+    "full_50hz": dict(strides=(2, 4, 5, 8), encoder_channels=(32, 64, 128, 320, 512), encoder_depth=2,
+                      latent_dim=64, patch_size=40, decoder_channels=(256, 512, 512), decoder_depth=2,
+                      decoder_attn_depth=2, decoder_heads=8, dtype="bfloat16"),
+    # GPU size, 16 kHz -> 8 frames/s (stride 2000), 160 patches/s in the decoder; 50.6M params. The last
+    # width (400) is not a multiple of latent_dim (128), so this preset has no DC-AE output shortcut.
+    "full_8hz": dict(strides=(4, 5, 5, 4, 5), encoder_channels=(32, 64, 160, 400, 400, 400), encoder_depth=2,
+                     latent_dim=128, patch_size=100, decoder_channels=(256, 512, 512), decoder_depth=2,
+                     decoder_attn_depth=2, decoder_heads=8, dtype="bfloat16"),
+}
+
+
+def _factorize(n: int) -> tuple[int, ...]:
+  """Splits an up-sampling factor into small stage factors, e.g. 8 -> (8,), 20 -> (5, 4), 50 -> (5, 5, 2)."""
+  factors = []
+  for f in (8, 5, 4, 3, 2):
+    while n % f == 0 and n > 1:
+      factors.append(f)
+      n //= f
+  if n > 1:
+    factors.append(n)
+  return tuple(factors)
+
+
+def normalize_latent(z_BTC: jax.Array, mode: str = "TC") -> jax.Array:
+  """DiTo's regulariser: parameter-free LayerNorm over (T, C) per sample ('TC') or over C per frame ('C')."""
+  if mode not in ("TC", "C"):
+    raise ValueError(f"latent_norm must be 'TC' or 'C', got {mode!r}")
+  return layer_norm(z_BTC, axes=(1, 2) if mode == "TC" else -1)
+
+
+class Encoder(nn.Module):
+  """Waveform (B, T) -> raw latent (B, T / prod(strides), latent_dim), float32, before the regulariser."""
+  strides: tuple[int, ...]
+  channels: tuple[int, ...]  # stem width, then the output width of each stage
+  depth: int
+  kernel_size: int
+  latent_dim: int
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, wave_BT: jax.Array) -> jax.Array:
+    x_BTC = nn.Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
+                    param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
+    for i, r in enumerate(self.strides):
+      x_BTC = DownStage(r, self.channels[i + 1], self.depth, self.kernel_size, _DILATIONS, dtype=self.dtype,
+                        name=f"down{i}")(x_BTC)
+    h = nn.silu(RMSNorm(dtype=self.dtype)(x_BTC))
+    z_BTC = nn.Dense(self.latent_dim, dtype=self.dtype, param_dtype=jnp.float32, name="to_latent")(h)
+    if x_BTC.shape[-1] % self.latent_dim == 0:
+      # DC-AE's output shortcut: average groups of channels down to the latent width.
+      z_BTC = z_BTC + down_shortcut(x_BTC, 1, self.latent_dim, "to_latent")
+    return z_BTC.astype(jnp.float32)
+
+
+class VelocityNet(nn.Module):
+  """(x_t (B, T), t (B,), z (B, T/stride, C)) -> velocity (B, T): a 1D U-Net at the patch rate."""
+  patch_size: int
+  cond_factors: tuple[int, ...]  # latent rate -> patch rate
+  cond_channels: int
+  channels: tuple[int, ...]
+  depth: int
+  attn_depth: int
+  heads: int
+  kernel_size: int
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_t_BT: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
+    x_BNP = einops.rearrange(x_t_BT.astype(self.dtype), "B (N P) -> B N P", P=self.patch_size)
+    c_BTC = nn.Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
+        z_BTC.astype(self.dtype))
+    for i, r in enumerate(self.cond_factors):
+      c_BTC = UpStage(r, self.cond_channels, depth=1, kernel_size=3, dtype=self.dtype, name=f"cond_up{i}")(c_BTC)
+    c_BNC = c_BTC  # now at the patch rate
+    h_BNC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="in")(
+        jnp.concatenate([x_BNP, c_BNC], axis=-1))
+    temb_BE = TimeEmbedding(self.channels[-1], dtype=self.dtype)(t_B)
+
+    skips = []
+    for lvl, width in enumerate(self.channels):
+      if lvl > 0:
+        h_BNC = DownStage(2, width, depth=0, kernel_size=self.kernel_size, dtype=self.dtype,
+                          name=f"unet_down{lvl}")(h_BNC)
+      for j in range(self.depth):
+        h_BNC = ConvResBlock(self.kernel_size, dtype=self.dtype, name=f"enc{lvl}_{j}")(h_BNC, temb_BE)
+      skips.append(h_BNC)
+    for j in range(self.attn_depth):
+      h_BNC = TransformerBlock(self.heads, dtype=self.dtype, name=f"mid_attn{j}")(h_BNC, temb_BE)
+    for lvl in reversed(range(len(self.channels))):
+      h_BNC = nn.Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
+          jnp.concatenate([h_BNC, skips[lvl]], axis=-1))
+      for j in range(self.depth):
+        h_BNC = ConvResBlock(self.kernel_size, dtype=self.dtype, name=f"dec{lvl}_{j}")(h_BNC, temb_BE)
+      if lvl > 0:
+        h_BNC = UpStage(2, self.channels[lvl - 1], depth=0, kernel_size=self.kernel_size, dtype=self.dtype,
+                        name=f"unet_up{lvl}")(h_BNC)
+
+    h_BNC = nn.silu(RMSNorm(dtype=self.dtype)(h_BNC))
+    # Zero-init output: the initial velocity is 0, so the first loss is E|v_target|^2 (no blow-up).
+    v_BNP = nn.Dense(self.patch_size, dtype=self.dtype, param_dtype=jnp.float32,
+                     kernel_init=nn.initializers.zeros, name="out")(h_BNC)
+    return einops.rearrange(v_BNP, "B N P -> B (N P)").astype(jnp.float32)
+
+
+class Tokenizer(nn.Module):
+  """DiTo-style diffusion autoencoder for 16 kHz mono waveforms; see the module docstring.
+
+  Fields (frozen hyperparameters):
+    strides: per-stage down-sampling factors; their product is the hop (320 -> 50 frames/s at 16 kHz).
+    encoder_channels: len(strides) + 1 widths: the stem, then each stage's output. Stage i needs
+      (encoder_channels[i] * strides[i]) % encoder_channels[i+1] == 0 (DC-AE shortcut).
+    encoder_depth: residual conv blocks per stage (dilations cycle 1, 3, 9); encoder_kernel_size: their kernel.
+    latent_dim: latent channels C. latent_norm: 'TC' (DiTo, per sample over the whole latent) or 'C'.
+    patch_size: waveform samples per decoder patch; must divide the hop.
+    decoder_channels: U-Net widths per level (x2 down-sampling between levels, DC-AE shortcuts, so each
+      consecutive pair must satisfy w[i+1] | 2 * w[i]). decoder_depth: residual blocks per level and side.
+    decoder_attn_depth, decoder_heads: adaLN transformer blocks at the lowest U-Net rate (0 = none).
+    decoder_kernel_size: U-Net conv kernel. cond_channels: latent-conditioning width (None = decoder_channels[0]).
+    s_min: flow-matching noise floor at t = 0. dtype: compute dtype (params stay float32).
+  """
+  strides: tuple[int, ...] = (2, 4, 5, 8)
+  encoder_channels: tuple[int, ...] = (32, 64, 128, 320, 512)
+  encoder_depth: int = 2
+  encoder_kernel_size: int = 7
+  latent_dim: int = 64
+  latent_norm: str = "TC"
+  patch_size: int = 40
+  decoder_channels: tuple[int, ...] = (256, 512, 512)
+  decoder_depth: int = 2
+  decoder_attn_depth: int = 4
+  decoder_heads: int = 8
+  decoder_kernel_size: int = 3
+  cond_channels: int | None = None
+  s_min: float = 0.0
+  dtype: Dtype = jnp.float32
+
+  @property
+  def total_stride(self) -> int:
+    """Waveform samples per latent frame."""
+    return math.prod(self.strides)
+
+  def encoder_receptive_field(self) -> tuple[int, int]:
+    """(left, right) samples beyond a frame's own `total_stride` samples that can affect its raw latent.
+
+    Chunks that overlap by at least ceil(max(left, right) / total_stride) frames on each side reproduce the
+    whole-signal raw latent exactly in their centres (chunk starts must be multiples of total_stride).
+    """
+    left = right = 0
+    rate = 1  # samples per step at the current layer's input
+
+    def conv(k, d, r):
+      pad = (k - 1) * d  # 'SAME' at stride 1: floor(pad / 2) before, the rest after
+      return pad // 2 * r, (pad - pad // 2) * r
+
+    l, r_ = conv(self.encoder_kernel_size, 1, rate)
+    left, right = left + l, right + r_
+    for s in self.strides:
+      for j in range(self.encoder_depth):
+        l, r_ = conv(self.encoder_kernel_size, _DILATIONS[j % len(_DILATIONS)], rate)
+        left, right = left + 2 * l, right + 2 * r_  # two convs per block
+      # Strided conv, kernel 2s, stride s, 'SAME' pads s // 2 before: reaches s // 2 steps before the block
+      # and s - s // 2 after it.
+      left, right = left + s // 2 * rate, right + (s - s // 2) * rate
+      rate *= s
+    return left, right
+
+  def _check(self) -> None:
+    if len(self.encoder_channels) != len(self.strides) + 1:
+      raise ValueError(f"encoder_channels needs len(strides) + 1 = {len(self.strides) + 1} widths (stem, then "
+                       f"one per stage); got {self.encoder_channels}")
+    for i, r in enumerate(self.strides):
+      check_down(self.encoder_channels[i], r, self.encoder_channels[i + 1], f"encoder stage {i} (stride {r})")
+    if self.total_stride % self.patch_size:
+      raise ValueError(f"patch_size {self.patch_size} must divide the total stride {self.total_stride}")
+    for i in range(1, len(self.decoder_channels)):
+      a, b = self.decoder_channels[i - 1], self.decoder_channels[i]
+      check_down(a, 2, b, f"decoder U-Net level {i}")
+      check_up(b, 2, a, f"decoder U-Net level {i}")
+
+  def setup(self):
+    self._check()
+    self.encoder = Encoder(self.strides, self.encoder_channels, self.encoder_depth, self.encoder_kernel_size,
+                           self.latent_dim, dtype=self.dtype)
+    self.decoder = VelocityNet(self.patch_size, _factorize(self.total_stride // self.patch_size),
+                               self.cond_channels or self.decoder_channels[0], self.decoder_channels,
+                               self.decoder_depth, self.decoder_attn_depth, self.decoder_heads,
+                               self.decoder_kernel_size, dtype=self.dtype)
+
+  def _check_length(self, T: int, what: str) -> None:
+    if T % self.total_stride:
+      raise ValueError(f"Tokenizer.{what}: waveform length {T} is not divisible by the total stride "
+                       f"{self.total_stride} (strides {self.strides}); crop or pad it to a multiple")
+    n_patches, down = T // self.patch_size, 2 ** (len(self.decoder_channels) - 1)
+    if what != "encode" and n_patches % down:
+      raise ValueError(f"Tokenizer.{what}: {n_patches} patches of {self.patch_size} samples are not divisible "
+                       f"by the U-Net's down-sampling {down}; use a waveform length multiple of "
+                       f"{math.lcm(self.patch_size * down, self.total_stride)}")
+
+  def encode(self, wave_BT: jax.Array, normalize: bool = True) -> jax.Array:
+    """(B, T) waveform -> (B, T / total_stride, latent_dim) float32 latent (normalised unless told not to)."""
+    self._check_length(wave_BT.shape[1], "encode")
+    z_BTC = self.encoder(wave_BT)
+    return normalize_latent(z_BTC, self.latent_norm) if normalize else z_BTC
+
+  def velocity(self, x_t_BT: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
+    """Predicted flow velocity (B, T) of the noisy waveform x_t at times t_B (B,), given the latent z."""
+    self._check_length(x_t_BT.shape[1], "velocity")
+    if z_BTC.shape[1] * self.total_stride != x_t_BT.shape[1]:
+      raise ValueError(f"Tokenizer.velocity: latent has {z_BTC.shape[1]} frames but the waveform has "
+                       f"{x_t_BT.shape[1]} samples (expected frames * {self.total_stride})")
+    return self.decoder(x_t_BT, t_B, z_BTC)
+
+  def __call__(self, wave_BT: jax.Array, noise_BT: jax.Array, t_B: jax.Array, tau_B: jax.Array | None = None,
+               latent_noise_BTC: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Training forward: returns (predicted velocity (B, T), aux).
+
+    tau_B: DiTo noise-sync levels from `flow.sample_sync` (0 = not synced); None skips sync. The latent noise
+    is `latent_noise_BTC` if given, else drawn from the 'noise' rng stream (apply(..., rngs={'noise': key})).
+    aux: z (clean normalised latent), z_cond (latent given to the decoder), x_t, v_target, t, tau,
+    x0_pred (the waveform estimate implied by the predicted velocity).
+    """
+    z_BTC = self.encode(wave_BT)
+    z_cond_BTC = z_BTC
+    if tau_B is not None:
+      if latent_noise_BTC is None:
+        latent_noise_BTC = jax.random.normal(self.make_rng("noise"), z_BTC.shape, jnp.float32)
+      z_cond_BTC = flow.noise_latent(z_BTC, latent_noise_BTC, tau_B)
+    x_t_BT = flow.interpolate(wave_BT, noise_BT, t_B, self.s_min)
+    v_BT = self.velocity(x_t_BT, t_B, z_cond_BTC)
+    aux = dict(z=z_BTC, z_cond=z_cond_BTC, x_t=x_t_BT, v_target=flow.target_velocity(wave_BT, noise_BT, self.s_min),
+               t=t_B, tau=jnp.zeros_like(t_B) if tau_B is None else tau_B,
+               x0_pred=flow.predict_x0(x_t_BT, v_BT, t_B, self.s_min))
+    return v_BT, aux
+
+
+_REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder_channels", "decoder_depth")
+_OPTIONAL = ("encoder_depth", "encoder_kernel_size", "latent_norm", "decoder_attn_depth", "decoder_heads",
+             "decoder_kernel_size", "cond_channels", "s_min", "dtype")
+_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def tokenizer_from_config(cfg: ml_collections.ConfigDict) -> Tokenizer:
+  """Builds a Tokenizer from `cfg.model`.
+
+  Required keys: strides, encoder_channels, latent_dim, patch_size, decoder_channels, decoder_depth.
+  Optional keys (defaults are Tokenizer's fields): encoder_depth (2), encoder_kernel_size (7), latent_norm
+  ('TC'), decoder_attn_depth (4), decoder_heads (8), decoder_kernel_size (3), cond_channels (None),
+  s_min (0.0), dtype ('float32' | 'bfloat16', default 'float32'). Unknown keys raise (typos fail loudly).
+  Suggested presets: `PRESETS['tiny']` (CPU), `PRESETS['full_50hz']`, `PRESETS['full_8hz']` (GPU), e.g.
+    tiny:      strides=(2,4,5,8), encoder_channels=(4,8,16,40,64), encoder_depth=1, latent_dim=16,
+               patch_size=40, decoder_channels=(32,64), decoder_depth=1, decoder_attn_depth=0
+    full_50hz: strides=(2,4,5,8), encoder_channels=(32,64,128,320,512), encoder_depth=2, latent_dim=64,
+               patch_size=40, decoder_channels=(256,512,512), decoder_depth=2, decoder_attn_depth=2,
+               decoder_heads=8, dtype='bfloat16'
+    full_8hz:  strides=(4,5,5,4,5), encoder_channels=(32,64,160,400,400,400), encoder_depth=2,
+               latent_dim=128, patch_size=100, decoder_channels=(256,512,512), decoder_depth=2,
+               decoder_attn_depth=2, decoder_heads=8, dtype='bfloat16'
+  """
+  m = cfg.model
+  keys = set(m.keys())
+  missing = [k for k in _REQUIRED if k not in keys]
+  unknown = sorted(keys - set(_REQUIRED) - set(_OPTIONAL))
+  if missing or unknown:
+    raise ValueError(f"config.model: missing keys {missing}, unknown keys {unknown}")
+  kw = {k: m[k] for k in _REQUIRED + _OPTIONAL if k in keys}
+  for k in ("strides", "encoder_channels", "decoder_channels"):
+    kw[k] = tuple(int(v) for v in kw[k])
+  kw["dtype"] = _DTYPES[kw.get("dtype", "float32")]
+  return Tokenizer(**kw)
