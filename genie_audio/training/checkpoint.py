@@ -45,13 +45,32 @@ class Checkpointer:
       items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     return self.manager.restore(step, args=ocp.args.Composite(**items)).state
 
-  def restore_params(self, abstract_params: Any, step: int | None = None) -> Any:
-    """Only the params (e.g. of an upstream run); the optimizer state and the rest are not read."""
+  def read_state(self, step: int | None = None) -> Any:
+    """The saved state as host numpy arrays, without a target structure (evaluation, notebooks, tests)."""
     step = self.latest_step() if step is None else step
-    restore_args = jax.tree.map(lambda x: ocp.ArrayRestoreArgs(sharding=x.sharding), abstract_params)
-    restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
-        item={"params": abstract_params}, restore_args={"params": restore_args}, partial_restore=True)))
-    return restored.state["params"]
+    if step is None:
+      raise FileNotFoundError(f"no checkpoint in {self.manager.directory}")
+    return self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
+
+  def restore_params(self, abstract_params: Any, step: int | None = None) -> Any:
+    """Only the params (e.g. of an upstream run), placed into the shardings of `abstract_params`.
+
+    Goes through host memory, which is fine at this project's model sizes and keeps the upstream run's
+    optimizer layout irrelevant.
+    """
+    params = self.read_state(step)["params"]
+    saved = jax.tree_util.tree_flatten_with_path(params)[0]
+    target = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
+    if [p for p, _ in saved] != [p for p, _ in target]:
+      raise ValueError(f"{self.manager.directory}: saved params do not have the structure of this model "
+                       f"(was the upstream run trained with another model config?)")
+    leaves = []
+    for (path, value), (_, want) in zip(saved, target):
+      if value.shape != want.shape:
+        raise ValueError(f"{self.manager.directory}: param {jax.tree_util.keystr(path)} has shape "
+                         f"{value.shape}, this model expects {want.shape}")
+      leaves.append(jax.device_put(value.astype(want.dtype), want.sharding))
+    return jax.tree_util.tree_unflatten(jax.tree.structure(abstract_params), leaves)
 
   def wait(self) -> None:
     self.manager.wait_until_finished()

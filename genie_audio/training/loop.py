@@ -51,7 +51,7 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
     ema = state.ema_params
     if ema is not None:
       ema = state_lib.ema_update(ema, params, config.ema_decay)
-    grad_norm = optax.global_norm(grads)
+    grad_norm = optax.tree.norm(grads)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
     new_state = state.replace(

@@ -1,0 +1,45 @@
+"""Helpers for tests that run the trainer: toy configs and subprocess launches of launch/train.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import ml_collections
+
+from genie_audio.testing import toy_config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def toy(dataset_dir: str | Path, **overrides) -> ml_collections.ConfigDict:
+  """The toy stage's config with dotted-key overrides, e.g. toy(d, **{"optim.lr": 1e-3})."""
+  config = toy_config.get_config()
+  config.data.dataset_dir = str(dataset_dir)
+  for key, value in overrides.items():
+    *parents, leaf = key.split(".")
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[leaf] = value
+  return config
+
+
+def launch_command(config_file: str, workdir: str | Path, *overrides: str) -> list[str]:
+  return [sys.executable, str(REPO_ROOT / "launch" / "train.py"), f"--config={config_file}",
+          f"--workdir={workdir}", *overrides]
+
+
+def launch_env(device_count: int = 1) -> dict[str, str]:
+  env = dict(os.environ)
+  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={device_count}"
+  env["JAX_PLATFORMS"] = "cpu"
+  return env
+
+
+def run_launch(config_file: str, workdir: str | Path, *overrides: str, device_count: int = 1,
+               timeout: float = 300) -> subprocess.CompletedProcess:
+  return subprocess.run(launch_command(config_file, workdir, *overrides), env=launch_env(device_count),
+                        capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
