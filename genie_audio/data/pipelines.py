@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import grain
+from absl import flags
 import numpy as np
 import soundfile as sf
 
@@ -65,7 +66,7 @@ def read_latent(path: str, start: int, length: int) -> np.ndarray:
 def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
                  spec: CropSpec, *, batch_size: int, seed: int, shard_index: int = 0,
                  shard_count: int = 1, num_epochs: int | None = None) -> grain.MapDataset:
-  """Shuffled, sharded, batched random crops; `batch_size` is per process."""
+  """Shuffled, cropped, sharded per process, batched; `batch_size` is per process."""
   usable = [(p, n) for p, n in items if n >= spec.crop_frames]
   if len(usable) < len(items):
     log.warning("%d of %d recordings are shorter than the crop of %d frames and are not used",
@@ -74,14 +75,17 @@ def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int
     raise ValueError(f"no recording is at least {spec.crop_frames} frames long; use a shorter crop")
   source = _CropSource(usable, read, spec)
   ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat(num_epochs)
-  ds = ds[shard_index::shard_count]
-  return ds.random_map(source).batch(batch_size, drop_remainder=True)
+  # Crop before sharding, so an example's random offset depends on its global index, not the process count.
+  ds = ds.random_map(source)[shard_index::shard_count]
+  return ds.batch(batch_size, drop_remainder=True)
 
 
 def to_iterator(ds: grain.MapDataset, num_workers: int = 0, buffer_size: int = 2) -> grain.DatasetIterator:
   """A checkpointable iterator, with `num_workers` processes reading ahead when > 0."""
   it_ds = ds.to_iter_dataset()
   if num_workers > 0:
+    if not flags.FLAGS.is_parsed():
+      flags.FLAGS.mark_as_parsed()  # Grain's workers read absl flags; library callers (tests, notebooks) have none
     it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers,
                                                            per_worker_buffer_size=buffer_size))
   return iter(it_ds)

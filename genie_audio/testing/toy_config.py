@@ -23,6 +23,7 @@ def get_config(arg=None):
   c.checkpoint_every_steps = 5
   c.data.num_workers = 0
   c.data.crop_frames = 1024
+  c.data.read_delay_s = 0.0
   c.model = ml_collections.ConfigDict(dict(width=64))
   c.loss_scale = 1.0
   return c

@@ -6,6 +6,8 @@ checkpoints and resumption are really exercised.
 
 from __future__ import annotations
 
+import time
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -36,9 +38,13 @@ class ToyTask(Task):
     self.model = ToyAutoencoder(width=config.model.width)
 
   def train_data(self, seed, batch_size, shard_index, shard_count):
-    return pipelines.waveform_crops(self.config.data.dataset_dir, "train", self.config.data.crop_frames,
-                                    batch_size=batch_size, seed=seed, shard_index=shard_index,
-                                    shard_count=shard_count)
+    ds = pipelines.waveform_crops(self.config.data.dataset_dir, "train", self.config.data.crop_frames,
+                                  batch_size=batch_size, seed=seed, shard_index=shard_index,
+                                  shard_count=shard_count)
+    delay = self.config.data.read_delay_s
+    if delay:  # slows the run down so a test can kill it mid-training
+      ds = ds.map(lambda batch: time.sleep(delay) or batch)
+    return ds
 
   def init_params(self, rng, batch):
     return self.model.init(rng, jnp.zeros(batch["wave"].shape, jnp.float32))["params"]
