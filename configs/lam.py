@@ -1,0 +1,75 @@
+"""Latent action model (stage 2) on the 50 frames/s tokenizer's latents: one action per 10 frames (0.2 s).
+
+    python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer        # stage 1
+    python launch/encode.py --workdir runs/tokenizer                                      # -> runs/tokenizer/latents
+    python launch/train.py --config configs/lam.py --workdir runs/lam \
+        --config.init.tokenizer.workdir=runs/tokenizer
+    python launch/train.py --config configs/lam.py:tiny --workdir /tmp/lam_tiny \
+        --config.data.latent_dir=LATENTS                                                  # CPU size
+
+The latents are read from `data.latent_dir`, or, when that is empty, from `init.tokenizer.workdir`/latents
+(encoded on the spot when launch/encode.py is available and they are missing). `data.latent_dim` and
+`data.frame_rate` must match the tokenizer's; the task checks them against latents.json.
+`configs/lam_8hz.py` reuses `lam_config` for the 8 frames/s tokenizer.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+
+from configs import common
+
+
+def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames: int,
+               frames_per_action: int, tokenizer_workdir: str) -> ml_collections.ConfigDict:
+  c = common.base_config()
+  c.task = "lam"
+  c.total_steps = 100_000
+  c.batch_size = 64
+  c.optim.lr = 3e-4
+  c.optim.warmup_steps = 2_000
+  c.log_every_steps = 100
+  c.eval_every_steps = 5_000
+  c.checkpoint_every_steps = 5_000
+  c.init = ml_collections.ConfigDict(dict(
+      tokenizer=ml_collections.ConfigDict(dict(workdir=tokenizer_workdir))))
+  c.data.latent_dir = ""           # "" = init.tokenizer.workdir + "/latents"
+  c.data.latent_dim = latent_dim   # C, checked against latents.json
+  c.data.frame_rate = frame_rate   # latent frames per second, checked against latents.json
+  c.data.window_frames = window_frames  # T, a multiple of model.frames_per_action
+  c.model = ml_collections.ConfigDict(dict(
+      frames_per_action=frames_per_action, num_actions=8, model_dim=512, encoder_depth=8, decoder_depth=8,
+      num_heads=8, mlp_ratio=4, code_dim=32, beta=0.25, normalize_codes=True, dtype="bfloat16"))
+  c.mask = ml_collections.ConfigDict(dict(rate=0.5, max_span=4, block_prob=0.2, block_min=0.3, block_max=0.6))
+  c.vq = ml_collections.ConfigDict(dict(
+      loss_weight=1.0,          # total loss = hidden-frame MSE + loss_weight * (codebook + beta * commitment)
+      usage_decay=0.99,         # EMA of each code's share of the batch
+      dead_threshold=0.01,      # a code whose usage EMA falls below this is restarted (1/K = 0.125 is fair)
+      restart_noise=0.01))
+  c.action_dropout = 0.1        # fraction of windows decoded with the null action (the "no action" baseline)
+  c.eval = ml_collections.ConfigDict(dict(split="validation", num_windows=256, batch_size=32, seed=1234))
+
+  if preset == "tiny":
+    c.total_steps = 20
+    c.batch_size = 8
+    c.shard_min_size = 256
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 2
+    c.log_every_steps = 5
+    c.eval_every_steps = 10
+    c.checkpoint_every_steps = 10
+    c.async_checkpoints = False
+    c.data.latent_dim = 16
+    c.data.window_frames = 8 * frames_per_action
+    c.model.update(dict(model_dim=32, encoder_depth=1, decoder_depth=1, num_heads=2, code_dim=8,
+                        dtype="float32"))
+    c.eval.update(dict(num_windows=16, batch_size=8))
+  return c
+
+
+def get_config(arg=None):
+  arg = common.parse_arg(arg, preset="default")
+  return lam_config(arg.preset, frame_rate=50.0, latent_dim=64, window_frames=250, frames_per_action=10,
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"))

@@ -1,0 +1,22 @@
+"""Latent action model on the 8 frames/s tokenizer's latents: one action per 2 frames (0.25 s), 8 s windows.
+
+    python launch/train.py --config configs/tokenizer_8hz.py --workdir runs/tokenizer_8hz   # stage 1
+    python launch/encode.py --workdir runs/tokenizer_8hz
+    python launch/train.py --config configs/lam_8hz.py --workdir runs/lam_8hz \
+        --config.init.tokenizer.workdir=runs/tokenizer_8hz
+
+Same fields as configs/lam.py (see there); `:tiny` is the CPU size.
+"""
+
+from __future__ import annotations
+
+import os
+
+from configs import common
+from configs.lam import lam_config
+
+
+def get_config(arg=None):
+  arg = common.parse_arg(arg, preset="default")
+  return lam_config(arg.preset, frame_rate=8.0, latent_dim=128, window_frames=64, frames_per_action=2,
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"))

@@ -1,0 +1,145 @@
+"""The latent action model (LAM): one discrete action per R latent frames, learnt by in-painting.
+
+Genie's LAM (arXiv 2402.15391) made non-causal for audio latents (DESIGN.md section 3):
+  encoder: latents (B, T, C) -> input projection + within-step phase embedding -> bidirectional
+           TransformerBlocks (RoPE) over the whole window -> mean over the R frames of each action step
+           -> (B, S, D) -> projection to the code dim -> VQ (K = num_actions codes) -> action embeddings
+           (B, S, E).
+  decoder: the same window with the hidden frames replaced by a learned mask token -> bidirectional
+           TransformerBlocks with adaLN-Zero conditioning per frame on the action embedding of the frame's
+           step -> predicted latents (B, T, C). Training scores the hidden frames only (see
+           `masking.py`), and hidden frames are whole action steps, so the decoder can rebuild them only from
+           their actions: the actions must carry what the context does not.
+
+Methods (flax `apply(..., method=...)`):
+  __call__(latents, mask, drop_actions=None) -> (prediction_BTC, aux)   training forward
+  infer_actions(latents) -> codes (B, S)                               encoder + VQ only
+  decode(latents, mask, codes) -> prediction_BTC                       codes < 0 mean "no action"
+"No action" is a learned null-action embedding. Training swaps it in for a random fraction of windows
+(`drop_actions`), so decoding without actions is a trained, fair baseline for the actions' value.
+
+Dimension keys:
+  B batch, T latent frames, S action steps, R latent frames per action step (T = S * R),
+  C latent channels, D model dim, E action-embedding dim (= D), V code dim, K codebook size (num_actions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from genie_audio.models.layers import RMSNorm, TransformerBlock
+from genie_audio.models.vq import VectorQuantizer
+
+_F32 = jnp.float32
+
+
+class LatentActionModel(nn.Module):
+  latent_dim: int                 # C
+  frames_per_action: int = 10     # R: the action granularity
+  num_actions: int = 8            # K
+  model_dim: int = 256            # D
+  encoder_depth: int = 4
+  decoder_depth: int = 4
+  num_heads: int = 4
+  mlp_ratio: int = 4
+  code_dim: int = 32              # V
+  beta: float = 0.25              # commitment weight
+  normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
+  dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
+
+  def setup(self):
+    D, dt = self.model_dim, self.dtype
+    dense = lambda features, name, **kw: nn.Dense(features, dtype=dt, param_dtype=_F32, name=name, **kw)
+    # The phase (frame index within its step) tells both transformers where the step boundaries are.
+    self.enc_in = dense(D, "enc_in")
+    self.enc_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="enc_phase")
+    self.enc_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"enc_block{i}")
+                       for i in range(self.encoder_depth)]
+    self.enc_norm = RMSNorm(dtype=_F32, name="enc_norm")
+    self.to_code = dense(self.code_dim, "to_code")
+    self.vq = VectorQuantizer(self.num_actions, self.code_dim, self.beta, self.normalize_codes, name="vq")
+    self.action_embed = dense(D, "action_embed")
+    self.null_action = self.param("null_action", nn.initializers.normal(0.02), (D,), _F32)
+    self.dec_in = dense(D, "dec_in")
+    self.dec_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="dec_phase")
+    self.mask_token = self.param("mask_token", nn.initializers.normal(0.02), (D,), _F32)
+    self.dec_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"dec_block{i}")
+                       for i in range(self.decoder_depth)]
+    self.dec_norm = RMSNorm(dtype=_F32, name="dec_norm")
+    self.dec_out = nn.Dense(self.latent_dim, dtype=_F32, param_dtype=_F32, name="dec_out")
+
+  def _steps(self, latents_BTC: jax.Array) -> int:
+    T, R = latents_BTC.shape[1], self.frames_per_action
+    if T % R:
+      raise ValueError(f"LatentActionModel: {T} latent frames is not a multiple of frames_per_action={R}")
+    if latents_BTC.shape[-1] != self.latent_dim:
+      raise ValueError(f"LatentActionModel: latents have {latents_BTC.shape[-1]} channels, "
+                       f"latent_dim is {self.latent_dim}")
+    return T // R
+
+  def _phase(self, table: nn.Embed, T: int) -> jax.Array:
+    return table(jnp.arange(T) % self.frames_per_action)[None].astype(self.dtype)  # (1, T, D)
+
+  def encode(self, latents_BTC: jax.Array) -> jax.Array:
+    """Continuous per-step vectors (B, S, V), before quantisation."""
+    B, T, _ = latents_BTC.shape
+    S = self._steps(latents_BTC)
+    h_BTD = self.enc_in(latents_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
+    for block in self.enc_blocks:
+      h_BTD = block(h_BTD)
+    h_BTD = self.enc_norm(h_BTD)
+    # Mean over each step's R frames: every frame has seen the whole window, pooling only aligns.
+    h_BSD = jnp.mean(h_BTD.reshape(B, S, self.frames_per_action, -1), axis=2)
+    return self.to_code(h_BSD).astype(_F32)
+
+  def _decode_frames(self, latents_BTC: jax.Array, mask_BT: jax.Array, action_BSE: jax.Array) -> jax.Array:
+    """Decoder: visible latents + mask tokens, adaLN-conditioned per frame on its step's action."""
+    T = latents_BTC.shape[1]
+    self._steps(latents_BTC)
+    x_BTD = self.dec_in(latents_BTC.astype(self.dtype))
+    x_BTD = jnp.where(mask_BT[..., None], self.mask_token.astype(self.dtype), x_BTD)
+    x_BTD = x_BTD + self._phase(self.dec_phase, T)
+    cond_BTE = jnp.repeat(action_BSE, self.frames_per_action, axis=1).astype(self.dtype)
+    for block in self.dec_blocks:
+      x_BTD = block(x_BTD, cond_BTE)
+    return self.dec_out(self.dec_norm(x_BTD))
+
+  def _embed_codes(self, codes_BS: jax.Array) -> jax.Array:
+    """Action embeddings (B, S, E) of integer codes; negative codes get the null action."""
+    vectors_BSV = self.vq.lookup(jnp.maximum(codes_BS, 0))
+    emb_BSE = self.action_embed(vectors_BSV.astype(self.dtype)).astype(_F32)
+    return jnp.where((codes_BS < 0)[..., None], self.null_action, emb_BSE)
+
+  def __call__(self, latents_BTC: jax.Array, mask_BT: jax.Array, drop_actions_B: jax.Array | None = None
+               ) -> tuple[jax.Array, dict[str, Any]]:
+    """Training forward. mask_BT: True = hidden frame. drop_actions_B: True = decode that window with the
+    null action. Returns (prediction_BTC in float32, aux with codes (B, S) and the VQ outputs)."""
+    z_BSV = self.encode(latents_BTC)
+    q_BSV, aux = self.vq(z_BSV)
+    action_BSE = self.action_embed(q_BSV.astype(self.dtype)).astype(_F32)
+    if drop_actions_B is not None:
+      action_BSE = jnp.where(drop_actions_B[:, None, None], self.null_action, action_BSE)
+    prediction_BTC = self._decode_frames(latents_BTC, mask_BT, action_BSE).astype(_F32)
+    aux["mask"] = mask_BT
+    return prediction_BTC, aux
+
+  def infer_actions(self, latents_BTC: jax.Array) -> jax.Array:
+    """The action code (B, S) of every step of the window (encoder + VQ, no decoder)."""
+    _, aux = self.vq(self.encode(latents_BTC))
+    return aux["codes"]
+
+  def decode(self, latents_BTC: jax.Array, mask_BT: jax.Array, codes_BS: jax.Array) -> jax.Array:
+    """Predicts the latents (B, T, C) from the visible frames and the given codes (< 0: no action)."""
+    return self._decode_frames(latents_BTC, mask_BT, self._embed_codes(codes_BS)).astype(_F32)
+
+
+def lam_from_config(model: ml_collections.ConfigDict, latent_dim: int) -> LatentActionModel:
+  """Builds the model from `config.model` (keyword hyperparameters, never the whole ConfigDict)."""
+  kwargs = dict(model)
+  kwargs["dtype"] = jnp.dtype(kwargs.pop("dtype", "float32"))
+  return LatentActionModel(latent_dim=latent_dim, **kwargs)

@@ -1,0 +1,265 @@
+"""Stage 2: the latent action model, trained by in-painting hidden action steps of latent windows.
+
+loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). After each optimizer step,
+`post_update` refreshes the VQ's usage EMA (a param the optimizer never trains, see models/vq.py) and
+restarts dead codes from the batch's encodings.
+
+Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
+  eval/lam/hidden_error_{inferred,random,none}: MSE on the hidden frames when the decoder gets the actions
+      the encoder inferred from the window, uniformly random actions, or the null action. The same masks
+      for all three.
+  eval/lam/controllability_gap: hidden_error_random / hidden_error_inferred (> 1: the actions matter).
+  eval/lam/codebook_usage, eval/lam/perplexity: fraction of codes used, exp(entropy) of their distribution,
+      over the whole eval set.
+  eval/lam/stability: each eval window is read one latent frame longer, and its actions are inferred on
+      frames [0, T) and on frames [1, T + 1). Step s of the shifted window shares R - 1 of its R frames with
+      step s of the first one; stability is the fraction of such step pairs with the same code (for R = 1,
+      the steps covering the same frame are compared instead). eval/lam/stability_chance = sum_k p_k^2 is
+      what independent draws from the same code distribution would score.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from genie_audio.data import latents as latent_store
+from genie_audio.data import pipelines
+from genie_audio.models import masking
+from genie_audio.models import vq as vq_lib
+from genie_audio.models.lam import LatentActionModel, lam_from_config
+from genie_audio.training.task import Task
+
+log = logging.getLogger(__name__)
+
+_F32 = jnp.float32
+
+
+def hidden_squared_error(prediction_BTC: jax.Array, target_BTC: jax.Array, mask_BT: jax.Array
+                         ) -> tuple[jax.Array, jax.Array]:
+  """Per window: (sum of squared errors over hidden frames and channels, number of such values), (B,)."""
+  weight_BT = mask_BT.astype(_F32)
+  err_BT = jnp.sum(jnp.square(prediction_BTC.astype(_F32) - target_BTC.astype(_F32)), axis=-1)
+  return jnp.sum(err_BT * weight_BT, axis=1), jnp.sum(weight_BT, axis=1) * target_BTC.shape[-1]
+
+
+def _tokenizer_command(frame_rate: float) -> str:
+  config = "configs/tokenizer_8hz.py" if round(frame_rate) == 8 else "configs/tokenizer.py"
+  return f"python launch/train.py --config {config} --workdir TOKENIZER_RUN"
+
+
+def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
+  """The folder of encoded latents this run reads, checked against the config; errors name the fix.
+
+  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, encoded on the spot by
+  `launch/encode.py`'s `encode_dataset` when missing (single-process runs only).
+  """
+  latent_dir = config.data.latent_dir
+  tokenizer_dir = config.init.tokenizer.workdir
+  if not latent_dir:
+    if not tokenizer_dir:
+      raise ValueError("set config.init.tokenizer.workdir=TOKENIZER_RUN (or config.data.latent_dir=LATENTS)")
+    if not (Path(tokenizer_dir) / "checkpoints").is_dir():
+      raise FileNotFoundError(
+          f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
+          f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that run's folder here)")
+    latent_dir = str(Path(tokenizer_dir) / "latents")
+    if latent_store.read_meta(latent_dir) is None:
+      latent_dir = _encode(tokenizer_dir, latent_dir)
+  meta = latent_store.read_meta(latent_dir)
+  if meta is None:
+    raise FileNotFoundError(
+        f"{latent_dir}/{latent_store.META} does not exist: the latents are not (fully) encoded; run "
+        f"python launch/encode.py --workdir TOKENIZER_RUN first")
+  if (int(meta["latent_dim"]) != config.data.latent_dim
+      or not math.isclose(float(meta["frame_rate"]), config.data.frame_rate, rel_tol=1e-3)):
+    raise ValueError(
+        f"the latents in {latent_dir} have latent_dim={meta['latent_dim']} at {meta['frame_rate']} frames/s, "
+        f"this config expects latent_dim={config.data.latent_dim} at {config.data.frame_rate} frames/s: use "
+        f"the matching LAM config (configs/lam.py for 50 frames/s, configs/lam_8hz.py for 8), or point "
+        f"config.init.tokenizer.workdir at the matching tokenizer run and encode it with "
+        f"python launch/encode.py --workdir TOKENIZER_RUN")
+  return latent_dir
+
+
+def _encode(tokenizer_dir: str, latent_dir: str) -> str:
+  try:
+    encode = importlib.import_module("launch.encode")
+  except ModuleNotFoundError:
+    encode = None
+  if encode is None or not hasattr(encode, "encode_dataset") or jax.process_count() > 1:
+    raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
+                            f"python launch/encode.py --workdir {tokenizer_dir}")
+  log.info("encoding the dataset with the tokenizer in %s (once)", tokenizer_dir)
+  return str(encode.encode_dataset(tokenizer_dir, output_dir=latent_dir))
+
+
+class LamTask(Task):
+  name = "lam"
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
+    super().__init__(config, workdir)
+    self.model: LatentActionModel = lam_from_config(config.model, config.data.latent_dim)
+    self.mask_config = masking.MaskConfig(**config.mask)
+    self.frames_per_action = config.model.frames_per_action
+    if config.data.window_frames % self.frames_per_action:
+      raise ValueError(f"config.data.window_frames={config.data.window_frames} must be a multiple of "
+                       f"config.model.frames_per_action={self.frames_per_action}")
+    self.num_steps = config.data.window_frames // self.frames_per_action
+    self._latent_dir: str | None = None
+    self._eval_windows: np.ndarray | None = None
+    self._eval_step = None
+
+  @property
+  def latent_dir(self) -> str:
+    if self._latent_dir is None:
+      self._latent_dir = resolve_latent_dir(self.config)
+    return self._latent_dir
+
+  def train_data(self, seed, batch_size, shard_index, shard_count):
+    return pipelines.latent_windows(self.latent_dir, "train", self.config.data.window_frames,
+                                    batch_size=batch_size, seed=seed, shard_index=shard_index,
+                                    shard_count=shard_count)
+
+  def init_params(self, rng, batch):
+    z_BTC = jnp.zeros(batch["latents"].shape, _F32)
+    return self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]
+
+  def sample_mask(self, rng: jax.Array, batch: int) -> jax.Array:
+    """(B, T) frame mask, True = hidden, aligned to action steps."""
+    mask_BS = masking.sample_step_mask(rng, batch, self.num_steps, self.mask_config)
+    return masking.steps_to_frames(mask_BS, self.frames_per_action)
+
+  def loss(self, params, batch, rng, step):
+    del step
+    z_BTC = batch["latents"].astype(_F32)
+    mask_rng, drop_rng = jax.random.split(rng)
+    mask_BT = self.sample_mask(mask_rng, z_BTC.shape[0])
+    drop_B = jax.random.bernoulli(drop_rng, self.config.action_dropout, (z_BTC.shape[0],))
+    prediction_BTC, aux = self.model.apply({"params": params}, z_BTC, mask_BT, drop_B)
+    err_B, count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT)
+    recon = jnp.sum(err_B) / jnp.maximum(jnp.sum(count_B), 1.0)
+    loss = recon + self.config.vq.loss_weight * aux["loss"]
+    metrics = {
+        "train/recon_loss": recon,
+        "train/commitment": aux["commitment_loss"],
+        "train/codebook_loss": aux["codebook_loss"],
+        "train/codebook_usage": aux["usage"],
+        "train/perplexity": aux["perplexity"],
+        "train/dead_codes": jnp.sum(aux["usage_ema"] < self.config.vq.dead_threshold).astype(_F32),
+        "train/hidden_fraction": jnp.mean(mask_BT.astype(_F32)),
+    }
+    restart_aux = {k: aux[k] for k in ("encodings", "counts", "usage_ema")}
+    return loss, metrics, restart_aux
+
+  def post_update(self, params, aux, rng):
+    """Usage EMA from the pre-step value (discarding what the optimizer did to it), then dead-code restart."""
+    vq = params["vq"]
+    usage_K = vq_lib.update_usage(aux["usage_ema"], aux["counts"], self.config.vq.usage_decay)
+    encodings_ND = aux["encodings"].reshape(-1, aux["encodings"].shape[-1])
+    codebook_KD, usage_K = vq_lib.restart_dead_codes(
+        vq["codebook"], usage_K, encodings_ND, rng, self.config.vq.dead_threshold,
+        noise_scale=self.config.vq.restart_noise)
+    return {**params, "vq": {**vq, "codebook": codebook_KD, "usage_ema": usage_K}}
+
+  # --- evaluation -------------------------------------------------------------------------------------------
+
+  def eval_windows(self) -> np.ndarray | None:
+    """Fixed validation windows (N, T + 1, C) (one frame longer, for the stability metric); None if none."""
+    if self._eval_windows is None:
+      cfg = self.config.eval
+      try:
+        ds = pipelines.latent_windows(self.latent_dir, cfg.split, self.config.data.window_frames + 1,
+                                      batch_size=1, seed=cfg.seed, num_epochs=1)
+      except ValueError as e:  # e.g. no validation split: train on, but say so
+        log.warning("LAM evaluation skipped: %s", e)
+        self._eval_windows = np.zeros((0,), np.float32)
+        return None
+      count = min(cfg.num_windows, len(ds))
+      self._eval_windows = np.concatenate([ds[i]["latents"] for i in range(count)], axis=0)
+    return self._eval_windows if self._eval_windows.size else None
+
+  def _make_eval_step(self, params):
+    model, T, S, K = self.model, self.config.data.window_frames, self.num_steps, self.config.model.num_actions
+    base = jax.random.key(self.config.eval.seed)
+
+    def eval_step(params, x_BUC, index):
+      # U = T + 1 frames: the window and its copy shifted by one frame.
+      variables = {"params": params}
+      z_BTC, shifted_BTC = x_BUC[:, :T], x_BUC[:, 1:]
+      B = z_BTC.shape[0]
+      codes_BS = model.apply(variables, z_BTC, method=LatentActionModel.infer_actions)
+      shifted_codes_BS = model.apply(variables, shifted_BTC, method=LatentActionModel.infer_actions)
+      mask_rng, random_rng = jax.random.split(jax.random.fold_in(base, index))
+      mask_BT = self.sample_mask(mask_rng, B)
+      candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, K),
+                    "none": jnp.full((B, S), -1, jnp.int32)}
+      errors = {}
+      for name, codes in candidates.items():
+        prediction_BTC = model.apply(variables, z_BTC, mask_BT, codes, method=LatentActionModel.decode)
+        errors[name], count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT)
+      return codes_BS, shifted_codes_BS, errors, count_B
+
+    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
+    if isinstance(leaf_sharding, NamedSharding):  # keep inputs/outputs replicated on the params' mesh
+      replicated = NamedSharding(leaf_sharding.mesh, P())
+      return jax.jit(eval_step, out_shardings=replicated), replicated
+    return jax.jit(eval_step), None
+
+  def evaluate(self, params, ema_params, step):
+    del step
+    windows = self.eval_windows()
+    if windows is None:
+      return {}, {}
+    params = ema_params if ema_params is not None else params
+    if self._eval_step is None:
+      self._eval_step = self._make_eval_step(params)
+    eval_step, replicated = self._eval_step
+    batch_size, n = self.config.eval.batch_size, len(windows)
+    codes, shifted, counts = [], [], []
+    errors = {"inferred": [], "random": [], "none": []}
+    for index, start in enumerate(range(0, n, batch_size)):
+      x = windows[start:start + batch_size]
+      valid = len(x)
+      if valid < batch_size:  # pad the last batch (one compiled shape), drop the padding after
+        x = np.concatenate([x, np.repeat(x[-1:], batch_size - valid, axis=0)])
+      inputs = (x, np.int32(index))
+      if replicated is not None:
+        inputs = jax.device_put(inputs, replicated)
+      out = jax.device_get(eval_step(params, *inputs))
+      codes.append(out[0][:valid])
+      shifted.append(out[1][:valid])
+      for name in errors:
+        errors[name].append(out[2][name][:valid])
+      counts.append(out[3][:valid])
+    return lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
+                            {k: np.concatenate(v) for k, v in errors.items()}, np.concatenate(counts),
+                            self.config.model.num_actions, self.frames_per_action), {}
+
+
+def lam_eval_metrics(codes_NS: np.ndarray, shifted_codes_NS: np.ndarray, errors: dict[str, np.ndarray],
+                     counts_N: np.ndarray, num_actions: int, frames_per_action: int) -> dict[str, float]:
+  """Host-side reduction of the per-window eval outputs into the `eval/lam/...` scalars."""
+  total = max(float(counts_N.sum()), 1.0)
+  metrics = {f"eval/lam/hidden_error_{name}": float(err.sum()) / total for name, err in errors.items()}
+  metrics["eval/lam/controllability_gap"] = (metrics["eval/lam/hidden_error_random"]
+                                             / max(metrics["eval/lam/hidden_error_inferred"], 1e-12))
+  code_counts = np.bincount(codes_NS.reshape(-1), minlength=num_actions).astype(np.float64)
+  p = code_counts / max(code_counts.sum(), 1.0)
+  metrics["eval/lam/codebook_usage"] = float(np.mean(code_counts > 0))
+  metrics["eval/lam/perplexity"] = float(np.exp(-np.sum(p[p > 0] * np.log(p[p > 0]))))
+  if frames_per_action > 1:  # step s of the shifted window shares R - 1 frames with step s of the window
+    same = shifted_codes_NS == codes_NS
+  else:  # R = 1: shifted step s is frame s + 1, i.e. step s + 1 of the window
+    same = shifted_codes_NS[:, :-1] == codes_NS[:, 1:]
+  metrics["eval/lam/stability"] = float(np.mean(same))
+  metrics["eval/lam/stability_chance"] = float(np.sum(p ** 2))
+  return metrics
