@@ -11,6 +11,7 @@ A stage file builds on `base_config()` and `parse_arg()`:
 from __future__ import annotations
 
 import os
+import re
 
 import ml_collections
 
@@ -65,7 +66,8 @@ def _check(condition: bool, field: str, value, requirement: str) -> None:
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-  """Rejects invalid values before any work starts, naming the field."""
+  """Rejects invalid values before any work starts, naming the field; then the stage's own checks
+  (`Task.validate_config` of the class that `config.task` names)."""
   for field in ("total_steps", "batch_size", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
                 "keep_checkpoints"):
     _check(int(c[field]) >= 1, field, c[field], "must be >= 1")
@@ -85,3 +87,10 @@ def validate(c: ml_collections.ConfigDict) -> None:
          c.distributed.process_id, "must be in [0, num_processes)")
   _check(c.distributed.num_processes == 1 or c.distributed.coordinator_address, "distributed.coordinator_address",
          c.distributed.coordinator_address, "is required when num_processes > 1 (e.g. 'localhost:12355')")
+  if c.optim.get("trainable"):
+    try:
+      re.compile(c.optim.trainable)
+    except re.error as e:
+      _check(False, "optim.trainable", c.optim.trainable, f"is not a valid regular expression ({e})")
+  from genie_audio.training import tasks  # imported here: the registry imports jax, configs stay light
+  tasks.get(c.task).validate_config(c)

@@ -1,9 +1,19 @@
-"""Optimizer: AdamW with linear warm-up, cosine decay and global-norm clipping (optax)."""
+"""Optimizer: AdamW with linear warm-up, cosine decay and global-norm clipping (optax).
+
+`optim.trainable` (a regex searched in each param path such as 'decoder/mid_attn0/MLP_0/Dense_0/kernel')
+limits training to the matching params; the others get zero updates (used to tune only the middle layers of
+a model on long crops). Empty means everything trains.
+"""
 
 from __future__ import annotations
 
+import re
+
+import jax
 import ml_collections
 import optax
+
+TRAINABLE, FROZEN = "trainable", "frozen"
 
 
 def learning_rate_schedule(optim: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
@@ -13,8 +23,31 @@ def learning_rate_schedule(optim: ml_collections.ConfigDict, total_steps: int) -
       decay_steps=max(total_steps, warmup + 1), end_value=optim.lr * optim.final_lr_fraction)
 
 
+def param_path(path: tuple) -> str:
+  """'encoder/down0/Conv_0/kernel' for a pytree key path."""
+  return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path)
+
+
+def trainable_labels(params, pattern: str):
+  """A pytree of TRAINABLE / FROZEN labels: a param trains iff `pattern` is found in its path."""
+  regex = re.compile(pattern)
+  labels = jax.tree_util.tree_map_with_path(
+      lambda path, _: TRAINABLE if regex.search(param_path(path)) else FROZEN, params)
+  if TRAINABLE not in jax.tree.leaves(labels):
+    examples = [param_path(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0][:3]]
+    raise ValueError(f"config.optim.trainable={pattern!r} matches no parameter; paths look like {examples}")
+  return labels
+
+
 def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
-  return optax.chain(
+  update = optax.chain(
       optax.clip_by_global_norm(optim.clip_norm),
       optax.adamw(learning_rate_schedule(optim, total_steps), b1=optim.b1, b2=optim.b2,
                   weight_decay=optim.weight_decay))
+  pattern = optim.get("trainable", "")
+  if not pattern:
+    return update
+  # Frozen params get exactly zero updates (no weight decay either); clipping sees only trainable grads,
+  # and Adam keeps no moments for frozen params.
+  return optax.multi_transform({TRAINABLE: update, FROZEN: optax.set_to_zero()},
+                               lambda params: trainable_labels(params, pattern))

@@ -12,6 +12,10 @@ Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
     (e.g. dead-code restart in the VQ); default is identity.
   - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of audio clips); host side,
     called every `eval_every_steps`.
+  - `validate_config(config)`: optional classmethod, called by `configs.common.validate` before any work
+    starts; raises ValueError naming the stage's invalid field.
+  - `report(params, ema_params, audio_paths=None, **options)` -> JSON-able dict: the stage's evaluation of a
+    finished run (`launch/evaluate.py`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ class Task:
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
     self.config = config
     self.workdir = workdir
+
+  @classmethod
+  def validate_config(cls, config: ml_collections.ConfigDict) -> None:
+    """Checks the stage's own config fields; raises ValueError naming the field. Default: nothing to check."""
+    del config
 
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
@@ -63,3 +72,9 @@ class Task:
     """Host-side evaluation: (scalar metrics, {name: mono float waveform at 16 kHz})."""
     del params, ema_params, step
     return {}, {}
+
+  def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None,
+             **options: Any) -> dict[str, Any]:
+    """Evaluation of a finished run as one JSON-able dict (on the validation split, or on `audio_paths`)."""
+    del params, ema_params, audio_paths, options
+    raise NotImplementedError(f"the {self.name!r} stage has no report (launch/evaluate.py)")

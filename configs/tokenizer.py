@@ -1,0 +1,63 @@
+"""Stage 1, the diffusion tokenizer (DiTo in 1D): 16 kHz waveform -> 50 latent frames/s.
+
+    python launch/prepare_data.py --demo --output data/demo      # or --input YOUR_AUDIO --output data/NAME
+    python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer                   # GPU size
+    python launch/train.py --config configs/tokenizer.py:tiny --workdir runs/tok_tiny \
+        --config.total_steps=4000                                                                   # CPU size
+
+Progressive training on longer crops (1 s -> 2 s -> 5 s), starting from the previous run's params and
+tuning only the middle (lowest-rate) layers of the decoder:
+
+    python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer_2s \
+        --config.data.crop_seconds=2 --config.init.workdir=runs/tokenizer \
+        --config.optim.trainable='^decoder/(mid_attn|enc2_|dec2_)'
+
+Then: launch/evaluate.py, launch/reconstruct.py and launch/encode.py with --workdir of the run.
+"""
+
+import ml_collections
+
+from configs import common
+from genie_audio.models.tokenizer import PRESETS
+
+
+def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.ConfigDict:
+  """The tokenizer config around a model dict (shared by the 50 and 8 frames/s files)."""
+  arg = common.parse_arg(arg, preset="default")
+  tiny = arg.preset == "tiny"
+  c = common.base_config()
+  c.task = "tokenizer"
+  c.model = ml_collections.ConfigDict(dict(tiny_model if tiny else model))
+  c.data.crop_seconds = 1.0      # training crop; crop_frames = crop_seconds * 16000, a multiple of the stride
+  c.noise_sync_prob = 0.1        # DiTo noise synchronisation: share of samples with a noised latent
+  c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params (progressive training)
+  c.optim.trainable = ""         # regex over param paths ('decoder/mid_attn0/...'); empty = all train
+  c.eval = ml_collections.ConfigDict(dict(
+      num_clips=16, clip_seconds=2.0,   # fixed validation crops, chosen deterministically
+      sampler_steps=25, method="euler", seed=0,
+      chunk_seconds=2.0, overlap_seconds=0.25))  # whole-file decoding (launch/evaluate.py --audio)
+  if tiny:  # CPU size: learns audibly in ~10 minutes on 2 cores
+    c.total_steps = 4000
+    c.batch_size = 8
+    c.optim.lr = 2e-3
+    c.optim.warmup_steps = 100
+    c.ema_decay = 0.99
+    c.log_every_steps = 25
+    c.eval_every_steps = 250
+    c.checkpoint_every_steps = 250
+    c.eval.num_clips = 4
+    c.eval.sampler_steps = 16
+  else:  # one GPU (H100-size), bf16 compute
+    c.total_steps = 200_000
+    c.batch_size = 64
+    c.optim.lr = 3e-4
+    c.optim.warmup_steps = 2000
+    c.ema_decay = 0.9995
+    c.log_every_steps = 100
+    c.eval_every_steps = 5000
+    c.checkpoint_every_steps = 5000
+  return c
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  return build(arg, PRESETS["full_50hz"], PRESETS["tiny"])

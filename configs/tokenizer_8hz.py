@@ -1,0 +1,22 @@
+"""Stage 1, the diffusion tokenizer at high compression: 16 kHz waveform -> 8 latent frames/s (stride 2000).
+
+    python launch/train.py --config configs/tokenizer_8hz.py --workdir runs/tokenizer_8hz              # GPU
+    python launch/train.py --config configs/tokenizer_8hz.py:tiny --workdir runs/tok8_tiny \
+        --config.total_steps=4000                                                                   # CPU
+
+Same fields as configs/tokenizer.py (progressive training, evaluation, ...); only the model differs.
+"""
+
+import ml_collections
+
+from configs import tokenizer
+from genie_audio.models.tokenizer import PRESETS
+
+# CPU size at stride 4*5*5*4*5 = 2000; widths satisfy the DC-AE rules at the factors of 5.
+TINY_8HZ = dict(strides=(4, 5, 5, 4, 5), encoder_channels=(4, 8, 20, 50, 100, 100), encoder_depth=1,
+                latent_dim=20, patch_size=100, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
+                dtype="float32")
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  return tokenizer.build(arg, PRESETS["full_8hz"], TINY_8HZ)

@@ -1,0 +1,189 @@
+"""Stage 1: the diffusion tokenizer (`genie_audio.models.tokenizer`) as a `Task` for the shared loop.
+
+Training: random waveform crops of `config.data.crop_seconds`, one flow-matching loss with DiTo's noise
+synchronisation (a `config.noise_sync_prob` share of samples get a noised latent and a later decoder time).
+Evaluation: fixed validation crops reconstructed (EMA params when present, a fixed seed) and scored with the
+multi-scale mel distance, SI-SDR and LSD, next to the silence and low-pass baselines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from genie_audio.data import demo_corpus, pipelines
+from genie_audio.data.manifest import SAMPLE_RATE
+from genie_audio.diffusion import flow, samplers
+from genie_audio.editing import codec
+from genie_audio.eval import reconstruction
+from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
+from genie_audio.training import checkpoint
+from genie_audio.training.task import Batch, PyTree, Task
+
+log = logging.getLogger(__name__)
+
+
+def _fail(field: str, value: Any, requirement: str) -> None:
+  raise ValueError(f"config.{field}={value!r}: {requirement}")
+
+
+def seconds_to_samples(config: ml_collections.ConfigDict, field: str, model: Tokenizer) -> int:
+  """`config.<field>` (seconds) as a sample count the model can encode and decode, or a ValueError naming it."""
+  node = config
+  for part in field.split("."):
+    node = node[part]
+  seconds, multiple = float(node), codec.sample_multiple(model)
+  samples = int(round(seconds * SAMPLE_RATE))
+  if seconds <= 0 or abs(samples - seconds * SAMPLE_RATE) > 1e-6 or samples % multiple:
+    _fail(field, node, f"must be a positive multiple of {multiple / SAMPLE_RATE:g} s ({multiple} samples: "
+                       f"the tokenizer's stride {model.total_stride} and the decoder's patch down-sampling)")
+  return samples
+
+
+class TokenizerTask(Task):
+  name = "tokenizer"
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
+    super().__init__(config, workdir)
+    self.model = tokenizer_from_config(config)
+    self.crop_frames = seconds_to_samples(config, "data.crop_seconds", self.model)
+    self.frame_rate = SAMPLE_RATE / self.model.total_stride
+    self._reconstruct_fns: dict[tuple, Any] = {}  # compiled once per (steps, method)
+    self._eval_clips: np.ndarray | None = None
+    self._eval_baselines: dict[str, dict[str, float]] | None = None
+
+  @classmethod
+  def validate_config(cls, config: ml_collections.ConfigDict) -> None:
+    model = tokenizer_from_config(config)  # names unknown or missing config.model keys
+    for field in ("data.crop_seconds", "eval.clip_seconds", "eval.chunk_seconds"):
+      seconds_to_samples(config, field, model)
+    if not 0 <= config.noise_sync_prob <= 1:
+      _fail("noise_sync_prob", config.noise_sync_prob, "must be in [0, 1]")
+    if config.eval.num_clips < 1:
+      _fail("eval.num_clips", config.eval.num_clips, "must be >= 1")
+    if config.eval.sampler_steps < 1:
+      _fail("eval.sampler_steps", config.eval.sampler_steps, "must be >= 1")
+    if config.eval.method not in samplers.SAMPLERS:
+      _fail("eval.method", config.eval.method, f"must be one of {sorted(samplers.SAMPLERS)}")
+    if not 0 <= config.eval.overlap_seconds < config.eval.chunk_seconds:
+      _fail("eval.overlap_seconds", config.eval.overlap_seconds, "must be in [0, eval.chunk_seconds)")
+    upstream = config.init.workdir
+    if upstream and not (checkpoint.checkpoint_dir(upstream).exists()
+                         and checkpoint.Checkpointer(upstream, read_only=True).latest_step() is not None):
+      _fail("init.workdir", upstream, "has no checkpoint to start from; train that run first "
+                                      f"(python launch/train.py ... --workdir {upstream})")
+
+  # ------------------------------------------------------------------------------------------------ training
+
+  def dataset_dir(self) -> str:
+    """The prepared dataset; the demo corpus (the default) is built on first use."""
+    path = self.config.data.dataset_dir
+    if os.path.abspath(path) == os.path.abspath(demo_corpus.DEFAULT_DEMO_DIR):
+      demo_corpus.ensure_demo_corpus(path)
+    return path
+
+  def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
+    return pipelines.waveform_crops(self.dataset_dir(), "train", self.crop_frames, batch_size=batch_size,
+                                    seed=seed, align=self.model.total_stride, shard_index=shard_index,
+                                    shard_count=shard_count)
+
+  def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
+    wave = jnp.zeros(batch["wave"].shape, jnp.float32)
+    return self.model.init(rng, wave, wave, jnp.zeros(wave.shape[:1]))["params"]
+
+  def loss(self, params: PyTree, batch: Batch, rng: jax.Array, step: jax.Array
+           ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
+    del step
+    wave_BT = batch["wave"].astype(jnp.float32)
+    k_t, k_sync, k_noise, k_latent = jax.random.split(rng, 4)
+    t_B = flow.sample_time(k_t, wave_BT.shape[0])
+    tau_B, t_B = flow.sample_sync(k_sync, t_B, self.config.noise_sync_prob)
+    noise_BT = jax.random.normal(k_noise, wave_BT.shape, jnp.float32)
+    v_BT, aux = self.model.apply({"params": params}, wave_BT, noise_BT, t_B, tau_B, rngs={"noise": k_latent})
+    loss = flow.flow_matching_loss(v_BT, aux["v_target"])
+    metrics = {"train/synced_fraction": jnp.mean((tau_B > 0).astype(jnp.float32)),
+               "train/wave_rms": jnp.sqrt(jnp.mean(jnp.square(wave_BT)))}
+    return loss, metrics, {}
+
+  def upstream_params(self, abstract_params: PyTree) -> PyTree | None:
+    """`config.init.workdir`'s latest params (progressive training on longer crops), else None."""
+    upstream = self.config.init.workdir
+    if not upstream:
+      return None
+    log.info("starting from the params of %s", upstream)
+    return checkpoint.Checkpointer(upstream, read_only=True).restore_params(abstract_params)
+
+  # ---------------------------------------------------------------------------------------------- evaluation
+
+  def reconstruct(self, params: PyTree, wave_BT: np.ndarray, num_steps: int, method: str = "euler",
+                  seed: int = 0) -> np.ndarray:
+    """Encode + decode a batch of crops (each normalised on its own, as in training); fixed seed."""
+    key = (num_steps, method)
+    if key not in self._reconstruct_fns:
+      def fn(params, wave_BT, rng):
+        z_BTC = self.model.apply({"params": params}, wave_BT, method="encode")
+        return samplers.decode(self.model.apply, {"params": params}, z_BTC, rng, num_samples=wave_BT.shape[1],
+                               num_steps=num_steps, method=method, s_min=self.model.s_min)
+      # Replicated output, so every process can read the waveforms (params may be FSDP-sharded).
+      leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
+      out = NamedSharding(leaf_sharding.mesh, P()) if isinstance(leaf_sharding, NamedSharding) else None
+      self._reconstruct_fns[key] = jax.jit(fn, out_shardings=out)
+    return np.asarray(self._reconstruct_fns[key](params, np.asarray(wave_BT, np.float32), jax.random.key(seed)))
+
+  def eval_clips(self) -> np.ndarray:
+    """The fixed validation crops (config.eval.num_clips x clip_seconds), read once."""
+    if self._eval_clips is None:
+      clip = seconds_to_samples(self.config, "eval.clip_seconds", self.model)
+      self._eval_clips = reconstruction.fixed_crops(self.dataset_dir(), "validation", self.config.eval.num_clips,
+                                                    clip, align=self.model.total_stride)
+      self._eval_baselines = reconstruction.baseline_metrics(self._eval_clips, self.frame_rate)
+    return self._eval_clips
+
+  def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int
+               ) -> tuple[dict[str, float], dict[str, Any]]:
+    del step
+    e = self.config.eval
+    clips = self.eval_clips()
+    recon = self.reconstruct(ema_params if ema_params is not None else params, clips, e.sampler_steps, e.method,
+                             e.seed)
+    metrics = {f"eval/recon/{k}": v for k, v in reconstruction.mean_metrics(clips, recon).items()}
+    for name, values in self._eval_baselines.items():
+      metrics.update({f"eval/baseline_{name}/{k}": v for k, v in values.items()})
+    return metrics, {"eval/original": clips[0], "eval/reconstruction": recon[0]}
+
+  def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
+             steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Metrics and baselines averaged over the fixed validation crops, or over whole `audio_paths` files
+    (any format, rate and channels; encoded and decoded in overlapping chunks by `editing.codec`)."""
+    e = self.config.eval
+    steps, method, seed = steps or e.sampler_steps, method or e.method, e.seed if seed is None else seed
+    params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer, many calls
+    if audio_paths is None:
+      clips = self.eval_clips()
+      recon = self.reconstruct(params, clips, steps, method, seed)
+      scores, baselines = reconstruction.mean_metrics(clips, recon), self._eval_baselines
+      source = {"validation_clips": len(clips), "clip_seconds": e.clip_seconds}
+    else:
+      per_file, per_baseline = [], []
+      chunk = codec.seconds_to_frames(self.model, e.chunk_seconds)
+      overlap = codec.seconds_to_frames(self.model, e.overlap_seconds)
+      for path in audio_paths:
+        wave = codec.load_audio(path)
+        encoded = codec.encode_long(self.model, params, wave)
+        recon = codec.decode_long(self.model, params, encoded.latents, seed, num_samples=encoded.num_samples,
+                                  num_steps=steps, method=method, chunk_frames=chunk, overlap_frames=overlap)
+        per_file.append(reconstruction.mean_metrics(wave, recon))
+        per_baseline.append(reconstruction.baseline_metrics(wave, self.frame_rate))
+      scores = reconstruction.average(per_file)
+      baselines = {name: reconstruction.average([b[name] for b in per_baseline]) for name in per_baseline[0]}
+      source = {"files": [str(p) for p in audio_paths],
+                "per_file": [dict(m, file=str(p)) for m, p in zip(per_file, audio_paths)]}
+    return dict(scores, sampler_steps=steps, method=method, seed=seed, baselines=baselines, **source)
