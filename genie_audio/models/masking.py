@@ -47,8 +47,14 @@ class MaskConfig:
                        f"{self.block_min}, {self.block_max}")
 
 
-def span_mask(rng: jax.Array, num_steps: int, rate: float, max_span: int) -> jax.Array:
-  """(S,) bool, True = hidden: runs of 1..max_span hidden steps between geometric gaps of >= 1 step.
+def _uniform_int(rng: jax.Array, shape: tuple[int, ...], low, high) -> jax.Array:
+  """Uniform integers in [low, high) (bounds may be arrays); cheaper to compile than randint's rejection."""
+  u = jax.random.uniform(rng, shape)
+  return jnp.minimum(low + jnp.floor(u * (high - low)).astype(jnp.int32), high - 1)
+
+
+def span_mask(rng: jax.Array, batch: int, num_steps: int, rate: float, max_span: int) -> jax.Array:
+  """(B, S) bool, True = hidden: runs of 1..max_span hidden steps between geometric gaps of >= 1 step.
 
   With a gap of at least one step, neighbouring runs never merge, so no run is longer than max_span. Rates
   above mean_run / (mean_run + 1) cannot be reached this way and give that fraction instead.
@@ -59,44 +65,41 @@ def span_mask(rng: jax.Array, num_steps: int, rate: float, max_span: int) -> jax
   burn_in = int(math.ceil(4 * cycle)) + max_span  # random phase: start up to this many steps early
   pairs = num_steps + burn_in  # every (gap, run) pair covers >= 2 steps: more than enough
   k_run, k_gap, k_phase = jax.random.split(rng, 3)
-  runs = jax.random.randint(k_run, (pairs,), 1, max_span + 1)
+  runs = _uniform_int(k_run, (batch, pairs), 1, max_span + 1)
   if extra_gap > 0:
     # Geometric (failures before the first success) with mean extra_gap: floor(log U / log(1 - p)).
     p = 1.0 / (1.0 + extra_gap)
-    u = jax.random.uniform(k_gap, (pairs,), minval=1e-12, maxval=1.0)
+    u = jax.random.uniform(k_gap, (batch, pairs), minval=1e-12, maxval=1.0)
     gaps = 1 + jnp.floor(jnp.log(u) / math.log(1.0 - p)).astype(jnp.int32)
   else:
-    gaps = jnp.ones((pairs,), jnp.int32)
+    gaps = jnp.ones((batch, pairs), jnp.int32)
   # Segment ends along the time axis: gap_0, run_0, gap_1, run_1, ... starting `phase` steps before 0.
-  lengths = jnp.stack([gaps, runs], axis=1).reshape(-1)
-  phase = jax.random.randint(k_phase, (), 0, burn_in + 1)
-  ends = jnp.cumsum(lengths) - phase
-  segment_S = jnp.searchsorted(ends, jnp.arange(num_steps), side="right")
-  return segment_S % 2 == 1  # odd segments are the hidden runs
+  lengths = jnp.stack([gaps, runs], axis=-1).reshape(batch, -1)
+  phase = _uniform_int(k_phase, (batch, 1), 0, burn_in + 1)
+  ends = jnp.cumsum(lengths, axis=-1) - phase
+  segment_BS = jnp.sum(ends[:, None, :] <= jnp.arange(num_steps)[None, :, None], axis=-1)
+  return segment_BS % 2 == 1  # odd segments are the hidden runs
 
 
-def block_mask(rng: jax.Array, num_steps: int, block_min: float, block_max: float) -> jax.Array:
-  """(S,) bool: one contiguous hidden block of round(f * S) steps, f ~ U[block_min, block_max]."""
+def block_mask(rng: jax.Array, batch: int, num_steps: int, block_min: float, block_max: float) -> jax.Array:
+  """(B, S) bool: one contiguous hidden block of round(f * S) steps per window, f ~ U[block_min, block_max]."""
   k_len, k_start = jax.random.split(rng)
-  frac = jax.random.uniform(k_len, (), minval=block_min, maxval=block_max)
+  frac = jax.random.uniform(k_len, (batch, 1), minval=block_min, maxval=block_max)
   length = jnp.clip(jnp.round(frac * num_steps).astype(jnp.int32), 1, max(num_steps - 1, 1))
-  start = jax.random.randint(k_start, (), 0, num_steps - length + 1)
-  steps = jnp.arange(num_steps)
+  start = _uniform_int(k_start, (batch, 1), 0, num_steps - length + 1)
+  steps = jnp.arange(num_steps)[None]
   return (steps >= start) & (steps < start + length)
 
 
 def sample_step_mask(rng: jax.Array, batch: int, num_steps: int, config: MaskConfig) -> jax.Array:
   """(B, S) bool, True = hidden action step; each window draws span or block independently."""
-
-  def one(key):
-    k_kind, k_span, k_block, k_fallback = jax.random.split(key, 4)
-    spans = span_mask(k_span, num_steps, config.rate, config.max_span)
-    fallback = jnp.arange(num_steps) == jax.random.randint(k_fallback, (), 0, num_steps)
-    spans = jnp.where(spans.any(), spans, fallback)
-    block = block_mask(k_block, num_steps, config.block_min, config.block_max)
-    return jnp.where(jax.random.bernoulli(k_kind, config.block_prob), block, spans)
-
-  return jax.vmap(one)(jax.random.split(rng, batch))
+  k_kind, k_span, k_block, k_fallback = jax.random.split(rng, 4)
+  spans = span_mask(k_span, batch, num_steps, config.rate, config.max_span)
+  fallback = jnp.arange(num_steps)[None] == _uniform_int(k_fallback, (batch, 1), 0, num_steps)
+  spans = jnp.where(spans.any(axis=1, keepdims=True), spans, fallback)
+  block = block_mask(k_block, batch, num_steps, config.block_min, config.block_max)
+  use_block = jax.random.uniform(k_kind, (batch, 1)) < config.block_prob
+  return jnp.where(use_block, block, spans)
 
 
 def steps_to_frames(mask_BS: jax.Array, frames_per_step: int) -> jax.Array:
