@@ -1,0 +1,69 @@
+"""Edit spans as pure jittable functions: the masks the dynamics model trains on, and action dropping for CFG.
+
+Training masks imitate what an editor selects: usually one contiguous span of latent frames (10%-60% of the
+window by default) at a random place, sometimes a few shorter spans. A fraction of spans is snapped to the
+first or last frame of the window, because an edit at the start or end of a recording (or a window cut at an
+edit's border) has context on one side only, and a uniform start position would almost never produce that.
+
+Masks are bool, True = frame to generate (in-paint), False = context kept as is.
+
+Dimension keys: B batch, T latent frames, K span slots (max_spans).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def sample_edit_mask(rng: jax.Array, B: int, T: int, *, min_frac: float = 0.1, max_frac: float = 0.6,
+                     max_spans: int = 3, multi_prob: float = 0.25, edge_prob: float = 0.2) -> jax.Array:
+  """Random edit masks (B, T), bool, True = generated.
+
+  Each sample has one span, or with probability `multi_prob` 2..max_spans spans (uniform). With n spans,
+  each span's length is uniform over the integers in [ceil(min_frac T / n), floor(max_frac T / n)] (at least
+  1), so the union never covers more than max_frac of the window; spans may overlap. A span starts uniformly
+  in [0, T - length], except that with probability `edge_prob` it is snapped to the start or the end
+  (half each). B, T and the keywords are static.
+  """
+  if not 0.0 < min_frac <= max_frac <= 1.0:
+    raise ValueError(f"sample_edit_mask: need 0 < min_frac <= max_frac <= 1, got {min_frac}, {max_frac}")
+  if max_spans < 1:
+    raise ValueError(f"sample_edit_mask: max_spans must be >= 1, got {max_spans}")
+  K = max_spans
+  k_multi, k_n, k_len, k_pos, k_edge, k_side = jax.random.split(rng, 6)
+  multi_B = jax.random.bernoulli(k_multi, multi_prob, (B,)) & (K > 1)
+  n_B = jnp.where(multi_B, jax.random.randint(k_n, (B,), 2, K + 1), 1)
+
+  n_BK = n_B[:, None].astype(jnp.float32)
+  lo_BK = jnp.maximum(jnp.ceil(min_frac * T / n_BK - 1e-6), 1.0)  # -1e-6: 0.1 * 250 must give 25, not 26
+  hi_BK = jnp.maximum(jnp.floor(max_frac * T / n_BK + 1e-6), lo_BK)
+  u_BK = jax.random.uniform(k_len, (B, K))
+  len_BK = jnp.minimum(lo_BK + jnp.floor(u_BK * (hi_BK - lo_BK + 1)), hi_BK).astype(jnp.int32)
+
+  room_BK = T - len_BK + 1  # number of possible starts
+  start_BK = jnp.minimum(jnp.floor(jax.random.uniform(k_pos, (B, K)) * room_BK), room_BK - 1).astype(jnp.int32)
+  edge_BK = jax.random.bernoulli(k_edge, edge_prob, (B, K))
+  at_start_BK = jax.random.bernoulli(k_side, 0.5, (B, K))
+  start_BK = jnp.where(edge_BK, jnp.where(at_start_BK, 0, T - len_BK), start_BK)
+
+  active_BK = jnp.arange(K)[None, :] < n_B[:, None]
+  pos_T = jnp.arange(T)
+  inside_BKT = ((pos_T[None, None, :] >= start_BK[..., None])
+                & (pos_T[None, None, :] < (start_BK + len_BK)[..., None]))
+  return jnp.any(inside_BKT & active_BK[..., None], axis=1)
+
+
+def span_mask(T: int, start: int, end: int) -> jax.Array:
+  """(T,) bool mask, True on frames start..end-1 (one user-selected span)."""
+  pos_T = jnp.arange(T)
+  return (pos_T >= start) & (pos_T < end)
+
+
+def drop_actions(rng: jax.Array, actions_BT: jax.Array, prob: float, null_id: int) -> jax.Array:
+  """Replaces all actions of a sample with `null_id` with probability `prob` (classifier-free guidance).
+
+  Whole samples, not single frames: at sampling time the unconditional pass has no action anywhere.
+  """
+  drop_B = jax.random.bernoulli(rng, prob, (actions_BT.shape[0],))
+  return jnp.where(drop_B[:, None], jnp.asarray(null_id, actions_BT.dtype), actions_BT)
