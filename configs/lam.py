@@ -4,12 +4,12 @@
     python launch/encode.py --workdir runs/tokenizer                                      # -> runs/tokenizer/latents
     python launch/train.py --config configs/lam.py --workdir runs/lam \
         --config.init.tokenizer.workdir=runs/tokenizer
-    python launch/train.py --config configs/lam.py:tiny --workdir /tmp/lam_tiny \
-        --config.data.latent_dir=LATENTS                                                  # CPU size
+    python launch/train.py --config configs/tokenizer.py:tiny --workdir runs/tok_tiny          # CPU size
+    python launch/train.py --config configs/lam.py:tiny --workdir runs/lam_tiny  # reads runs/tok_tiny
 
 The latents are read from `data.latent_dir`, or, when that is empty, from `init.tokenizer.workdir`/latents
-(encoded on the spot when launch/encode.py is available and they are missing). `data.latent_dim` and
-`data.frame_rate` must match the tokenizer's; the task checks them against latents.json.
+(encoded there on the first run if missing, as launch/encode.py would). `data.latent_dim` and
+`data.frame_rate` must match the tokenizer's; the task checks them (tiny presets: the tiny tokenizers').
 `configs/lam_8hz.py` reuses `lam_config` for the 8 frames/s tokenizer.
 """
 
@@ -23,7 +23,9 @@ from configs import common
 
 
 def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames: int,
-               frames_per_action: int, tokenizer_workdir: str) -> ml_collections.ConfigDict:
+               frames_per_action: int, tokenizer_workdir: str, tiny_latent_dim: int,
+               tiny_tokenizer_workdir: str) -> ml_collections.ConfigDict:
+  """The LAM config; the tiny_* arguments describe the tiny tokenizer run that `:tiny` reads."""
   c = common.base_config()
   c.task = "lam"
   c.total_steps = 100_000
@@ -61,7 +63,8 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
     c.eval_every_steps = 10
     c.checkpoint_every_steps = 10
     c.async_checkpoints = False
-    c.data.latent_dim = 16
+    c.data.latent_dim = tiny_latent_dim
+    c.init.tokenizer.workdir = tiny_tokenizer_workdir
     c.data.window_frames = 8 * frames_per_action
     c.model.update(dict(model_dim=32, encoder_depth=1, decoder_depth=1, num_heads=2, code_dim=8,
                         dtype="float32"))
@@ -72,4 +75,5 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
   return lam_config(arg.preset, frame_rate=50.0, latent_dim=64, window_frames=250, frames_per_action=10,
-                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"))
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"), tiny_latent_dim=16,
+                    tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok_tiny"))

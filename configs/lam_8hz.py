@@ -5,7 +5,8 @@
     python launch/train.py --config configs/lam_8hz.py --workdir runs/lam_8hz \
         --config.init.tokenizer.workdir=runs/tokenizer_8hz
 
-Same fields as configs/lam.py (see there); `:tiny` is the CPU size.
+Same fields as configs/lam.py (see there); `:tiny` is the CPU size and reads runs/tok8_tiny
+(python launch/train.py --config configs/tokenizer_8hz.py:tiny --workdir runs/tok8_tiny).
 """
 
 from __future__ import annotations
@@ -19,4 +20,5 @@ from configs.lam import lam_config
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
   return lam_config(arg.preset, frame_rate=8.0, latent_dim=128, window_frames=64, frames_per_action=2,
-                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"))
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"), tiny_latent_dim=20,
+                    tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok8_tiny"))

@@ -33,6 +33,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
+from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import LatentActionModel, lam_from_config
@@ -56,50 +57,62 @@ def _tokenizer_command(frame_rate: float) -> str:
   return f"python launch/train.py --config {config} --workdir TOKENIZER_RUN"
 
 
+def _check_latents(where: str, latent_dim: int, frame_rate: float, config: ml_collections.ConfigDict) -> None:
+  if int(latent_dim) != config.data.latent_dim or not math.isclose(float(frame_rate), config.data.frame_rate,
+                                                                   rel_tol=1e-3):
+    raise ValueError(
+        f"{where} has latent_dim={latent_dim} at {frame_rate} frames/s, this config expects "
+        f"latent_dim={config.data.latent_dim} at {config.data.frame_rate} frames/s: use the matching LAM "
+        f"config (configs/lam.py for 50 frames/s, configs/lam_8hz.py for 8; tiny tokenizers have other "
+        f"widths: --config.data.latent_dim=...), or point config.init.tokenizer.workdir at the matching "
+        f"tokenizer run ({_tokenizer_command(config.data.frame_rate)}) and encode it with "
+        f"python launch/encode.py --workdir TOKENIZER_RUN")
+
+
 def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
   """The folder of encoded latents this run reads, checked against the config; errors name the fix.
 
-  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, encoded on the spot by
-  `launch/encode.py`'s `encode_dataset` when missing (single-process runs only).
+  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded on the spot (once, by
+  `genie_audio.data.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
+  the tokenizer run's latent width and rate match this config. Multi-process runs must encode beforehand.
   """
   latent_dir = config.data.latent_dir
-  tokenizer_dir = config.init.tokenizer.workdir
   if not latent_dir:
+    tokenizer_dir = config.init.tokenizer.workdir
     if not tokenizer_dir:
       raise ValueError("set config.init.tokenizer.workdir=TOKENIZER_RUN (or config.data.latent_dir=LATENTS)")
-    if not (Path(tokenizer_dir) / "checkpoints").is_dir():
-      raise FileNotFoundError(
-          f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
-          f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that run's folder here)")
-    latent_dir = str(Path(tokenizer_dir) / "latents")
+    latent_dir = str(Path(tokenizer_dir).absolute() / "latents")
     if latent_store.read_meta(latent_dir) is None:
-      latent_dir = _encode(tokenizer_dir, latent_dir)
+      latent_dir = _encode(tokenizer_dir, latent_dir, config)
   meta = latent_store.read_meta(latent_dir)
   if meta is None:
     raise FileNotFoundError(
-        f"{latent_dir}/{latent_store.META} does not exist: the latents are not (fully) encoded; run "
+        f"{Path(latent_dir) / latent_store.META} does not exist: the latents are not (fully) encoded; run "
         f"python launch/encode.py --workdir TOKENIZER_RUN first")
-  if (int(meta["latent_dim"]) != config.data.latent_dim
-      or not math.isclose(float(meta["frame_rate"]), config.data.frame_rate, rel_tol=1e-3)):
-    raise ValueError(
-        f"the latents in {latent_dir} have latent_dim={meta['latent_dim']} at {meta['frame_rate']} frames/s, "
-        f"this config expects latent_dim={config.data.latent_dim} at {config.data.frame_rate} frames/s: use "
-        f"the matching LAM config (configs/lam.py for 50 frames/s, configs/lam_8hz.py for 8), or point "
-        f"config.init.tokenizer.workdir at the matching tokenizer run and encode it with "
-        f"python launch/encode.py --workdir TOKENIZER_RUN")
+  _check_latents(f"the latent folder {latent_dir}", meta["latent_dim"], meta["frame_rate"], config)
   return latent_dir
 
 
-def _encode(tokenizer_dir: str, latent_dir: str) -> str:
+def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDict) -> str:
+  if not (Path(tokenizer_dir) / "checkpoints").is_dir():
+    raise FileNotFoundError(
+        f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
+        f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that folder here)")
+  command = f"python launch/encode.py --workdir {tokenizer_dir}"
   try:
-    encode = importlib.import_module("launch.encode")
+    encoding = importlib.import_module("genie_audio.data.encoding")
+    run = importlib.import_module("genie_audio.training.run")
   except ModuleNotFoundError:
-    encode = None
-  if encode is None or not hasattr(encode, "encode_dataset") or jax.process_count() > 1:
+    encoding = run = None
+  if encoding is None or jax.process_count() > 1:
     raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
-                            f"python launch/encode.py --workdir {tokenizer_dir}")
-  log.info("encoding the dataset with the tokenizer in %s (once)", tokenizer_dir)
-  return str(encode.encode_dataset(tokenizer_dir, output_dir=latent_dir))
+                            f"{command}")
+  tokenizer = run.load_task(tokenizer_dir).model  # check the widths before spending time on encoding
+  _check_latents(f"the tokenizer run {tokenizer_dir}", tokenizer.latent_dim,
+                 SAMPLE_RATE / tokenizer.total_stride, config)
+  log.warning("encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
+              latent_dir, command)
+  return str(encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir))
 
 
 class LamTask(Task):
@@ -108,15 +121,36 @@ class LamTask(Task):
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
     super().__init__(config, workdir)
     self.model: LatentActionModel = lam_from_config(config.model, config.data.latent_dim)
+    self.validate_config(config)
     self.mask_config = masking.MaskConfig(**config.mask)
     self.frames_per_action = config.model.frames_per_action
-    if config.data.window_frames % self.frames_per_action:
-      raise ValueError(f"config.data.window_frames={config.data.window_frames} must be a multiple of "
-                       f"config.model.frames_per_action={self.frames_per_action}")
     self.num_steps = config.data.window_frames // self.frames_per_action
     self._latent_dir: str | None = None
     self._eval_windows: np.ndarray | None = None
     self._eval_step = None
+
+  @classmethod
+  def validate_config(cls, config: ml_collections.ConfigDict) -> None:
+    def check(ok: bool, field: str, value, requirement: str):
+      if not ok:
+        raise ValueError(f"config.{field}={value!r}: {requirement}")
+    R = config.model.frames_per_action
+    check(R >= 1, "model.frames_per_action", R, "must be >= 1")
+    check(config.data.window_frames % R == 0 and config.data.window_frames >= 2 * R, "data.window_frames",
+          config.data.window_frames, f"must be a multiple of model.frames_per_action={R}, at least 2 steps")
+    check(config.model.num_actions >= 2, "model.num_actions", config.model.num_actions, "must be >= 2")
+    check(config.model.model_dim % config.model.num_heads == 0, "model.model_dim", config.model.model_dim,
+          f"must be divisible by model.num_heads={config.model.num_heads}")
+    check(0 <= config.action_dropout < 1, "action_dropout", config.action_dropout, "must be in [0, 1)")
+    check(0 < config.vq.usage_decay < 1, "vq.usage_decay", config.vq.usage_decay, "must be in (0, 1)")
+    check(0 <= config.vq.dead_threshold < 1 / config.model.num_actions, "vq.dead_threshold",
+          config.vq.dead_threshold, "must be in [0, 1/num_actions): restarted codes start at 1/num_actions")
+    check(config.eval.num_windows >= 1 and config.eval.batch_size >= 1, "eval.num_windows",
+          config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
+    try:
+      masking.MaskConfig(**config.mask)
+    except ValueError as e:
+      raise ValueError(f"config.mask: {e}") from None
 
   @property
   def latent_dir(self) -> str:
@@ -178,13 +212,14 @@ class LamTask(Task):
       cfg = self.config.eval
       try:
         ds = pipelines.latent_windows(self.latent_dir, cfg.split, self.config.data.window_frames + 1,
-                                      batch_size=1, seed=cfg.seed, num_epochs=1)
+                                      batch_size=1, seed=cfg.seed)
       except ValueError as e:  # e.g. no validation split: train on, but say so
         log.warning("LAM evaluation skipped: %s", e)
         self._eval_windows = np.zeros((0,), np.float32)
         return None
-      count = min(cfg.num_windows, len(ds))
-      self._eval_windows = np.concatenate([ds[i]["latents"] for i in range(count)], axis=0)
+      # The first num_windows crops of a seeded, repeating pipeline: the same windows at every evaluation
+      # (a small split gives several crops of a recording, at different offsets).
+      self._eval_windows = np.concatenate([ds[i]["latents"] for i in range(cfg.num_windows)], axis=0)
     return self._eval_windows if self._eval_windows.size else None
 
   def _make_eval_step(self, params):
@@ -192,21 +227,25 @@ class LamTask(Task):
     base = jax.random.key(self.config.eval.seed)
 
     def eval_step(params, x_BUC, index):
-      # U = T + 1 frames: the window and its copy shifted by one frame.
+      # U = T + 1 frames: the window and its copy shifted by one frame. Both encoder passes and the three
+      # decoder passes run as one batch each (one trace apiece: faster to compile).
       variables = {"params": params}
-      z_BTC, shifted_BTC = x_BUC[:, :T], x_BUC[:, 1:]
+      z_BTC = x_BUC[:, :T]
       B = z_BTC.shape[0]
-      codes_BS = model.apply(variables, z_BTC, method=LatentActionModel.infer_actions)
-      shifted_codes_BS = model.apply(variables, shifted_BTC, method=LatentActionModel.infer_actions)
+      both_BTC = jnp.concatenate([z_BTC, x_BUC[:, 1:]])
+      codes_BS, shifted_codes_BS = jnp.split(
+          model.apply(variables, both_BTC, method=LatentActionModel.infer_actions), 2)
       mask_rng, random_rng = jax.random.split(jax.random.fold_in(base, index))
       mask_BT = self.sample_mask(mask_rng, B)
       candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, K),
                     "none": jnp.full((B, S), -1, jnp.int32)}
-      errors = {}
-      for name, codes in candidates.items():
-        prediction_BTC = model.apply(variables, z_BTC, mask_BT, codes, method=LatentActionModel.decode)
-        errors[name], count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT)
-      return codes_BS, shifted_codes_BS, errors, count_B
+      n = len(candidates)
+      z3_BTC, mask3_BT = jnp.tile(z_BTC, (n, 1, 1)), jnp.tile(mask_BT, (n, 1))
+      prediction_BTC = model.apply(variables, z3_BTC, mask3_BT, jnp.concatenate(list(candidates.values())),
+                                   method=LatentActionModel.decode)
+      err_B, count_B = hidden_squared_error(prediction_BTC, z3_BTC, mask3_BT)
+      errors = dict(zip(candidates, jnp.split(err_B, n)))
+      return codes_BS, shifted_codes_BS, errors, count_B[:B]
 
     leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
     if isinstance(leaf_sharding, NamedSharding):  # keep inputs/outputs replicated on the params' mesh
@@ -243,6 +282,16 @@ class LamTask(Task):
     return lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
                             {k: np.concatenate(v) for k, v in errors.items()}, np.concatenate(counts),
                             self.config.model.num_actions, self.frames_per_action), {}
+
+  def report(self, params, ema_params, audio_paths=None, **options):
+    """The evaluation of a finished run (launch/evaluate.py): `evaluate` on the fixed validation windows."""
+    del options
+    if audio_paths:
+      raise ValueError("the lam stage is evaluated on encoded latents (its config's validation split), not "
+                       "on audio files")
+    metrics, _ = self.evaluate(params, ema_params, step=-1)
+    windows = self.eval_windows()
+    return {"eval_windows": 0 if windows is None else len(windows), **metrics}
 
 
 def lam_eval_metrics(codes_NS: np.ndarray, shifted_codes_NS: np.ndarray, errors: dict[str, np.ndarray],

@@ -1,0 +1,237 @@
+"""Latent action model: full-size shapes, method consistency, learning actions on synthetic latents, and a
+sharded (2, 4) smoke run of the stage through the shared loop (save, resume, evaluate)."""
+
+import sys
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from configs import lam as lam_config
+from configs import lam_8hz
+from genie_audio.data import latents as latent_store
+from genie_audio.models.lam import LatentActionModel
+from genie_audio.training import checkpoint, loop, optim, tasks
+from genie_audio.training.metrics import read_metrics
+from genie_audio.training.tasks.lam import LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir
+
+# Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
+# along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
+R, S, C = 4, 8, 4
+MOVES = np.array([[1, 0, 0, 0], [-1, 0, 0, 0], [0, 1, 0, 0], [0, -1, 0, 0]], np.float32)
+
+
+def synthetic_latents(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+  moves_BS = rng.integers(0, len(MOVES), (batch, S))
+  ramp_R = 0.5 * (np.arange(R) + 1)
+  z = MOVES[moves_BS][:, :, None, :] * ramp_R[None, None, :, None]
+  z = z.reshape(batch, S * R, C) + rng.normal(size=(batch, 1, C)) + 0.05 * rng.normal(size=(batch, S * R, C))
+  return z.astype(np.float32), moves_BS
+
+
+def synthetic_config():
+  c = lam_config.get_config("tiny")
+  c.data.latent_dim, c.data.window_frames, c.model.frames_per_action = C, S * R, R
+  c.optim.update(dict(lr=3e-3, warmup_steps=10, final_lr_fraction=1.0))
+  return c
+
+
+@pytest.mark.parametrize("config_module", [lam_config, lam_8hz])
+def test_full_size_shapes(config_module):
+  config = config_module.get_config()
+  task = LamTask(config)
+  B, T, Cz = config.batch_size, config.data.window_frames, config.data.latent_dim
+  steps = T // config.model.frames_per_action
+  batch = {"latents": jax.ShapeDtypeStruct((B, T, Cz), jnp.float32)}
+  params = jax.eval_shape(task.init_params, jax.random.key(0), batch)
+  assert params["vq"]["codebook"].shape == (8, config.model.code_dim)
+  assert params["vq"]["usage_ema"].shape == (8,)
+  n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
+  assert 20e6 < n_params < 100e6
+  loss, metrics, aux = jax.eval_shape(task.loss, params, batch, jax.random.key(1), 0)
+  assert loss.shape == () and metrics["train/recon_loss"].shape == ()
+  assert aux["encodings"].shape == (B, steps, config.model.code_dim)
+  variables = {"params": params}
+  codes = jax.eval_shape(lambda v, z: task.model.apply(v, z, method=LatentActionModel.infer_actions),
+                         variables, batch["latents"])
+  assert codes.shape == (B, steps) and codes.dtype == jnp.int32
+  mask = jax.ShapeDtypeStruct((B, T), jnp.bool_)
+  prediction = jax.eval_shape(lambda v, z, m, c: task.model.apply(v, z, m, c, method=LatentActionModel.decode),
+                              variables, batch["latents"], mask, codes)
+  assert prediction.shape == (B, T, Cz) and prediction.dtype == jnp.float32
+
+
+def test_methods_agree_and_null_action_differs():
+  task = LamTask(synthetic_config())
+  z, _ = synthetic_latents(np.random.default_rng(0), 4)
+  params = jax.jit(task.init_params)(jax.random.key(0), {"latents": z})
+  # Perturb the params so that the adaLN conditioning (zero at init) actually depends on the actions.
+  noise = np.random.default_rng(1)
+  params = jax.tree.map(lambda p: p + 0.05 * noise.normal(size=p.shape).astype(np.float32), params)
+  v, model = {"params": params}, task.model
+  mask = task.sample_mask(jax.random.key(2), 4)
+
+  @jax.jit  # one compiled program: eager flax applies are slow on CPU
+  def outputs(v, z, mask):
+    prediction, aux = model.apply(v, z, mask)
+    codes = model.apply(v, z, method=LatentActionModel.infer_actions)
+    decoded = model.apply(v, z, mask, codes, method=LatentActionModel.decode)
+    no_action = model.apply(v, z, mask, jnp.full_like(codes, -1), method=LatentActionModel.decode)
+    dropped, _ = model.apply(v, z, mask, jnp.ones((4,), bool))
+    return prediction, aux, codes, decoded, no_action, dropped
+
+  prediction, aux, codes, decoded, no_action, dropped = jax.device_get(outputs(v, z, mask))
+  assert codes.shape == (4, S) and 0 <= int(codes.min()) and int(codes.max()) < 8
+  np.testing.assert_array_equal(aux["codes"], codes)
+  np.testing.assert_array_equal(aux["mask"], mask)
+  np.testing.assert_allclose(decoded, prediction, atol=1e-5)  # decode(inferred codes) == forward
+  np.testing.assert_allclose(no_action, dropped, atol=1e-5)  # -1 codes == training's dropped actions
+  assert np.abs(no_action - prediction).max() > 1e-3
+  with pytest.raises(ValueError, match="multiple of frames_per_action"):
+    model.apply(v, z[:, :-1], method=LatentActionModel.infer_actions)
+
+
+def test_actions_carry_the_hidden_steps():
+  """~150 Adam steps on synthetic moves: inferred actions rebuild hidden steps far better than random ones."""
+  config = synthetic_config()
+  steps = 150
+  task = LamTask(config)
+  optimizer = optim.make_optimizer(config.optim, steps)
+  rng = np.random.default_rng(0)
+  params = jax.jit(task.init_params)(jax.random.key(0), {"latents": synthetic_latents(rng, 32)[0]})
+  opt_state = optimizer.init(params)
+
+  @jax.jit
+  def train_step(params, opt_state, z, step):
+    loss_rng, post_rng = jax.random.split(jax.random.fold_in(jax.random.key(1), step))
+    def loss_fn(p):
+      loss, metrics, aux = task.loss(p, {"latents": z}, loss_rng, step)
+      return loss, (metrics, aux)
+    (_, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return task.post_update(optax.apply_updates(params, updates), aux, post_rng), opt_state, metrics
+
+  for step in range(steps):
+    params, opt_state, metrics = train_step(params, opt_state, synthetic_latents(rng, 32)[0], step)
+  assert np.isfinite(float(metrics["train/recon_loss"]))
+
+  @jax.jit
+  def hidden_errors(params, z):
+    v, model = {"params": params}, task.model
+    mask = task.sample_mask(jax.random.key(5), z.shape[0])
+    codes = model.apply(v, z, method=LatentActionModel.infer_actions)
+    candidates = {"inferred": codes, "random": jax.random.randint(jax.random.key(6), codes.shape, 0, 8),
+                  "none": jnp.full_like(codes, -1)}
+    errors = {}
+    for name, c in candidates.items():
+      err, count = hidden_squared_error(model.apply(v, z, mask, c, method=LatentActionModel.decode), z, mask)
+      errors[name] = jnp.sum(err) / jnp.sum(count)
+    return errors, codes
+
+  z, moves = synthetic_latents(np.random.default_rng(99), 128)
+  errors, codes = jax.device_get(hidden_errors(params, z))
+  used = np.unique(codes)
+  assert len(used) >= 3, f"codes used: {used}"
+  assert errors["inferred"] < 0.3 * errors["random"], errors
+  assert errors["inferred"] < 0.5 * errors["none"], errors
+  # Each move maps mostly to one code: the codes are (nearly) a function of the moves.
+  purity = sum(np.bincount(codes[moves == m]).max() for m in range(len(MOVES))) / codes.size
+  assert purity > 0.9
+
+
+def test_eval_metrics_reduction():
+  codes = np.array([[0, 0, 1, 1], [2, 2, 0, 0]])
+  shifted = np.array([[0, 1, 1, 1], [2, 2, 0, 3]])
+  errors = {"inferred": np.array([1.0, 1.0]), "random": np.array([4.0, 4.0]), "none": np.array([2.0, 2.0])}
+  m = lam_eval_metrics(codes, shifted, errors, np.array([2.0, 2.0]), num_actions=8, frames_per_action=4)
+  assert m["eval/lam/hidden_error_inferred"] == 0.5 and m["eval/lam/controllability_gap"] == 4.0
+  assert m["eval/lam/codebook_usage"] == 3 / 8 and m["eval/lam/stability"] == 6 / 8
+  np.testing.assert_allclose(m["eval/lam/perplexity"], np.exp(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25))))
+  np.testing.assert_allclose(m["eval/lam/stability_chance"], 0.25 + 2 * 0.0625)
+  # One frame per step: shifted step s is step s + 1 of the window.
+  m1 = lam_eval_metrics(codes, np.array([[0, 1, 1, 5], [2, 0, 0, 5]]), errors, np.ones(2), 8, 1)
+  assert m1["eval/lam/stability"] == 1.0
+
+
+def write_fake_latents(latent_dir, latent_dim=16, frame_rate=50.0, frames=200):
+  rng = np.random.default_rng(0)
+  for i, split in enumerate(["train", "train", "train", "validation"]):
+    z = np.cumsum(0.1 * rng.normal(size=(frames, latent_dim)), axis=0).astype(np.float32)
+    latent_store.write_shard(latent_dir, f"rec{i}", f"rec{i}.wav", split, z)
+  latent_store.write_meta(latent_dir, {"frame_rate": frame_rate, "latent_dim": latent_dim,
+                                       "tokenizer_workdir": "fake", "tokenizer_step": 0, "dataset_dir": "fake"})
+  return latent_dir
+
+
+def test_latent_dir_errors_name_the_command(tmp_path):
+  config = lam_config.get_config("tiny")
+  config.init.tokenizer.workdir = str(tmp_path / "no_tokenizer")
+  with pytest.raises(FileNotFoundError, match="launch/train.py --config configs/tokenizer.py"):
+    resolve_latent_dir(config)
+  config.data.latent_dir = str(write_fake_latents(tmp_path / "latents", latent_dim=8))
+  with pytest.raises(ValueError, match="latent_dim=8 at 50.0 frames/s.*expects latent_dim=16"):
+    resolve_latent_dir(config)
+  config.data.latent_dir = str(tmp_path / "empty")
+  with pytest.raises(FileNotFoundError, match="launch/encode.py"):
+    resolve_latent_dir(config)
+
+
+def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path, monkeypatch):
+  tokenizer_dir = tmp_path / "tok"
+  (tokenizer_dir / "checkpoints").mkdir(parents=True)
+  calls = []
+  fake_tokenizer = types.SimpleNamespace(latent_dim=16, total_stride=320)  # 50 frames/s
+  fake_run = types.SimpleNamespace(load_task=lambda workdir: types.SimpleNamespace(model=fake_tokenizer))
+  def encode_dataset(workdir, output_dir=None):
+    calls.append((workdir, output_dir))
+    return str(write_fake_latents(output_dir))
+  monkeypatch.setitem(sys.modules, "genie_audio.training.run", fake_run)
+  monkeypatch.setitem(sys.modules, "genie_audio.data.encoding", types.SimpleNamespace(encode_dataset=encode_dataset))
+  config = lam_config.get_config("tiny")
+  config.init.tokenizer.workdir = str(tokenizer_dir)
+  fake_tokenizer.latent_dim = 20
+  with pytest.raises(ValueError, match="tokenizer run .* latent_dim=20"):
+    resolve_latent_dir(config)  # checked before encoding anything
+  assert not calls
+  fake_tokenizer.latent_dim = 16
+  latent_dir = resolve_latent_dir(config)
+  assert latent_dir == str(tokenizer_dir.absolute() / "latents") and len(calls) == 1
+  assert resolve_latent_dir(config) == latent_dir and len(calls) == 1  # complete latents are reused
+
+
+def test_validate_config_names_the_field():
+  config = lam_config.get_config("tiny")
+  config.data.window_frames = 85
+  with pytest.raises(ValueError, match="data.window_frames=85"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
+  config.vq.dead_threshold = 0.2
+  with pytest.raises(ValueError, match="vq.dead_threshold"):
+    LamTask.validate_config(config)
+
+
+def test_sharded_smoke_run_saves_resumes_and_evaluates(tmp_path):
+  latent_dir = write_fake_latents(tmp_path / "latents")
+  config = lam_config.get_config("tiny")
+  config.data.latent_dir = str(latent_dir)
+  config.mesh.data, config.mesh.fsdp = 2, 4
+  config.total_steps, config.checkpoint_every_steps, config.eval_every_steps = 3, 3, 3
+  config.log_every_steps = 1
+  config.optim.weight_decay = 1.0  # would visibly shrink the usage EMA if post_update did not overwrite it
+  config.optim.final_lr_fraction = 1.0
+  assert tasks.get(config.task) is LamTask
+  workdir = tmp_path / "run"
+  first = loop.train(config, workdir, LamTask)
+  assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 3
+  assert first["eval/lam/controllability_gap"] > 0 and 0 <= first["eval/lam/stability"] <= 1
+  config.total_steps = 5
+  last = loop.train(config, workdir, LamTask)
+  metrics = read_metrics(workdir)
+  assert all(np.isfinite(metrics[s]["train/recon_loss"]) for s in range(1, 6))
+  assert "eval/lam/hidden_error_none" in metrics[5] and last["train/codebook_usage"] > 0
+  state = checkpoint.Checkpointer(workdir, read_only=True).read_state(5)
+  # The usage EMA is a distribution over codes (no restarts so early): weight decay did not touch it.
+  np.testing.assert_allclose(state["params"]["vq"]["usage_ema"].sum(), 1.0, atol=1e-5)
