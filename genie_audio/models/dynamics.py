@@ -5,13 +5,15 @@ generated: the model sees their noisy value x_t. Frames where it is False are co
 clean value, whatever x_t holds there. The output is a velocity for every frame; only the masked frames are
 trained (the loss ignores the rest) and only they move in the sampler (`genie_audio.editing.inpainting`).
 
-Per-frame inputs, projected to D:  [x_t where masked else the clean latent, 1 if masked else 0].
+Per-frame tokens: Dense([x_t where masked else the clean latent, 1 if masked else 0]) + action embedding.
 Per-frame conditioning (adaLN-Zero in every block), (B, T, D):
   time:    TimeEmbedding(t) on masked frames and TimeEmbedding(0) on context frames. A context frame is a
            clean sample, i.e. a point at t = 0 of the same path, so giving it t = 0 keeps the conditioning
            truthful frame by frame (Diffusion-Forcing style per-frame noise levels use the same idea).
-  actions: a table of A + 1 rows; row A is "no action" (dropped for classifier-free guidance). Any negative
-           id (`NULL_ACTION`) also selects row A, so callers need not know A to ask for the unconditional model.
+  actions: the same embedding, from a table of A + 1 rows; row A is "no action" (dropped for classifier-free
+           guidance). Any negative id (`NULL_ACTION`) also selects row A, so callers need not know A to ask
+           for the unconditional model. In the tokens attention can gather the actions of other frames (the
+           motion over a span integrates them); in the conditioning they modulate every block per frame.
 Positions come from RoPE inside attention (relative, so windows of any length work).
 
 Training (`dynamics_loss` below, pure):
