@@ -137,9 +137,9 @@ def test_actions_carry_the_hidden_steps():
   assert len(used) >= 3, f"codes used: {used}"
   assert errors["inferred"] < 0.3 * errors["random"], errors
   assert errors["inferred"] < 0.5 * errors["none"], errors
-  # Each move maps mostly to one code: the codes are (nearly) a function of the moves.
-  purity = sum(np.bincount(codes[moves == m]).max() for m in range(len(MOVES))) / codes.size
-  assert purity > 0.9
+  # The move can be read off the code (a move may own several codes): each code is mostly one move.
+  purity = sum(np.bincount(moves[codes == k]).max() for k in used) / codes.size
+  assert purity > 0.85
 
 
 def test_eval_metrics_reduction():

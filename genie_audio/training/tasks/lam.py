@@ -120,8 +120,8 @@ class LamTask(Task):
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
     super().__init__(config, workdir)
-    self.model: LatentActionModel = lam_from_config(config.model, config.data.latent_dim)
     self.validate_config(config)
+    self.model: LatentActionModel = lam_from_config(config.model, config.data.latent_dim)
     self.mask_config = masking.MaskConfig(**config.mask)
     self.frames_per_action = config.model.frames_per_action
     self.num_steps = config.data.window_frames // self.frames_per_action
@@ -159,9 +159,14 @@ class LamTask(Task):
     return self._latent_dir
 
   def train_data(self, seed, batch_size, shard_index, shard_count):
-    return pipelines.latent_windows(self.latent_dir, "train", self.config.data.window_frames,
-                                    batch_size=batch_size, seed=seed, shard_index=shard_index,
-                                    shard_count=shard_count)
+    ds = pipelines.latent_windows(self.latent_dir, "train", self.config.data.window_frames,
+                                  batch_size=batch_size, seed=seed, shard_index=shard_index,
+                                  shard_count=shard_count)
+    # Read the eval windows now, before the loop's reader thread starts: np.load parses .npy headers with
+    # ast.literal_eval, which is not thread-safe in CPython 3.11 (python/cpython#106905: "AST constructor
+    # recursion depth mismatch"), so loading them at the first evaluation could crash the run.
+    self.eval_windows()
+    return ds
 
   def init_params(self, rng, batch):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
