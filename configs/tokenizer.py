@@ -20,6 +20,11 @@ import ml_collections
 from configs import common
 from genie_audio.models.tokenizer import PRESETS
 
+# The model's `tiny` preset with a decoder that can carry its input through: the velocity target contains the
+# noise itself, and the preset's 40-sample patches squeezed into 32 channels left ~7x too loud reconstructions
+# (eval mel distance 10.5 after 2000 steps); 20-sample patches into 64 channels reach 6.7 after 400.
+TINY_50HZ = dict(PRESETS["tiny"], patch_size=20, decoder_channels=(64, 128))
+
 
 def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.ConfigDict:
   """The tokenizer config around a model dict (shared by the 50 and 8 frames/s files)."""
@@ -60,4 +65,4 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  return build(arg, PRESETS["full_50hz"], PRESETS["tiny"])
+  return build(arg, PRESETS["full_50hz"], TINY_50HZ)

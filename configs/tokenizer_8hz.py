@@ -12,9 +12,10 @@ import ml_collections
 from configs import tokenizer
 from genie_audio.models.tokenizer import PRESETS
 
-# CPU size at stride 4*5*5*4*5 = 2000; widths satisfy the DC-AE rules at the factors of 5.
+# CPU size at stride 4*5*5*4*5 = 2000; widths satisfy the DC-AE rules at the factors of 5; patches narrower
+# than the decoder's first width (see configs/tokenizer.py).
 TINY_8HZ = dict(strides=(4, 5, 5, 4, 5), encoder_channels=(4, 8, 20, 50, 100, 100), encoder_depth=1,
-                latent_dim=20, patch_size=100, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
+                latent_dim=20, patch_size=25, decoder_channels=(64, 128), decoder_depth=1, decoder_attn_depth=0,
                 dtype="float32")
 
 
