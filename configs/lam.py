@@ -1,7 +1,7 @@
 """Latent action model (stage 2) on the 50 frames/s tokenizer's latents: one action per 10 frames (0.2 s).
 
-    python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer        # stage 1
-    python launch/encode.py --workdir runs/tokenizer                                      # -> runs/tokenizer/latents
+    python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer   # stage 1
+    python launch/encode.py --workdir runs/tokenizer                                 # -> runs/tokenizer/latents
     python launch/train.py --config configs/lam.py --workdir runs/lam \
         --config.init.tokenizer.workdir=runs/tokenizer
     python launch/train.py --config configs/tokenizer.py:tiny --workdir runs/tok_tiny          # CPU size
@@ -56,7 +56,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
   if preset == "tiny":
     c.total_steps = 20
     c.batch_size = 8
-    c.shard_min_size = 256
+    c.shard_min_size = 2048      # still shards the MLP, attention and adaLN kernels over fsdp
     c.optim.lr = 1e-3
     c.optim.warmup_steps = 2
     c.log_every_steps = 5

@@ -189,7 +189,8 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
     calls.append((workdir, output_dir))
     return str(write_fake_latents(output_dir))
   monkeypatch.setitem(sys.modules, "genie_audio.training.run", fake_run)
-  monkeypatch.setitem(sys.modules, "genie_audio.data.encoding", types.SimpleNamespace(encode_dataset=encode_dataset))
+  fake_encoding = types.SimpleNamespace(encode_dataset=encode_dataset)
+  monkeypatch.setitem(sys.modules, "genie_audio.data.encoding", fake_encoding)
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tokenizer_dir)
   fake_tokenizer.latent_dim = 20
