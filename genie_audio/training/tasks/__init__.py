@@ -7,6 +7,7 @@ import importlib
 from genie_audio.training.task import Task
 
 REGISTRY = {
+    "dynamics": "genie_audio.training.tasks.dynamics:DynamicsTask",
     "lam": "genie_audio.training.tasks.lam:LamTask",
     "tokenizer": "genie_audio.training.tasks.tokenizer:TokenizerTask",
     "toy": "genie_audio.testing.toy_task:ToyTask",

@@ -1,0 +1,80 @@
+"""Masked dynamics model (stage 3) on the 50 frames/s latents, conditioned on the LAM's actions.
+
+    python launch/train.py --config configs/dynamics.py --workdir runs/dynamics \
+        --config.init.lam.workdir=runs/lam                                   # after stages 1 and 2
+    python launch/evaluate.py --workdir runs/dynamics                        # in-painting, seams, action accuracy
+    python launch/edit.py --workdir runs/dynamics --input song.wav --start 12.5 --end 15.0 --actions 3,3,5,5 \
+        --output out.wav
+    python launch/train.py --config configs/dynamics.py:tiny --workdir runs/dyn_tiny    # CPU size, reads runs/lam_tiny
+
+The run reads everything upstream through `init.lam.workdir`: the LAM run's config gives the latent folder, the
+latent width, the number of actions and K (latent frames per action); the latents' `latents.json` gives the
+tokenizer run that decodes edits. Every recording is labelled once with the frozen LAM's action timeline
+(cached in WORKDIR/action_labels.npz). `configs/dynamics_8hz.py` reuses `dynamics_config` for 8 frames/s.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+
+from configs import common
+
+
+def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_window_frames: int,
+                    tiny_lam_workdir: str) -> ml_collections.ConfigDict:
+  """The dynamics config; the tiny_* arguments describe the tiny LAM run that `:tiny` reads."""
+  c = common.base_config()
+  c.task = "dynamics"
+  c.total_steps = 200_000
+  c.batch_size = 64
+  c.optim.lr = 3e-4
+  c.optim.warmup_steps = 2_000
+  c.ema_decay = 0.9995
+  c.log_every_steps = 100
+  c.eval_every_steps = 5_000
+  c.checkpoint_every_steps = 5_000
+  c.init = ml_collections.ConfigDict(dict(lam=ml_collections.ConfigDict(dict(workdir=lam_workdir))))
+  c.data.window_frames = window_frames  # T, a multiple of the LAM's frames_per_action
+  c.model = ml_collections.ConfigDict(dict(dim=512, depth=8, num_heads=8, mlp_ratio=4, s_min=0.0,
+                                           dtype="bfloat16"))
+  # Edit masks as an editor selects them (genie_audio/editing/spans.py).
+  c.mask = ml_collections.ConfigDict(dict(min_frac=0.1, max_frac=0.6, max_spans=3, multi_prob=0.25,
+                                          edge_prob=0.2))
+  c.cfg_drop_prob = 0.1         # share of windows trained with no actions (classifier-free guidance)
+  c.label_batch_size = 8        # LAM windows per call when labelling the dataset
+  # Defaults of launch/edit.py (and of the headline evaluation numbers).
+  c.edit = ml_collections.ConfigDict(dict(num_steps=32, guidance_scale=2.0, method="euler",
+                                          crossfade_seconds=0.05, margin_seconds=0.25))
+  c.eval = ml_collections.ConfigDict(dict(
+      split="validation", num_windows=64, batch_size=16, seed=1234,
+      span_fraction=0.3,            # edited span, as a fraction of the window's action steps
+      guidance_scales=(1.0, 2.0, 4.0),
+      seam_seconds=0.1,             # seam windows reach this far each side of a span edge
+      audio_windows=16,             # windows decoded for the seam metrics
+      audio_in_training=False))     # seams need the tokenizer's decoder: launch/evaluate.py always has them
+
+  if preset == "tiny":
+    c.total_steps = 1500
+    c.batch_size = 16
+    c.shard_min_size = 256
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 50
+    c.ema_decay = 0.99
+    c.log_every_steps = 25
+    c.eval_every_steps = 500
+    c.checkpoint_every_steps = 500
+    c.init.lam.workdir = tiny_lam_workdir
+    c.data.window_frames = tiny_window_frames
+    c.model.update(dict(dim=96, depth=3, num_heads=4, dtype="float32"))
+    c.edit.num_steps = 16
+    c.eval.update(dict(num_windows=32, batch_size=16, audio_windows=8))
+  return c
+
+
+def get_config(arg=None):
+  arg = common.parse_arg(arg, preset="default")
+  return dynamics_config(arg.preset, window_frames=250, lam_workdir=os.path.join(common.REPO_ROOT, "runs", "lam"),
+                         tiny_window_frames=80,
+                         tiny_lam_workdir=os.path.join(common.REPO_ROOT, "runs", "lam_tiny"))

@@ -1,0 +1,85 @@
+"""Action timelines of whole recordings: the frozen latent action model run over a long latent in windows.
+
+The LAM was trained on windows of W action steps. A recording's latent (T, C) is cut into windows of W steps
+that overlap by half a window; each step takes its code from the window in which it sits most centrally, so
+every code is inferred with context on both sides wherever the recording allows. Steps are aligned to the
+recording's first latent frame: step s covers latent frames [s K, (s + 1) K). A last partial step (T not a
+multiple of K) is completed by repeating the last frame. The same timeline labels the dynamics model's training
+data and the recordings a user edits, so the model is trained on exactly the actions an editor shows.
+
+Dimension keys: B windows, T latent frames, C latent channels, S action steps, K frames per action step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import jax
+import numpy as np
+
+from genie_audio.models.lam import LatentActionModel
+
+PyTree = Any
+InferFn = Callable[[PyTree, np.ndarray], jax.Array]  # (params, z_BTC) -> codes (B, S)
+
+
+def make_infer_fn(model: LatentActionModel) -> InferFn:
+  """The jitted encoder + VQ pass of a LAM: (params, latents (B, T, C)) -> codes (B, T / K)."""
+  return jax.jit(lambda params, z_BTC: model.apply({"params": params}, z_BTC,
+                                                   method=LatentActionModel.infer_actions))
+
+
+def num_steps(frames: int, frames_per_action: int) -> int:
+  """Action steps of a recording of `frames` latent frames (a last partial step counts)."""
+  return math.ceil(frames / frames_per_action)
+
+
+def window_starts(steps: int, window_steps: int) -> np.ndarray:
+  """Start steps of half-overlapping windows covering `steps` (the last one ends at the last step)."""
+  if steps <= window_steps:
+    return np.zeros(1, np.int64)
+  hop = max(window_steps // 2, 1)
+  starts = list(range(0, steps - window_steps, hop)) + [steps - window_steps]
+  return np.asarray(starts, np.int64)
+
+
+def step_owners(steps: int, starts: np.ndarray, window_steps: int) -> np.ndarray:
+  """(S,) index of the window whose centre is nearest to each step's centre (ties: the earlier window)."""
+  centres = starts + min(window_steps, steps) / 2.0
+  distance = np.abs((np.arange(steps) + 0.5)[:, None] - centres[None, :])
+  inside = (np.arange(steps)[:, None] >= starts[None, :]) & (np.arange(steps)[:, None] < starts[None, :]
+                                                             + window_steps)
+  return np.argmin(np.where(inside, distance, np.inf), axis=1)
+
+
+def infer_timeline(infer_fn: InferFn, params: PyTree, latents_TC: np.ndarray, frames_per_action: int,
+                   window_steps: int, batch_size: int = 8) -> np.ndarray:
+  """The action code of every step of a recording, (S,) int32, S = ceil(T / K).
+
+  `infer_fn` is `make_infer_fn(lam)` and `params` the LAM's params. Windows go through in batches of
+  exactly `batch_size` (the last one padded by repetition), so a long recording compiles one shape.
+  """
+  latents_TC = np.asarray(latents_TC, np.float32)
+  if latents_TC.ndim != 2 or latents_TC.shape[0] == 0:
+    raise ValueError(f"infer_timeline: expected a non-empty latent (T, C), got shape {latents_TC.shape}")
+  K = frames_per_action
+  S = num_steps(latents_TC.shape[0], K)
+  padded = np.concatenate([latents_TC, np.repeat(latents_TC[-1:], S * K - latents_TC.shape[0], axis=0)])
+  W = min(window_steps, S)
+  starts = window_starts(S, W)
+  windows = [padded[s * K:(s + W) * K] for s in starts]
+  codes = []
+  for i in range(0, len(windows), batch_size):
+    group = windows[i:i + batch_size]
+    padded_group = group + [group[-1]] * (batch_size - len(group))
+    codes.extend(np.asarray(infer_fn(params, np.stack(padded_group)))[:len(group)])
+  owners = step_owners(S, starts, W)
+  steps = np.arange(S)
+  return np.asarray([codes[o][s - starts[o]] for s, o in zip(steps, owners)], np.int32)
+
+
+def frame_actions(codes_S: np.ndarray, frames_per_action: int, frames: int | None = None) -> np.ndarray:
+  """Per-frame actions (T,): each step's code repeated over its K frames, cut to `frames`."""
+  actions = np.repeat(np.asarray(codes_S, np.int32), frames_per_action)
+  return actions if frames is None else actions[:frames]

@@ -1,0 +1,93 @@
+"""The frozen upstream stages of a dynamics run, rebuilt from their run folders (config.json + checkpoint).
+
+A dynamics run names its latent action model run (`config.init.lam.workdir`); the LAM run names its latents
+(its `data.latent_dir`, or its tokenizer run's `latents/` folder); the latents record the tokenizer run and
+the checkpoint step that encoded them (`latents.json`). Each stage is rebuilt from its own config and gets
+its params only (EMA params where the run kept them). Errors name the command that creates what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import ml_collections
+
+from genie_audio.data import latents as latent_store
+from genie_audio.training import checkpoint, run
+
+log = logging.getLogger(__name__)
+
+PyTree = Any
+
+LAM_COMMAND = ("python launch/train.py --config configs/lam.py --workdir {workdir} "
+               "--config.init.tokenizer.workdir=TOKENIZER_RUN")
+TOKENIZER_COMMAND = "python launch/train.py --config configs/tokenizer.py --workdir {workdir}"
+DYNAMICS_COMMAND = ("python launch/train.py --config configs/dynamics.py --workdir {workdir} "
+                    "--config.init.lam.workdir=LAM_RUN")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+  """One trained run: its folder, config, rebuilt model, params (host arrays) and checkpoint step."""
+  workdir: str
+  config: ml_collections.ConfigDict
+  model: Any
+  params: PyTree
+  step: int
+
+
+def check_run(workdir: str | os.PathLike | None, task: str, what: str, command: str) -> ml_collections.ConfigDict:
+  """The config of a finished `task` run at `workdir`; errors say what is wrong and which command fixes it."""
+  fix = command.format(workdir=workdir or "RUN")
+  if not workdir:
+    raise ValueError(f"{what} is not set; train that run first ({fix}) and pass its folder")
+  if not (Path(workdir) / "config.json").exists():
+    raise FileNotFoundError(f"{what}={str(workdir)!r} is not a training run (no config.json); train it first: "
+                            f"{fix}")
+  config = run.load_config(workdir)
+  if config.task != task:
+    raise ValueError(f"{what}={str(workdir)!r} is a {config.task!r} run, not a {task!r} run; train one: {fix}")
+  has_checkpoint = (checkpoint.checkpoint_dir(workdir).exists()
+                    and checkpoint.Checkpointer(workdir, read_only=True).latest_step() is not None)
+  if not has_checkpoint:
+    raise FileNotFoundError(f"{what}={str(workdir)!r} has no checkpoint yet; train it first: {fix}")
+  return config
+
+
+def load_stage(workdir: str | os.PathLike, step: int | None = None) -> Stage:
+  """A run's task model and its (EMA, if kept) params at `step` (default: latest)."""
+  task = run.load_task(workdir)
+  params, ema_params, step = run.load_train_params(workdir, step)
+  return Stage(str(workdir), task.config, task.model, ema_params if ema_params is not None else params, step)
+
+
+def load_lam(workdir: str | os.PathLike, what: str = "config.init.lam.workdir") -> Stage:
+  """The frozen latent action model of a run (checked to be a finished LAM run)."""
+  check_run(workdir, "lam", what, LAM_COMMAND)
+  return load_stage(workdir)
+
+
+def lam_latent_dir(lam: Stage) -> str:
+  """The latent folder the LAM run trained on (its task resolves and checks it)."""
+  return run.load_task(lam.workdir).latent_dir
+
+
+def load_tokenizer(latent_dir: str | os.PathLike) -> Stage:
+  """The tokenizer that encoded `latent_dir`, at the checkpoint step that encoded it where it still exists."""
+  meta = latent_store.read_meta(latent_dir)
+  if meta is None:
+    raise FileNotFoundError(f"{latent_dir} holds no complete latents; run python launch/encode.py "
+                            f"--workdir TOKENIZER_RUN first")
+  workdir = meta.get("tokenizer_workdir", "")
+  check_run(workdir, "tokenizer", f"the tokenizer run that encoded {latent_dir}", TOKENIZER_COMMAND)
+  step = meta.get("tokenizer_step")
+  kept = checkpoint.Checkpointer(workdir, read_only=True).manager.all_steps()
+  if step not in kept:
+    log.warning("%s was encoded by step %s of %s, which is no longer kept; decoding with its latest step %d",
+                latent_dir, step, workdir, max(kept))
+    step = None
+  return load_stage(workdir, step)

@@ -1,0 +1,204 @@
+"""Evaluation of a masked dynamics model as an editor uses it, on fixed validation windows.
+
+Each of N fixed windows (T latent frames, starting on an action-step boundary, round-robin over the validation
+recordings at evenly spaced positions) gets one fixed span of n = round(span_fraction * T / K) whole action
+steps with context on both sides, and n requested actions drawn uniformly from the A actions (seeded). Every
+variant below in-paints the span from the SAME start noise:
+  own, guidance 1:    the span's own (labelled) actions     -> inpaint_error (latent MSE on the span) and
+                      action_accuracy_own (LAM codes of the result vs LAM codes of the original window)
+  null, guidance 0:   no actions (the unconditional model)  -> inpaint_error_unconditional
+  requested, w each:  the random requests at guidance w     -> action_accuracy at w (vs chance 1/A)
+Seams (first `audio_windows` windows): each variant's span is decoded with `margin_seconds` of context and
+spliced into the window's original audio exactly as `edit.Editor.edit` does, and `edit_metrics.seam_distances`
+compares ±seam_seconds around both span edges with the original audio:
+  seam_mel_distance (at w):          the requested edit;
+  seam_mel_distance_unedited:        the span re-generated with its own actions (guidance 1): what an edit
+                                     that changes nothing costs, the reference an edit's seams should match;
+  seam_mel_distance_reconstruction:  the span replaced by the tokenizer's reconstruction of its original
+                                     latents (no in-painting): the decoder's own floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from genie_audio.data import latents as latent_store
+from genie_audio.data import manifest, pipelines
+from genie_audio.data.manifest import SAMPLE_RATE
+from genie_audio.editing import actions as actions_lib
+from genie_audio.editing import edit, stages
+from genie_audio.eval import edit_metrics
+from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
+from genie_audio.models.lam import LatentActionModel
+
+PyTree = Any
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalWindows:
+  latents: np.ndarray     # (N, T, C)
+  actions: np.ndarray     # (N, T) labelled actions per frame
+  sources: list[tuple[str, int]]  # (latent shard, first frame) of each window
+  first_step: np.ndarray  # (N,) first step of each window's span
+  span_steps: int         # n
+  requested: np.ndarray   # (N, n) requested actions
+
+
+def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_collections.ConfigDict,
+                  window_frames: int, frames_per_action: int, num_actions: int) -> EvalWindows:
+  """The fixed evaluation windows, spans and requests (deterministic for the config)."""
+  e, T, K = config.eval, window_frames, frames_per_action
+  entries = [x for x in latent_store.load_split(latent_dir, e.split) if x.frames >= T]
+  if not entries:
+    raise ValueError(f"{latent_dir}: no {e.split} recording is at least {T} latent frames long")
+  per_entry = math.ceil(e.num_windows / len(entries))
+  latents, frame_actions, sources = [], [], []
+  for i in range(e.num_windows):
+    entry, k = entries[i % len(entries)], i // len(entries)
+    start = (entry.frames - T) * (2 * k + 1) // (2 * per_entry)
+    start -= start % K
+    latents.append(pipelines.read_latent(str(Path(latent_dir) / entry.shard), start, T))
+    frame_actions.append(actions_lib.frame_actions(labels[entry.shard], K)[start:start + T])
+    sources.append((entry.shard, start))
+  S = T // K
+  n = min(max(1, round(e.span_fraction * S)), max(S - 2, 1))
+  rng = np.random.default_rng(e.seed)
+  low, high = (1, S - n) if S - n >= 2 else (0, S - n + 1)  # context on both sides where the window allows
+  first = rng.integers(low, high, size=e.num_windows)
+  requested = rng.integers(0, num_actions, size=(e.num_windows, n)).astype(np.int32)
+  return EvalWindows(np.stack(latents), np.stack(frame_actions).astype(np.int32), sources, first, n, requested)
+
+
+class DynamicsEvaluator:
+  """Holds the fixed windows, the frozen LAM and the jitted passes; `__call__` returns host-side metrics."""
+
+  def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: stages.Stage,
+               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], stages.Stage]):
+    self.config, self.model, self.lam, self.latent_dir = config, model, lam, latent_dir
+    self.K = lam.config.model.frames_per_action
+    self.num_actions = lam.config.model.num_actions
+    self.windows = fixed_windows(latent_dir, labels, config, config.data.window_frames, self.K, self.num_actions)
+    self._tokenizer = tokenizer
+    self._fn = None
+    self._lam_params = None
+    self._waves: dict[str, tuple[str, int]] | None = None  # shard stem -> (waveform path, samples)
+
+  def guidance_scales(self) -> list[float]:
+    scales = [float(g) for g in self.config.eval.guidance_scales]
+    headline = float(self.config.edit.guidance_scale)
+    return scales if headline in scales else sorted(scales + [headline])
+
+  def _compile(self, params: PyTree):
+    model, lam = self.model, self.lam.model
+
+    def run(params, lam_params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps):
+      out = edit.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps=num_steps,
+                                method=self.config.edit.method)
+      # The LAM reads the result and the original in one batch: (B, S) codes of each.
+      codes = lam.apply({"params": lam_params}, jnp.concatenate([out, z_BTC]),
+                        method=LatentActionModel.infer_actions)
+      return out, *jnp.split(codes, 2)
+
+    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
+    replicated = None
+    if isinstance(leaf_sharding, NamedSharding):  # training: params live on the run's mesh
+      replicated = NamedSharding(leaf_sharding.mesh, P())
+    self._fn = (jax.jit(run, static_argnames="num_steps", out_shardings=replicated), replicated)
+    self._lam_params = jax.device_put(self.lam.params, replicated) if replicated else jax.device_put(
+        self.lam.params)
+
+  def _passes(self, params, z, mask, actions, guidance, num_steps, seed):
+    """(in-painted latents, LAM codes of them, LAM codes of the originals) of all windows for one variant,
+    in fixed-size padded batches."""
+    fn, replicated = self._fn
+    bs, n = self.config.eval.batch_size, len(z)
+    outs, codes, original_codes = [], [], []
+    for index, i in enumerate(range(0, n, bs)):
+      parts = [a[i:i + bs] for a in (z, mask, actions)]
+      valid = len(parts[0])
+      parts = [np.concatenate([p, np.repeat(p[-1:], bs - valid, axis=0)]) for p in parts]
+      args = (*parts, jax.random.fold_in(jax.random.key(seed), index), np.float32(guidance))
+      if replicated is not None:
+        args = jax.device_put(args, replicated)
+      out, code, original_code = jax.device_get(fn(params, self._lam_params, *args, num_steps=num_steps))
+      outs.append(out[:valid])
+      codes.append(code[:valid])
+      original_codes.append(original_code[:valid])
+    return np.concatenate(outs), np.concatenate(codes), np.concatenate(original_codes)
+
+  def __call__(self, params: PyTree, *, audio: bool, num_steps: int | None = None, seed: int | None = None
+               ) -> dict[str, Any]:
+    if self._fn is None:
+      self._compile(params)
+    w, K = self.windows, self.K
+    num_steps = int(num_steps or self.config.edit.num_steps)
+    seed = self.config.eval.seed if seed is None else int(seed)
+    N, T = w.actions.shape
+    steps_NS = w.first_step[:, None] + np.arange(w.span_steps)[None]          # span steps (N, n)
+    mask = np.zeros((N, T), bool)
+    for i, s in enumerate(w.first_step):
+      mask[i, s * K:(s + w.span_steps) * K] = True
+    requested_frames = w.actions.copy()
+    requested_frames[mask] = np.repeat(w.requested, K, axis=1).reshape(-1)
+    span_error = lambda out: float(np.sum(np.square(out - w.latents) * mask[..., None])
+                                   / (mask.sum() * w.latents.shape[-1]))
+    pick = lambda codes: np.take_along_axis(codes, steps_NS, axis=1)
+
+    own, own_codes, original_codes = self._passes(params, w.latents, mask, w.actions, 1.0, num_steps, seed)
+    null, _, _ = self._passes(params, w.latents, mask, np.full_like(w.actions, NULL_ACTION), 0.0, num_steps, seed)
+    metrics: dict[str, Any] = {
+        "inpaint_error": span_error(own), "inpaint_error_unconditional": span_error(null),
+        "action_accuracy_own": edit_metrics.action_accuracy(pick(original_codes), pick(own_codes)),
+        "chance": 1.0 / self.num_actions}
+    edited = {}
+    for g in self.guidance_scales():
+      out, codes, _ = self._passes(params, w.latents, mask, requested_frames, g, num_steps, seed)
+      metrics[f"action_accuracy_g{g:g}"] = edit_metrics.action_accuracy(w.requested, pick(codes))
+      edited[g] = out
+    if audio:
+      metrics.update(self.seams(own, edited, mask, seed))
+    return metrics
+
+  def seams(self, own: np.ndarray, edited: dict[float, np.ndarray], mask: np.ndarray, seed: int
+            ) -> dict[str, float]:
+    """Seam distances of the first `audio_windows` windows (see the module docstring)."""
+    tokenizer, e, w, K = self._tokenizer(), self.config.eval, self.windows, self.K
+    stride = tokenizer.model.total_stride
+    settings = edit.decode_settings(tokenizer)
+    margin = max(1, round(self.config.edit.margin_seconds * SAMPLE_RATE / stride))
+    fade = round(self.config.edit.crossfade_seconds * SAMPLE_RATE)
+    half = round(e.seam_seconds * SAMPLE_RATE)
+    variants = {"reconstruction": w.latents, "unedited": own, **{f"g{g:g}": out for g, out in edited.items()}}
+    distances = {name: [] for name in variants}
+    for i in range(min(e.audio_windows, len(w.latents))):
+      original = self._window_audio(*w.sources[i], w.latents.shape[1] * stride, stride)
+      f0, f1 = w.first_step[i] * K, (w.first_step[i] + w.span_steps) * K
+      span = edit.Span(f0 * stride, f1 * stride, w.first_step[i], w.first_step[i] + w.span_steps)
+      for name, latents in variants.items():
+        out = edit.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)
+        distances[name].extend(edit_metrics.seam_distances(original, out, span.start, span.end, half))
+    return {f"seam_mel_distance_{name}": float(np.mean(d)) for name, d in distances.items()}
+
+  def _window_audio(self, shard: str, first_frame: int, length: int, stride: int) -> np.ndarray:
+    """The prepared waveform under a latent window (zero-padded past the recording's end)."""
+    if self._waves is None:
+      meta = latent_store.read_meta(self.latent_dir)
+      dataset_dir = meta["dataset_dir"]
+      self._waves = {Path(r.shard).stem: (str(manifest.shard_path(dataset_dir, r)), r.frames)
+                     for r in manifest.read_manifest(dataset_dir)}
+    path, frames = self._waves[Path(shard).stem]
+    start = first_frame * stride
+    wave = np.zeros(length, np.float32)
+    available = max(0, min(length, frames - start))
+    if available:
+      wave[:available] = pipelines.read_wave(path, start, available)
+    return wave

@@ -1,0 +1,195 @@
+"""Stage 3: the masked dynamics model, trained to in-paint spans of latent windows given the LAM's actions.
+
+Upstream: `config.init.lam.workdir` names a finished LAM run. Its config gives the latent folder, the latent
+width C, the number of actions A and K (latent frames per action); the dynamics model is built from those, so
+a run cannot disagree with its LAM. Before training, every recording of the latent folder is labelled with
+the frozen LAM's action timeline (`editing.actions.infer_timeline`, cached in WORKDIR/action_labels.npz), and
+each frame of a training window carries its step's action: exactly what the editor feeds the model.
+
+Loss (`models.dynamics.dynamics_loss`): flow matching on the frames of a random edit mask
+(`editing.spans.sample_edit_mask` with `config.mask`), actions dropped for whole windows with probability
+`config.cfg_drop_prob` (classifier-free guidance). EMA on (`config.ema_decay`).
+
+Evaluation (`genie_audio.eval.dynamics_eval`): in-painting error, action accuracy per guidance scale versus
+chance, and (in `report`, or in training with `eval.audio_in_training`) seam distances of decoded edits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from genie_audio.data import action_labels
+from genie_audio.editing import actions as actions_lib
+from genie_audio.editing import spans, stages
+from genie_audio.eval.dynamics_eval import DynamicsEvaluator
+from genie_audio.models.dynamics import DynamicsModel, dynamics_loss
+from genie_audio.training import run
+from genie_audio.training.task import Batch, PyTree, Task
+
+log = logging.getLogger(__name__)
+
+LABELS = "action_labels.npz"
+
+
+def _fail(field: str, value: Any, requirement: str) -> None:
+  raise ValueError(f"config.{field}={value!r}: {requirement}")
+
+
+def upstream_lam_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The LAM run's config, after checking that `config.init.lam.workdir` is a finished LAM run."""
+  return stages.check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", stages.LAM_COMMAND)
+
+
+class DynamicsTask(Task):
+  name = "dynamics"
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
+    super().__init__(config, workdir)
+    self.validate_config(config)
+    self.lam_config = upstream_lam_config(config)
+    self.frames_per_action = self.lam_config.model.frames_per_action
+    self.num_actions = self.lam_config.model.num_actions
+    m = config.model
+    self.model = DynamicsModel(latent_dim=self.lam_config.data.latent_dim, dim=m.dim, depth=m.depth,
+                               num_heads=m.num_heads, num_actions=self.num_actions, mlp_ratio=m.mlp_ratio,
+                               s_min=m.s_min, dtype=jnp.dtype(m.dtype))
+    self._lam: stages.Stage | None = None
+    self._latent_dir: str | None = None
+    self._labels: action_labels.Labels | None = None
+    self._tokenizer: stages.Stage | None = None
+    self._evaluator: DynamicsEvaluator | None = None
+
+  @classmethod
+  def validate_config(cls, config: ml_collections.ConfigDict) -> None:
+    lam = upstream_lam_config(config)
+    K = lam.model.frames_per_action
+    if config.data.window_frames < K or config.data.window_frames % K:
+      _fail("data.window_frames", config.data.window_frames,
+            f"must be a positive multiple of the LAM's frames_per_action={K} ({config.init.lam.workdir})")
+    if config.model.dim % config.model.num_heads:
+      _fail("model.dim", config.model.dim, f"must be divisible by model.num_heads={config.model.num_heads}")
+    if not 0 <= config.cfg_drop_prob < 1:
+      _fail("cfg_drop_prob", config.cfg_drop_prob, "must be in [0, 1)")
+    if config.edit.num_steps < 1:
+      _fail("edit.num_steps", config.edit.num_steps, "must be >= 1")
+    if not 0 < config.eval.span_fraction < 1:
+      _fail("eval.span_fraction", config.eval.span_fraction, "must be in (0, 1)")
+    if config.eval.num_windows < 1 or config.eval.batch_size < 1:
+      _fail("eval.num_windows", config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
+    try:
+      spans.sample_edit_mask(jax.random.key(0), 1, config.data.window_frames, **config.mask)
+    except (TypeError, ValueError) as e:
+      raise ValueError(f"config.mask: {e}") from None
+
+  # ---------------------------------------------------------------------------------------------- upstream
+
+  @property
+  def lam(self) -> stages.Stage:
+    """The frozen LAM (params on the host)."""
+    if self._lam is None:
+      self._lam = stages.load_lam(self.config.init.lam.workdir)
+    return self._lam
+
+  @property
+  def latent_dir(self) -> str:
+    if self._latent_dir is None:
+      self._latent_dir = run.load_task(self.config.init.lam.workdir).latent_dir
+    return self._latent_dir
+
+  @property
+  def tokenizer(self) -> stages.Stage:
+    """The tokenizer that encoded the latents (for decoding edits); loaded on first use."""
+    if self._tokenizer is None:
+      self._tokenizer = stages.load_tokenizer(self.latent_dir)
+    return self._tokenizer
+
+  @property
+  def labels(self) -> action_labels.Labels:
+    """Every recording's action timeline from the frozen LAM (computed once, cached in the workdir)."""
+    if self._labels is None:
+      lam = self.lam
+      source = {"lam_workdir": str(Path(lam.workdir).absolute()), "lam_step": lam.step}
+      cache = Path(self.workdir) / LABELS if self.workdir else None
+      window_steps = self.lam_config.data.window_frames // self.frames_per_action
+      self._labels = action_labels.label_dataset(
+          self.latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params),
+          self.frames_per_action, window_steps, source, cache, batch_size=self.config.label_batch_size,
+          progress=jax.process_index() == 0)
+    return self._labels
+
+  # ---------------------------------------------------------------------------------------------- training
+
+  def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
+    return action_labels.labelled_windows(self.latent_dir, "train", self.labels, self.frames_per_action,
+                                          self.config.data.window_frames, batch_size=batch_size, seed=seed,
+                                          shard_index=shard_index, shard_count=shard_count)
+
+  def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
+    z_BTC = jnp.zeros(batch["latents"].shape, jnp.float32)
+    B, T = z_BTC.shape[:2]
+    return self.model.init(rng, z_BTC, z_BTC, jnp.zeros((B,)), jnp.ones((B, T), bool),
+                           jnp.zeros((B, T), jnp.int32))["params"]
+
+  def loss(self, params: PyTree, batch: Batch, rng: jax.Array, step: jax.Array
+           ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
+    del step
+    loss, metrics = dynamics_loss(self.model.apply, {"params": params}, batch["latents"], batch["actions"], rng,
+                                  drop_prob=self.config.cfg_drop_prob, **self.config.mask)
+    return loss, metrics, {}
+
+  # -------------------------------------------------------------------------------------------- evaluation
+
+  def evaluator(self) -> DynamicsEvaluator:
+    if self._evaluator is None:
+      self._evaluator = DynamicsEvaluator(self.config, self.model, self.lam, self.latent_dir, self.labels,
+                                          lambda: self.tokenizer)
+    return self._evaluator
+
+  def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int
+               ) -> tuple[dict[str, float], dict[str, Any]]:
+    del step
+    try:
+      evaluator = self.evaluator()
+    except ValueError as e:  # e.g. no validation split: train on, but say so
+      log.warning("dynamics evaluation skipped: %s", e)
+      return {}, {}
+    metrics = evaluator(ema_params if ema_params is not None else params,
+                        audio=self.config.eval.audio_in_training)
+    return {f"eval/dyn/{k}": v for k, v in metrics.items()}, {}
+
+  def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
+             steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Edits of the fixed validation windows (launch/evaluate.py); `steps` = in-painting steps.
+
+    Headline numbers are at the edit default guidance (`config.edit.guidance_scale`); `per_guidance` has
+    action accuracy and seam distance at every evaluated scale.
+    """
+    if audio_paths:
+      raise ValueError("the dynamics stage is evaluated on its LAM's validation latents, not on audio files; "
+                       "edit a file with python launch/edit.py")
+    if method is not None:
+      self.config.edit.method = method  # read when the evaluator compiles its passes
+    evaluator = self.evaluator()
+    params = jax.device_put(ema_params if ema_params is not None else params)
+    m = evaluator(params, audio=True, num_steps=steps, seed=seed)
+    headline = float(self.config.edit.guidance_scale)
+    per_guidance = {f"{g:g}": {"action_accuracy": m[f"action_accuracy_g{g:g}"],
+                               "seam_mel_distance": m[f"seam_mel_distance_g{g:g}"]}
+                    for g in evaluator.guidance_scales()}
+    w = evaluator.windows
+    return {"action_accuracy": m[f"action_accuracy_g{headline:g}"], "chance": m["chance"],
+            "guidance_scale": headline, "seam_mel_distance": m[f"seam_mel_distance_g{headline:g}"],
+            "seam_mel_distance_unedited": m["seam_mel_distance_unedited"],
+            "seam_mel_distance_reconstruction": m["seam_mel_distance_reconstruction"],
+            "inpaint_error": m["inpaint_error"], "inpaint_error_unconditional": m["inpaint_error_unconditional"],
+            "action_accuracy_own": m["action_accuracy_own"], "per_guidance": per_guidance,
+            "eval_windows": len(w.latents), "audio_windows": min(self.config.eval.audio_windows, len(w.latents)),
+            "span_seconds": w.span_steps * self.frames_per_action / self.lam_config.data.frame_rate,
+            "inpaint_steps": int(steps or self.config.edit.num_steps), "method": self.config.edit.method}

@@ -1,0 +1,102 @@
+"""Edits a span of a recording with a dynamics run: new actions, actions of another recording, or a resample.
+
+  python launch/edit.py --workdir runs/dynamics --input song.wav --show            # the action timeline
+  python launch/edit.py --workdir runs/dynamics --input song.wav --start 12.5 --end 15.0 --actions 3,3,5,5 \
+      --output out.wav      # or --actions-from other.wav [--actions-from-start 3.0], or --resample --seed 1
+
+The output is 16 kHz mono (the input's 16 kHz mono version outside the span, sample for sample), written
+atomically; an invalid request writes nothing. The last line printed is one JSON object.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from genie_audio.data import audio  # noqa: E402
+from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
+from genie_audio.editing import codec  # noqa: E402
+from genie_audio.editing.edit import EditError, Editor  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Dynamics run folder.", required=True)
+_INPUT = flags.DEFINE_string("input", None, "Audio file to edit (any rate, mono or stereo).", required=True)
+_OUTPUT = flags.DEFINE_string("output", None, "Where to write the edited audio (16 kHz mono).")
+_START = flags.DEFINE_float("start", None, "Span start, seconds.")
+_END = flags.DEFINE_float("end", None, "Span end, seconds.")
+_ACTIONS = flags.DEFINE_string("actions", None, "One action id per action step of the span, e.g. 3,3,5,5.")
+_FROM = flags.DEFINE_string("actions-from", None, "Take the span's actions from this recording.")
+_FROM_START = flags.DEFINE_float("actions-from-start", None, "Where in --actions-from (default: --start).")
+_RESAMPLE = flags.DEFINE_bool("resample", False, "Keep the span's own actions, draw a new variation.")
+_GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale (default: the run's).")
+_STEPS = flags.DEFINE_integer("steps", None, "In-painting ODE steps (default: the run's).")
+_SEED = flags.DEFINE_integer("seed", 0, "Noise seed.")
+_SHOW = flags.DEFINE_bool("show", False, "Print the input's action timeline.")
+
+
+def read_input(path: str):
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no such file")
+  return codec.load_audio(path)  # BadAudioError naming the file if it is not audio
+
+
+def parse_actions(text: str) -> list[int]:
+  try:
+    return [int(a) for a in text.split(",") if a.strip()]
+  except ValueError:
+    raise EditError(f"--actions {text!r}: expected comma-separated action ids, e.g. 3,3,5,5") from None
+
+
+def write_atomically(path: str, wave) -> None:
+  directory, name = os.path.split(os.path.abspath(path))
+  stem, ext = os.path.splitext(name)
+  tmp = os.path.join(directory, f".{stem}.{os.getpid()}.tmp{ext}")
+  try:
+    sf.write(tmp, wave, SAMPLE_RATE, subtype="FLOAT" if ext.lower() == ".wav" else None)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  editing = any(v is not None for v in (_START.value, _END.value, _ACTIONS.value, _FROM.value)) or _RESAMPLE.value
+  try:
+    if not _SHOW.value and not editing:
+      raise EditError("nothing to do: give --show, or --start/--end with --actions, --actions-from or --resample")
+    if editing and (_START.value is None or _END.value is None or not _OUTPUT.value):
+      raise EditError("an edit needs --start, --end and --output")
+    if editing and not os.path.isdir(os.path.dirname(os.path.abspath(_OUTPUT.value))):
+      raise EditError(f"--output {_OUTPUT.value}: its folder does not exist")
+    wave = read_input(_INPUT.value)
+    other = read_input(_FROM.value) if _FROM.value else None
+    actions = parse_actions(_ACTIONS.value) if _ACTIONS.value is not None else None
+    editor = Editor.load(_WORKDIR.value)
+    summary = {"input": _INPUT.value, "duration_s": round(len(wave) / SAMPLE_RATE, 4)}
+    if _SHOW.value:
+      timeline = editor.infer_actions(wave)
+      for row in timeline.rows():
+        print(f"step {row['step']:5d}  {row['start_s']:8.2f} - {row['end_s']:8.2f} s  action {row['action']}")
+      summary["timeline"] = [int(a) for a in timeline.codes]
+      summary["step_seconds"] = timeline.step_seconds
+    if editing:
+      result = editor.edit(wave, _START.value, _END.value, actions=actions, actions_from=other,
+                           actions_from_start_s=_FROM_START.value, resample=_RESAMPLE.value,
+                           guidance_scale=_GUIDANCE.value, num_steps=_STEPS.value, seed=_SEED.value)
+      write_atomically(_OUTPUT.value, result.wave)
+      summary.update(output=_OUTPUT.value, **result.info)
+  except (FileNotFoundError, ValueError, audio.BadAudioError, sf.LibsndfileError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    print(json.dumps({"error": str(e)}))
+    return 1
+  print(json.dumps(summary))
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main)
