@@ -163,13 +163,13 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
                 crossfade: str = "linear") -> np.ndarray:
   """(T, C) normalised latent -> waveform (num_samples,), decoded in overlapping chunks.
 
-  Chunks of `chunk_frames` (default ~2 s; a multiple of `frame_multiple(model)`) overlap by
-  `overlap_frames` (default ~0.25 s); the last chunk is shifted to end at the last frame instead of being
-  padded. All chunks slice one global noise signal (`frame_noise`), so overlaps nearly agree, and are
+  Chunks of `chunk_frames` (default ~2 s; a multiple of `frame_multiple(model)`) overlap by `overlap_frames`
+  (default ~0.25 s, at most half a chunk); the last chunk is shifted to end at the last frame instead of
+  being padded. All chunks slice one global noise signal (`frame_noise`), so overlaps nearly agree, and are
   mixed with a crossfade: 'linear' (weights sum to 1: right for the nearly identical signals that shared
-  noise gives) or 'equal_power' (powers sum to 1: right for uncorrelated signals). A latent shorter than
+  noise gives) or 'equal_power' (powers sum to 1: right for uncorrelated signals). A latent no longer than
   a chunk is decoded in one call (edge-padded to a decodable length). `num_samples` (default T * stride)
-  cuts the result, e.g. to `Encoded.num_samples`.
+  cuts the result, e.g. to `Encoded.num_samples`. `rng`: a key or an int seed (fixed = reproducible).
   """
   latents_TC = np.asarray(latents_TC, np.float32)
   if latents_TC.ndim != 2:
@@ -180,7 +180,7 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
     raise ValueError(f"decode_long: crossfade must be one of {CROSSFADES}, got {crossfade!r}")
   S, frames, multiple = model.total_stride, latents_TC.shape[0], frame_multiple(model)
   chunk = chunk_frames or max(multiple, seconds_to_frames(model, 2.0) // multiple * multiple)
-  overlap = seconds_to_frames(model, 0.25) if overlap_frames is None else overlap_frames
+  overlap = min(seconds_to_frames(model, 0.25), chunk // 2) if overlap_frames is None else overlap_frames
   if chunk % multiple:
     raise ValueError(f"decode_long: chunk_frames={chunk} must be a multiple of {multiple} (decoder shapes)")
   if not 0 <= overlap < chunk:

@@ -25,7 +25,7 @@ from genie_audio.diffusion import flow, samplers
 from genie_audio.editing import codec
 from genie_audio.eval import reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
-from genie_audio.training import checkpoint
+from genie_audio.training import checkpoint, run
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,9 @@ class TokenizerTask(Task):
     if not upstream:
       return None
     log.info("starting from the params of %s", upstream)
-    return checkpoint.Checkpointer(upstream, read_only=True).restore_params(abstract_params)
+    # Through `run` rather than `Checkpointer.restore_params`, which cannot read a checkpoint written by a
+    # run with another device count (e.g. 1 s crops on 8 devices, 5 s crops on 4).
+    return run.place_params(run.load_params(upstream, ema=False), abstract_params, upstream)
 
   # ---------------------------------------------------------------------------------------------- evaluation
 

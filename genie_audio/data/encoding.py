@@ -1,0 +1,74 @@
+"""Encodes a prepared dataset (both splits) into latent shards with a trained tokenizer (`latents.py` format).
+
+Each recording is encoded whole (in exact overlapping chunks, `editing.codec.encode_long`) and normalised
+over the whole recording. Resumable: recordings already in the latent manifest are skipped, and
+`latents.json` is written last, so its presence means the latent dataset is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import jax
+import soundfile as sf
+from tqdm import tqdm
+
+from genie_audio.data import latents, manifest, prepare
+from genie_audio.editing import codec
+from genie_audio.training import run
+
+log = logging.getLogger(__name__)
+
+PARTIAL = ".encoding.json"  # which tokenizer checkpoint a partial encoding came from
+
+
+def default_output(tokenizer_workdir: str | os.PathLike) -> Path:
+  return Path(tokenizer_workdir).absolute() / "latents"
+
+
+def encode_dataset(tokenizer_workdir: str | os.PathLike, output_dir: str | os.PathLike | None = None, *,
+                   batch_size: int = 4, progress: bool = True) -> str:
+  """Encodes the tokenizer run's dataset (its config's data.dataset_dir) into `output_dir` (default
+  WORKDIR/latents) and returns that folder; an already complete folder is returned as is."""
+  workdir = Path(tokenizer_workdir).absolute()
+  out = Path(output_dir).absolute() if output_dir else default_output(workdir)
+  task = run.load_task(workdir)
+  if task.name != "tokenizer":
+    raise ValueError(f"{workdir} is a {task.name!r} run, not a tokenizer run")
+  params, ema_params, step = run.load_train_params(workdir)
+  meta = latents.read_meta(out)
+  if meta is not None:
+    if meta.get("tokenizer_step") != step:
+      log.warning("%s was encoded by step %s of %s, which is now at step %d; delete it to re-encode",
+                  out, meta.get("tokenizer_step"), workdir, step)
+    return str(out)
+  out.mkdir(parents=True, exist_ok=True)
+  partial = out / PARTIAL
+  if partial.exists() and json.loads(partial.read_text()).get("tokenizer_step") != step:
+    raise ValueError(f"{out} holds a partial encoding by another checkpoint of {workdir} (now at step {step}); "
+                     f"delete {out} or choose another output folder")
+  partial.write_text(json.dumps({"tokenizer_workdir": str(workdir), "tokenizer_step": step}))
+
+  dataset_dir = task.dataset_dir()
+  prepare.repair_jsonl(out / manifest.MANIFEST)  # a killed run may have left a torn last line
+  done = {e.shard for e in latents.read_entries(out)}
+  todo = [r for r in manifest.read_manifest(dataset_dir)
+          if f"{manifest.SHARDS}/{Path(r.shard).stem}.npy" not in done]
+  model = task.model
+  params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer for all files
+  bar = tqdm(todo, desc="encode", unit="rec", disable=not progress, dynamic_ncols=True)
+  for recording in bar:
+    wave, rate = sf.read(manifest.shard_path(dataset_dir, recording), dtype="float32", always_2d=False)
+    if rate != manifest.SAMPLE_RATE or wave.ndim != 1:
+      raise ValueError(f"{manifest.shard_path(dataset_dir, recording)}: not a 16 kHz mono shard (re-prepare)")
+    encoded = codec.encode_long(model, params, wave, batch_size=batch_size)
+    latents.write_shard(out, Path(recording.shard).stem, recording.source, recording.split, encoded.latents)
+  bar.close()
+  latents.write_meta(out, {"frame_rate": manifest.SAMPLE_RATE / model.total_stride,
+                           "latent_dim": model.latent_dim, "tokenizer_workdir": str(workdir),
+                           "tokenizer_step": step, "dataset_dir": str(Path(dataset_dir).absolute())})
+  partial.unlink()
+  return str(out)

@@ -1,0 +1,105 @@
+"""A finished (or running) training run as later code sees it: its config, its params, its task.
+
+Every run folder holds WORKDIR/config.json (written by the loop) and WORKDIR/checkpoints/<step>/. Commands
+(`launch/evaluate.py`, `launch/encode.py`, `launch/reconstruct.py`) and later stages (which rebuild a frozen
+upstream model) load runs through these functions, which fail with errors naming the workdir and the
+command that would create what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+
+from genie_audio.training import checkpoint, tasks
+from genie_audio.training.task import Task
+
+PyTree = Any
+_TRAIN_HINT = "train it first: python launch/train.py --config configs/STAGE.py --workdir {workdir}"
+
+
+def _tuples(value: Any) -> Any:
+  """JSON turns the config's tuples into lists; configs hold tuples (hashable, immutable)."""
+  if isinstance(value, dict):
+    return {k: _tuples(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return tuple(_tuples(v) for v in value)
+  return value
+
+
+def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
+  """The config a run was trained with (WORKDIR/config.json), tuples restored."""
+  path = Path(workdir) / "config.json"
+  if not path.exists():
+    raise FileNotFoundError(f"{path} does not exist: {workdir} is not a training run; "
+                            + _TRAIN_HINT.format(workdir=workdir))
+  return ml_collections.ConfigDict(_tuples(json.loads(path.read_text())))
+
+
+def latest_step(workdir: str | os.PathLike) -> int:
+  """The step of the run's latest complete checkpoint."""
+  step = None
+  if checkpoint.checkpoint_dir(workdir).exists():
+    step = checkpoint.Checkpointer(workdir, read_only=True).latest_step()
+  if step is None:
+    raise FileNotFoundError(f"{workdir} has no checkpoint yet; " + _TRAIN_HINT.format(workdir=workdir))
+  return step
+
+
+def read_state(workdir: str | os.PathLike, step: int | None = None) -> dict[str, Any]:
+  """A checkpoint's whole train state as host numpy arrays, whatever device count wrote it.
+
+  `Checkpointer.read_state` restores without a target, which Orbax refuses when the saving run had another
+  device topology (e.g. trained on 8 devices, evaluated in a 1-device process); here the target is built
+  from the checkpoint's own metadata, placed on one local device.
+  """
+  step = latest_step(workdir) if step is None else step
+  ckpt = checkpoint.Checkpointer(workdir, read_only=True)
+  metadata = ckpt.manager.item_metadata(step)["state"]
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                          getattr(metadata, "tree", metadata),
+                          is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))
+  return jax.device_get(ckpt.restore(abstract, step=step))
+
+
+def load_train_params(workdir: str | os.PathLike, step: int | None = None
+                      ) -> tuple[PyTree, PyTree | None, int]:
+  """(params, ema_params or None, step) of a checkpoint (default: the latest), as host numpy arrays."""
+  step = latest_step(workdir) if step is None else step
+  state = read_state(workdir, step)
+  return state["params"], state.get("ema_params"), step
+
+
+def load_params(workdir: str | os.PathLike, ema: bool = True, step: int | None = None) -> PyTree:
+  """The run's params from its latest checkpoint: the EMA params when `ema` and the run kept them."""
+  params, ema_params, _ = load_train_params(workdir, step)
+  return ema_params if ema and ema_params is not None else params
+
+
+def load_task(workdir: str | os.PathLike) -> Task:
+  """The run's `Task`, rebuilt from its config through the stage registry."""
+  config = load_config(workdir)
+  return tasks.get(config.task)(config, str(workdir))
+
+
+def place_params(host_params: PyTree, abstract_params: PyTree, source: str = "the upstream run") -> PyTree:
+  """Host params -> device arrays in the shapes, dtypes and shardings of `abstract_params` (e.g. another
+  run's params as the start of this one), with errors naming the first mismatch."""
+  saved = jax.tree_util.tree_flatten_with_path(host_params)[0]
+  target = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
+  if [jax.tree_util.keystr(p) for p, _ in saved] != [jax.tree_util.keystr(p) for p, _ in target]:
+    raise ValueError(f"{source}: its params do not have the structure of this model (trained with another "
+                     f"config.model?)")
+  leaves = []
+  for (path, value), (_, want) in zip(saved, target):
+    if value.shape != want.shape:
+      raise ValueError(f"{source}: param {jax.tree_util.keystr(path)} has shape {value.shape}, this model "
+                       f"expects {want.shape}")
+    leaves.append(jax.device_put(value.astype(want.dtype), getattr(want, "sharding", None)))
+  return jax.tree.unflatten(jax.tree.structure(abstract_params), leaves)

@@ -1,0 +1,59 @@
+"""Evaluates a trained run of any stage (its task's `report`); the last line printed is one JSON object.
+
+  python launch/evaluate.py --workdir runs/tok_tiny [--audio FILE_OR_DIR] [--steps 50] [--method heun]
+
+Without --audio the run's validation split is used (fixed crops); with it, each audio file is evaluated
+whole. For the tokenizer the JSON holds mel_distance, si_sdr, lsd, sampler_steps and baselines
+{silence, lowpass} with the same keys.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from genie_audio.data import audio, prepare  # noqa: E402
+from genie_audio.training import run  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run folder.", required=True)
+_AUDIO = flags.DEFINE_string("audio", None, "Audio file or folder (searched recursively) to evaluate on.")
+_STEPS = flags.DEFINE_integer("steps", None, "Sampler steps (default: the run's config).")
+_METHOD = flags.DEFINE_string("method", None, "Sampler (default: the run's config).")
+_SEED = flags.DEFINE_integer("seed", None, "Noise seed (default: the run's config).")
+
+
+def audio_paths(path: str) -> list[str]:
+  if os.path.isdir(path):
+    found = [str(Path(path) / p) for p in prepare.find_audio_files(path)]
+    if not found:
+      raise FileNotFoundError(f"--audio {path}: no audio files in this folder")
+    return found
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"--audio {path}: no such file or folder")
+  return [path]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    paths = audio_paths(_AUDIO.value) if _AUDIO.value else None
+    task = run.load_task(_WORKDIR.value)
+    params, ema_params, step = run.load_train_params(_WORKDIR.value)
+    options = {k: v for k, v in dict(steps=_STEPS.value, method=_METHOD.value, seed=_SEED.value).items()
+               if v is not None}
+    result = task.report(params, ema_params, paths, **options)
+  except (FileNotFoundError, ValueError, audio.BadAudioError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    print(json.dumps({"error": str(e)}))
+    return 1
+  print(json.dumps({"workdir": _WORKDIR.value, "step": step, **result}))
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,100 @@
+"""Commands on a trained tokenizer run: reconstruct.py, evaluate.py, encode.py, and the run loader."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from genie_audio.data import latents, pipelines
+from genie_audio.data.encoding import encode_dataset
+from genie_audio.testing import fake_data, runs
+from genie_audio.testing.tokenizer_config import micro
+from genie_audio.training import loop, run
+from genie_audio.training.tasks.tokenizer import TokenizerTask
+
+KEYS = {"mel_distance", "si_sdr", "lsd"}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+  dataset = fake_data.write_fake_dataset(tmp_path_factory.mktemp("data"), recordings=3, seconds=1.5)
+  workdir = tmp_path_factory.mktemp("run")
+  loop.train(micro(dataset, total_steps=2, eval_every_steps=100), workdir, TokenizerTask)
+  return workdir
+
+
+def _launch(script, *args, timeout=300):
+  return subprocess.run([sys.executable, str(runs.REPO_ROOT / "launch" / script), *map(str, args)],
+                        env=runs.launch_env(1), capture_output=True, text=True, timeout=timeout, cwd=runs.REPO_ROOT)
+
+
+def test_reconstruct_rejects_non_audio_and_writes_nothing(workdir, tmp_path):
+  bad = tmp_path / "notes.wav"
+  bad.write_text("not audio at all")
+  out = tmp_path / "out"
+  result = _launch("reconstruct.py", "--workdir", workdir, "--input", bad, "--output", out / "x.wav")
+  assert result.returncode != 0
+  assert str(bad) in result.stderr and "undecodable" in result.stderr
+  assert not out.exists()
+
+
+def test_reconstruct_any_rate_and_channels(workdir, tmp_path):
+  rng = np.random.default_rng(0)
+  stereo = np.stack([fake_data.harmonic_notes(0.7, rng)] * 2, axis=1)
+  sf.write(tmp_path / "in.flac", stereo[::2], 8000)  # 8 kHz stereo, 0.7 s
+  result = _launch("reconstruct.py", "--workdir", workdir, "--input", tmp_path / "in.flac",
+                   "--output", tmp_path / "out.wav", "--steps", 2, "--method", "heun")
+  assert result.returncode == 0, result.stderr[-3000:]
+  wave, rate = sf.read(tmp_path / "out.wav")
+  assert rate == 16000 and wave.shape == (11200,)
+  assert json.loads(result.stdout.strip().splitlines()[-1])["sampler_steps"] == 2
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac", "out.wav"]  # no temporary left
+
+
+def test_evaluate_last_line_is_json_with_metrics_and_baselines(workdir):
+  result = _launch("evaluate.py", "--workdir", workdir, "--steps", 2)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  assert KEYS <= report.keys() and report["sampler_steps"] == 2 and report["step"] == 2
+  assert set(report["baselines"]) == {"silence", "lowpass"}
+  assert all(KEYS <= set(b) for b in report["baselines"].values())
+
+
+def test_report_on_whole_files(workdir, tmp_path):
+  sf.write(tmp_path / "a.wav", fake_data.harmonic_notes(0.9, np.random.default_rng(2)), 22050)
+  params, ema, _ = run.load_train_params(workdir)
+  report = run.load_task(workdir).report(params, ema, [str(tmp_path / "a.wav")], steps=2)
+  assert KEYS <= report.keys() and np.isfinite(report["mel_distance"]) and len(report["per_file"]) == 1
+  assert KEYS <= report["baselines"]["lowpass"].keys()
+
+
+def test_encode_writes_latents_readable_by_the_pipeline(workdir, tmp_path):
+  result = _launch("encode.py", "--workdir", workdir, "--output", tmp_path / "latents", "--noprogress")
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert summary["recordings"] == 3 and summary["frame_rate"] == 500 and summary["latent_dim"] == 8
+  assert summary["tokenizer_step"] == 2
+  batch = pipelines.latent_windows(str(tmp_path / "latents"), "train", 16, batch_size=2, seed=0)[0]
+  assert batch["latents"].shape == (2, 16, 8) and np.all(np.isfinite(batch["latents"]))
+  # Complete: a second call finds it; resumable: with the marker gone only the missing shard is redone.
+  meta = tmp_path / "latents" / latents.META
+  assert encode_dataset(workdir, tmp_path / "latents") == str(tmp_path / "latents")
+  meta.unlink()
+  manifest = tmp_path / "latents" / "manifest.jsonl"
+  manifest.write_text("".join(manifest.read_text().splitlines(keepends=True)[:2]))
+  encode_dataset(workdir, tmp_path / "latents", progress=False)
+  assert len(latents.read_entries(tmp_path / "latents")) == 3 and meta.exists()
+
+
+def test_run_loader_restores_tuples_and_names_missing_runs(workdir, tmp_path):
+  config = run.load_config(workdir)
+  assert config.model.strides == (4, 8) and config.task == "tokenizer"
+  assert run.load_params(workdir).keys() == {"encoder", "decoder"}
+  with pytest.raises(FileNotFoundError, match=f"{tmp_path}.*python launch/train.py"):
+    run.load_config(tmp_path)
+  (tmp_path / "config.json").write_text("{}")
+  with pytest.raises(FileNotFoundError, match=f"{tmp_path} has no checkpoint yet"):
+    run.load_params(tmp_path)
