@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -60,8 +61,15 @@ def read_wave(path: str, start: int, length: int) -> np.ndarray:
   return wave
 
 
+# np.load parses .npy headers with ast.literal_eval, which is not thread-safe in CPython 3.11
+# (python/cpython#106905): the read-ahead thread and an evaluator must not parse at the same time.
+_NPY_HEADER_LOCK = threading.Lock()
+
+
 def read_latent(path: str, start: int, length: int) -> np.ndarray:
-  return np.asarray(np.load(path, mmap_mode="r")[start:start + length], dtype=np.float32)
+  with _NPY_HEADER_LOCK:
+    array = np.load(path, mmap_mode="r")
+  return np.asarray(array[start:start + length], dtype=np.float32)
 
 
 def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
