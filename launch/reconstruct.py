@@ -5,7 +5,8 @@
 
 Any format, rate, length and channel count goes in (decoded, mixed to mono, resampled to 16 kHz); the
 output is 16 kHz mono, written atomically (a temporary file, then renamed). Long files go through the
-chunked codec (genie_audio/editing/codec.py). The last line printed is one JSON summary.
+chunked codec (genie_audio/editing/codec.py), at the training data's loudness (the output gets the inverse
+gain). The last line printed is one JSON summary.
 """
 
 import json
@@ -52,10 +53,8 @@ def main(argv):
   model = tokenizer_from_config(config)
   params = run.load_params(_WORKDIR.value, ema=True)
   start = time.perf_counter()
-  encoded = codec.encode_long(model, params, wave)
   steps = _STEPS.value or config.eval.sampler_steps
-  recon = codec.decode_long(model, params, encoded.latents, _SEED.value, num_samples=encoded.num_samples,
-                            num_steps=steps, method=_METHOD.value,
+  recon = codec.reconstruct(model, params, wave, _SEED.value, num_steps=steps, method=_METHOD.value,
                             chunk_frames=codec.seconds_to_frames(model, config.eval.chunk_seconds),
                             overlap_frames=codec.seconds_to_frames(model, config.eval.overlap_seconds))
   seconds = time.perf_counter() - start
@@ -64,7 +63,7 @@ def main(argv):
   sf.write(tmp, np.clip(recon, -1.0, 1.0), SAMPLE_RATE, format=fmt)
   os.replace(tmp, output)
   print(json.dumps({"output": str(output), "seconds_audio": round(len(recon) / SAMPLE_RATE, 3),
-                    "seconds_compute": round(seconds, 3), "latent_frames": int(encoded.latents.shape[0]),
+                    "seconds_compute": round(seconds, 3),
                     "sampler_steps": steps, "method": _METHOD.value, "seed": _SEED.value}))
   return 0
 

@@ -8,9 +8,12 @@ import pytest
 from configs import common, tokenizer, tokenizer_8hz
 from genie_audio.testing import fake_data
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import checkpoint, loop
+from genie_audio.training import checkpoint, loop, run
 from genie_audio.training.metrics import read_metrics
 from genie_audio.training.tasks.tokenizer import TokenizerTask
+
+
+MESH = {"mesh.data": 2, "mesh.fsdp": 4}
 
 
 @pytest.fixture(scope="module")
@@ -18,37 +21,43 @@ def dataset(tmp_path_factory):
   return fake_data.write_fake_dataset(tmp_path_factory.mktemp("data"), recordings=4, seconds=2.0)
 
 
-def test_sharded_smoke_run_saves_resumes_and_evaluates(dataset, tmp_path):
-  config = micro(dataset, total_steps=4, **{"mesh.data": 2, "mesh.fsdp": 4})
-  loop.train(config, tmp_path, TokenizerTask)
-  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 4
-  last = loop.train(micro(dataset, total_steps=6, **{"mesh.data": 2, "mesh.fsdp": 4}), tmp_path, TokenizerTask)
-  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 6
-  metrics = read_metrics(tmp_path)
-  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == list(range(1, 7))
-  assert all(np.isfinite(m["train/loss"]) for m in metrics.values() if "train/loss" in m)
+@pytest.fixture(scope="module")
+def first_run(dataset, tmp_path_factory):
+  """4 steps on a (2, 4) mesh, checkpointed at 2 and 4, evaluated at 4."""
+  workdir = tmp_path_factory.mktemp("run")
+  last = loop.train(micro(dataset, total_steps=4, **MESH), workdir, TokenizerTask)
+  return workdir, last
+
+
+def test_sharded_smoke_run_saves_resumes_and_evaluates(dataset, first_run):
+  workdir, last = first_run
+  assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 4
   for name in ("recon", "baseline_silence", "baseline_lowpass"):
     for metric in ("mel_distance", "si_sdr", "lsd"):
       assert np.isfinite(last[f"eval/{name}/{metric}"]), (name, metric)
-  assert 0 <= metrics[6]["train/synced_fraction"] <= 1
+  loop.train(micro(dataset, total_steps=6, **MESH), workdir, TokenizerTask)
+  assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 6
+  metrics = read_metrics(workdir)
+  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == list(range(1, 7))
+  assert all(np.isfinite(m["train/loss"]) for m in metrics.values() if "train/loss" in m)
+  assert 0 <= metrics[6]["train/synced_fraction"] <= 1 and "eval/recon/mel_distance" in metrics[6]
 
 
-def test_progressive_run_starts_from_upstream_and_freezes_the_rest(dataset, tmp_path):
-  loop.train(micro(dataset, total_steps=2), tmp_path / "short", TokenizerTask)
+def test_progressive_run_starts_from_upstream_and_freezes_the_rest(dataset, first_run, tmp_path):
+  upstream = first_run[0]
   # ema_decay=0: loop.py gives upstream params to both params and ema_params as the same buffers, which the
   # donating train step then rejects ("donate the same buffer twice"); see the note in the stage's report.
-  config = micro(dataset, total_steps=2, ema_decay=0.0,
-                 **{"data.crop_seconds": 0.2, "init.workdir": str(tmp_path / "short"),
-                    "optim.trainable": "^decoder/", "eval_every_steps": 100})
+  config = micro(dataset, total_steps=2, ema_decay=0.0, eval_every_steps=100,
+                 **{"data.crop_seconds": 0.2, "init.workdir": str(upstream), "optim.trainable": "^decoder/"})
   common.validate(config)
-  loop.train(config, tmp_path / "long", TokenizerTask)
-  short = checkpoint.Checkpointer(tmp_path / "short", read_only=True).read_state(2)["params"]
-  long = checkpoint.Checkpointer(tmp_path / "long", read_only=True).read_state(2)["params"]
-  for (path, a), (_, b) in zip(jax.tree_util.tree_flatten_with_path(short)[0],
-                               jax.tree_util.tree_flatten_with_path(long)[0]):
+  start = run.load_params(upstream, ema=False)
+  loop.train(config, tmp_path, TokenizerTask, devices=jax.devices()[:4])  # another topology than upstream's
+  trained = run.load_params(tmp_path)
+  for (path, a), (_, b) in zip(jax.tree_util.tree_flatten_with_path(start)[0],
+                               jax.tree_util.tree_flatten_with_path(trained)[0]):
     if jax.tree_util.keystr(path).startswith("['encoder']"):
       np.testing.assert_array_equal(a, b, err_msg=jax.tree_util.keystr(path))  # frozen, from upstream
-  assert not np.allclose(short["decoder"]["out"]["kernel"], long["decoder"]["out"]["kernel"])
+  assert not np.allclose(start["decoder"]["out"]["kernel"], trained["decoder"]["out"]["kernel"])
 
 
 @pytest.mark.parametrize("module", [tokenizer, tokenizer_8hz])

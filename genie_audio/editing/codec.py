@@ -19,6 +19,7 @@ so it does not depend on the chunking) is sliced per chunk, and overlaps are cro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from typing import Any, Callable
@@ -119,6 +120,7 @@ def encode_long(model: Tokenizer, params: PyTree, wave_T: np.ndarray, *, chunk_f
   wave_T = np.asarray(wave_T, np.float32)
   if wave_T.ndim != 1 or wave_T.size == 0:
     raise ValueError(f"encode_long: expected a non-empty mono waveform (T,), got shape {wave_T.shape}")
+  params = jax.device_put(params)  # host params: one transfer, not one per chunk
   S, n = model.total_stride, wave_T.shape[0]
   frames = math.ceil(n / S)
   padded = np.zeros(frames * S, np.float32)  # zeros after the end, as 'SAME' padding would see
@@ -147,8 +149,13 @@ def frame_noise(rng: jax.Array | int, frames: int, samples_per_frame: int) -> np
   """Unit Gaussian noise (frames * samples_per_frame,), drawn per frame from fold_in(rng, frame): the noise
   of a frame is the same however the recording is chunked or padded."""
   key = jax.random.key(rng) if isinstance(rng, int) else rng
-  draw = jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(key, i), (samples_per_frame,), jnp.float32))
-  return np.asarray(jax.jit(draw)(jnp.arange(frames))).reshape(-1)
+  return np.asarray(_draw_frame_noise(key, jnp.arange(frames), samples_per_frame)).reshape(-1)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _draw_frame_noise(key: jax.Array, frames_F: jax.Array, samples_per_frame: int) -> jax.Array:
+  draw = lambda i: jax.random.normal(jax.random.fold_in(key, i), (samples_per_frame,), jnp.float32)
+  return jax.vmap(draw)(frames_F)
 
 
 def _fade(length: int, crossfade: str) -> np.ndarray:
@@ -186,6 +193,7 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
   if not 0 <= overlap < chunk:
     raise ValueError(f"decode_long: overlap_frames={overlap} must be in [0, chunk_frames={chunk})")
   num_samples = frames * S if num_samples is None else num_samples
+  params = jax.device_put(params)
   decode = _jitted(model, "decode", num_steps, method)
   if frames <= chunk:
     padded_frames = math.ceil(frames / multiple) * multiple
@@ -212,3 +220,27 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
     weight[s * S:(s + chunk) * S] += w if crossfade == "linear" else w ** 2
   out = total / (weight if crossfade == "linear" else np.sqrt(weight))
   return out[:num_samples].astype(np.float32)
+
+
+def training_level_gain(wave_T: np.ndarray) -> float:
+  """The gain that brings a recording to the loudness of prepared training data (as `prepare_data` does:
+  TARGET_LUFS, peaks kept under PEAK_LIMIT); 1 for silence."""
+  current = audio.loudness(wave_T, SAMPLE_RATE)
+  if not np.isfinite(current):
+    return 1.0
+  gain = 10.0 ** ((audio.TARGET_LUFS - current) / 20.0)
+  peak = float(np.max(np.abs(wave_T)))
+  return min(gain, audio.PEAK_LIMIT / peak) if peak > 0 else gain
+
+
+def reconstruct(model: Tokenizer, params: PyTree, wave_T: np.ndarray, rng: jax.Array | int = 0, *,
+                num_steps: int = 50, method: str = "euler", chunk_frames: int | None = None,
+                overlap_frames: int | None = None, match_loudness: bool = True) -> np.ndarray:
+  """Encode + decode a whole recording (T,) -> (T,). With `match_loudness` the input is coded at the
+  training data's loudness and the output gets the inverse gain, so quiet or loud files stay in the level
+  range the model was trained on."""
+  gain = training_level_gain(wave_T) if match_loudness else 1.0
+  encoded = encode_long(model, params, np.asarray(wave_T, np.float32) * gain)
+  wave = decode_long(model, params, encoded.latents, rng, num_samples=encoded.num_samples, num_steps=num_steps,
+                     method=method, chunk_frames=chunk_frames, overlap_frames=overlap_frames)
+  return wave / gain

@@ -179,9 +179,8 @@ class TokenizerTask(Task):
       overlap = codec.seconds_to_frames(self.model, e.overlap_seconds)
       for path in audio_paths:
         wave = codec.load_audio(path)
-        encoded = codec.encode_long(self.model, params, wave)
-        recon = codec.decode_long(self.model, params, encoded.latents, seed, num_samples=encoded.num_samples,
-                                  num_steps=steps, method=method, chunk_frames=chunk, overlap_frames=overlap)
+        recon = codec.reconstruct(self.model, params, wave, seed, num_steps=steps, method=method,
+                                  chunk_frames=chunk, overlap_frames=overlap)
         per_file.append(reconstruction.mean_metrics(wave, recon))
         per_baseline.append(reconstruction.baseline_metrics(wave, self.frame_rate))
       scores = reconstruction.average(per_file)
