@@ -157,7 +157,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
         eval_metrics, clips = task.evaluate(state.params, state.ema_params, step)
         if eval_metrics:
           writer.scalars(step, eval_metrics)
-        writer.audio(step, clips)
+        writer.media(step, clips)
         last_metrics.update(eval_metrics)
       if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stop.requested:
         ckpt.save(step, state, data_iterator)

@@ -35,11 +35,15 @@ class MetricWriter:
     for name, value in values.items():
       self._tb.add_scalar(name, value, step)
 
-  def audio(self, step: int, clips: Mapping[str, np.ndarray]) -> None:
+  def media(self, step: int, items: Mapping[str, Any]) -> None:
+    """Waveforms (arrays, 16 kHz) as TensorBoard audio; anything else (matplotlib figures) as images."""
     if not self.enabled:
       return
-    for name, wave in clips.items():
-      self._tb.add_audio(name, np.clip(np.asarray(wave, np.float32), -1, 1), step, sample_rate=SAMPLE_RATE)
+    for name, item in items.items():
+      if isinstance(item, np.ndarray):
+        self._tb.add_audio(name, np.clip(item.astype(np.float32), -1, 1), step, sample_rate=SAMPLE_RATE)
+      else:
+        self.figure(step, name, item)
 
   def figure(self, step: int, name: str, figure: Any) -> None:
     if self.enabled:

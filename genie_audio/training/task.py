@@ -10,7 +10,8 @@ Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
   - `post_update(params, opt_state..., aux, rng)`: optional pure fix-up after the optimizer step
     (e.g. dead-code restart in the VQ); default is identity.
-  - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of audio clips); host side,
+  - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of media: numpy
+    waveforms at 16 kHz or matplotlib figures, both logged to TensorBoard); host side,
     called every `eval_every_steps`.
   - `validate_config(config)`: optional classmethod, called by `configs.common.validate` before any work
     starts; raises ValueError naming the stage's invalid field.
