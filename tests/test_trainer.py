@@ -76,7 +76,9 @@ class _FromUpstream(ToyTask):
 def test_upstream_params_start_a_new_run(dataset, tmp_path):
   loop.train(runs.toy(dataset, total_steps=5), tmp_path / "short", ToyTask)
   _FromUpstream.upstream_dir = tmp_path / "short"
-  loop.train(runs.toy(dataset, total_steps=1, **{"optim.lr": 1e-12}), tmp_path / "long", _FromUpstream)
+  # With EMA on: params and EMA start from the same upstream values but must not share buffers.
+  loop.train(runs.toy(dataset, total_steps=1, ema_decay=0.9, **{"optim.lr": 1e-12}), tmp_path / "long",
+             _FromUpstream)
   short = checkpoint.Checkpointer(tmp_path / "short", read_only=True).read_state(5)["params"]
   long = checkpoint.Checkpointer(tmp_path / "long", read_only=True).read_state(1)["params"]
   np.testing.assert_allclose(short["Dense_0"]["kernel"], long["Dense_0"]["kernel"], atol=1e-6)

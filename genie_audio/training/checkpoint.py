@@ -46,31 +46,28 @@ class Checkpointer:
     return self.manager.restore(step, args=ocp.args.Composite(**items)).state
 
   def read_state(self, step: int | None = None) -> Any:
-    """The saved state as host numpy arrays, without a target structure (evaluation, notebooks, tests)."""
+    """The saved state as host numpy arrays, whatever device count wrote it (evaluation, notebooks, tests).
+
+    Orbax refuses a target-less restore when the writer had another topology (trained on 8 devices, read
+    in a 1-device process), so the target is built from the checkpoint's own metadata on one local device.
+    """
     step = self.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"no checkpoint in {self.manager.directory}")
-    return self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
+    metadata = self.manager.item_metadata(step)["state"]
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                            getattr(metadata, "tree", metadata),
+                            is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))
+    return jax.device_get(self.restore(abstract, step=step))
 
   def restore_params(self, abstract_params: Any, step: int | None = None) -> Any:
     """Only the params (e.g. of an upstream run), placed into the shardings of `abstract_params`.
 
-    Goes through host memory, which is fine at this project's model sizes and keeps the upstream run's
-    optimizer layout irrelevant.
+    Goes through host memory, which is fine at this project's model sizes and makes the upstream run's
+    device count and optimizer irrelevant.
     """
-    params = self.read_state(step)["params"]
-    saved = jax.tree_util.tree_flatten_with_path(params)[0]
-    target = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
-    if [p for p, _ in saved] != [p for p, _ in target]:
-      raise ValueError(f"{self.manager.directory}: saved params do not have the structure of this model "
-                       f"(was the upstream run trained with another model config?)")
-    leaves = []
-    for (path, value), (_, want) in zip(saved, target):
-      if value.shape != want.shape:
-        raise ValueError(f"{self.manager.directory}: param {jax.tree_util.keystr(path)} has shape "
-                         f"{value.shape}, this model expects {want.shape}")
-      leaves.append(jax.device_put(value.astype(want.dtype), want.sharding))
-    return jax.tree_util.tree_unflatten(jax.tree.structure(abstract_params), leaves)
+    return place_params(self.read_state(step)["params"], abstract_params, str(self.manager.directory))
 
   def wait(self) -> None:
     self.manager.wait_until_finished()
@@ -78,3 +75,20 @@ class Checkpointer:
   def close(self) -> None:
     self.manager.wait_until_finished()
     self.manager.close()
+
+
+def place_params(host_params: Any, abstract_params: Any, source: str) -> Any:
+  """Host params -> device arrays in the shapes, dtypes and shardings of `abstract_params`, with errors
+  naming the first mismatch."""
+  saved = jax.tree_util.tree_flatten_with_path(host_params)[0]
+  target = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
+  if [jax.tree_util.keystr(p) for p, _ in saved] != [jax.tree_util.keystr(p) for p, _ in target]:
+    raise ValueError(f"{source}: its params do not have the structure of this model (trained with another "
+                     f"config.model?)")
+  leaves = []
+  for (path, value), (_, want) in zip(saved, target):
+    if value.shape != want.shape:
+      raise ValueError(f"{source}: param {jax.tree_util.keystr(path)} has shape {value.shape}, this model "
+                       f"expects {want.shape}")
+    leaves.append(jax.device_put(value.astype(want.dtype), getattr(want, "sharding", None)))
+  return jax.tree.unflatten(jax.tree.structure(abstract_params), leaves)

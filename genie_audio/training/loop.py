@@ -135,7 +135,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
     state = init_fn(jax.random.key(config.seed))
     upstream = task.upstream_params(abstract_with_shardings.params)
     if upstream is not None:
-      state = state.replace(params=upstream, ema_params=upstream if use_ema else None)
+      # EMA gets its own copy: the donated step must not see one buffer twice.
+      state = state.replace(params=upstream,
+                            ema_params=jax.tree.map(jnp.copy, upstream) if use_ema else None)
       log.info("started from upstream params")
 
   writer = MetricWriter(workdir)

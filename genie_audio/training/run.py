@@ -52,20 +52,9 @@ def latest_step(workdir: str | os.PathLike) -> int:
 
 
 def read_state(workdir: str | os.PathLike, step: int | None = None) -> dict[str, Any]:
-  """A checkpoint's whole train state as host numpy arrays, whatever device count wrote it.
-
-  `Checkpointer.read_state` restores without a target, which Orbax refuses when the saving run had another
-  device topology (e.g. trained on 8 devices, evaluated in a 1-device process); here the target is built
-  from the checkpoint's own metadata, placed on one local device.
-  """
+  """A checkpoint's whole train state as host numpy arrays, whatever device count wrote it."""
   step = latest_step(workdir) if step is None else step
-  ckpt = checkpoint.Checkpointer(workdir, read_only=True)
-  metadata = ckpt.manager.item_metadata(step)["state"]
-  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
-                          getattr(metadata, "tree", metadata),
-                          is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))
-  return jax.device_get(ckpt.restore(abstract, step=step))
+  return checkpoint.Checkpointer(workdir, read_only=True).read_state(step)
 
 
 def load_train_params(workdir: str | os.PathLike, step: int | None = None
@@ -86,20 +75,3 @@ def load_task(workdir: str | os.PathLike) -> Task:
   """The run's `Task`, rebuilt from its config through the stage registry."""
   config = load_config(workdir)
   return tasks.get(config.task)(config, str(workdir))
-
-
-def place_params(host_params: PyTree, abstract_params: PyTree, source: str = "the upstream run") -> PyTree:
-  """Host params -> device arrays in the shapes, dtypes and shardings of `abstract_params` (e.g. another
-  run's params as the start of this one), with errors naming the first mismatch."""
-  saved = jax.tree_util.tree_flatten_with_path(host_params)[0]
-  target = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
-  if [jax.tree_util.keystr(p) for p, _ in saved] != [jax.tree_util.keystr(p) for p, _ in target]:
-    raise ValueError(f"{source}: its params do not have the structure of this model (trained with another "
-                     f"config.model?)")
-  leaves = []
-  for (path, value), (_, want) in zip(saved, target):
-    if value.shape != want.shape:
-      raise ValueError(f"{source}: param {jax.tree_util.keystr(path)} has shape {value.shape}, this model "
-                       f"expects {want.shape}")
-    leaves.append(jax.device_put(value.astype(want.dtype), getattr(want, "sharding", None)))
-  return jax.tree.unflatten(jax.tree.structure(abstract_params), leaves)

@@ -119,9 +119,8 @@ class TokenizerTask(Task):
     if not upstream:
       return None
     log.info("starting from the params of %s", upstream)
-    # Through `run` rather than `Checkpointer.restore_params`, which cannot read a checkpoint written by a
-    # run with another device count (e.g. 1 s crops on 8 devices, 5 s crops on 4).
-    return run.place_params(run.load_params(upstream, ema=False), abstract_params, upstream)
+    # Raw params, not EMA: the longer-crop run continues the optimisation; it keeps its own EMA.
+    return checkpoint.Checkpointer(upstream, read_only=True).restore_params(abstract_params)
 
   # ---------------------------------------------------------------------------------------------- evaluation
 
