@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the bundled demo corpus: set up, build the corpus, train the tiny tokenizer on CPU.
-# Extra arguments go to the training command, e.g. `bash launch/demo.sh --config.total_steps=500`.
+# The main job on the bundled demo corpus: set up, then the whole pipeline with tiny CPU configs
+# (launch/pipeline.sh: prepare -> tokenizer -> encode -> LAM -> dynamics -> evaluations -> an example edit
+# written to runs/demo/edit_example.wav). Extra arguments go to every training command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh
-.venv/bin/python launch/prepare_data.py --demo --output data/demo
-.venv/bin/python launch/train.py --config configs/tokenizer.py:tiny --workdir runs/demo/tokenizer \
-  --config.total_steps=2000 "$@"
-.venv/bin/python launch/evaluate.py --workdir runs/demo/tokenizer
+bash launch/pipeline.sh "$@"

@@ -5,9 +5,11 @@ recordings at evenly spaced positions) gets one fixed span of n = round(span_fra
 steps with context on both sides, and n requested actions drawn uniformly from the A actions (seeded). Every
 variant below in-paints the span from the SAME start noise:
   own, guidance 1:    the span's own (labelled) actions     -> inpaint_error (latent MSE on the span) and
-                      action_accuracy_own (LAM codes of the result vs LAM codes of the original window)
+                      action_accuracy_own (LAM codes of the result vs the labels)
   null, guidance 0:   no actions (the unconditional model)  -> inpaint_error_unconditional
   requested, w each:  the random requests at guidance w     -> action_accuracy at w (vs chance 1/A)
+Accuracies run the LAM on the whole edited window. `action_accuracy_original` runs it on the unedited window:
+how often the window-level LAM agrees with the recording-level labels, the ceiling the others can reach.
 Seams (first `audio_windows` windows): each variant's span is decoded with `margin_seconds` of context and
 spliced into the window's original audio exactly as `edit.Editor.edit` does, and `edit_metrics.seam_distances`
 compares ±seam_seconds around both span edges with the original audio:
@@ -155,9 +157,11 @@ class DynamicsEvaluator:
 
     own, own_codes, original_codes = self._passes(params, w.latents, mask, w.actions, 1.0, num_steps, seed)
     null, _, _ = self._passes(params, w.latents, mask, np.full_like(w.actions, NULL_ACTION), 0.0, num_steps, seed)
+    labels_Nn = pick(w.actions[:, ::K])  # the span's own actions (its recording's timeline)
     metrics: dict[str, Any] = {
         "inpaint_error": span_error(own), "inpaint_error_unconditional": span_error(null),
-        "action_accuracy_own": edit_metrics.action_accuracy(pick(original_codes), pick(own_codes)),
+        "action_accuracy_own": edit_metrics.action_accuracy(labels_Nn, pick(own_codes)),
+        "action_accuracy_original": edit_metrics.action_accuracy(labels_Nn, pick(original_codes)),
         "chance": 1.0 / self.num_actions}
     edited = {}
     for g in self.guidance_scales():

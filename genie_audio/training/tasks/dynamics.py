@@ -83,8 +83,9 @@ class DynamicsTask(Task):
       _fail("eval.span_fraction", config.eval.span_fraction, "must be in (0, 1)")
     if config.eval.num_windows < 1 or config.eval.batch_size < 1:
       _fail("eval.num_windows", config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
-    try:
-      spans.sample_edit_mask(jax.random.key(0), 1, config.data.window_frames, **config.mask)
+    try:  # traced, not run: unknown keys and bad ranges fail in Python, nothing is compiled
+      jax.eval_shape(lambda key: spans.sample_edit_mask(key, 1, config.data.window_frames, **config.mask),
+                     jax.random.key(0))
     except (TypeError, ValueError) as e:
       raise ValueError(f"config.mask: {e}") from None
 
@@ -189,7 +190,8 @@ class DynamicsTask(Task):
             "seam_mel_distance_unedited": m["seam_mel_distance_unedited"],
             "seam_mel_distance_reconstruction": m["seam_mel_distance_reconstruction"],
             "inpaint_error": m["inpaint_error"], "inpaint_error_unconditional": m["inpaint_error_unconditional"],
-            "action_accuracy_own": m["action_accuracy_own"], "per_guidance": per_guidance,
+            "action_accuracy_own": m["action_accuracy_own"], "action_accuracy_original": m["action_accuracy_original"],
+            "per_guidance": per_guidance,
             "eval_windows": len(w.latents), "audio_windows": min(self.config.eval.audio_windows, len(w.latents)),
             "span_seconds": w.span_steps * self.frames_per_action / self.lam_config.data.frame_rate,
             "inpaint_steps": int(steps or self.config.edit.num_steps), "method": self.config.edit.method}

@@ -1,0 +1,118 @@
+"""Edit benchmark: seconds to edit a 10 s clip end to end, by stage, and the dynamics train step's FLOP/s fraction.
+
+    python benchmarks/edit.py --workdir runs/demo/dynamics [--seconds 10] [--span 1.0] [--repeats 3]
+
+The clip is cut from the middle of the run's first validation recording; a span of --span seconds in its middle
+is re-written with random actions (after one untimed edit that compiles everything; its time is shown too).
+Train steps (Adam, EMA, the loop's own `make_train_step`) are timed for the run's model and for the full-size
+50 frames/s config's model at --full_batch windows, each against a dense matmul peak measured in this process.
+Prints one table.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.common import print_table, time_fn  # noqa: E402
+from configs import dynamics as dynamics_configs  # noqa: E402
+from genie_audio.data import manifest, pipelines  # noqa: E402
+from genie_audio.editing.edit import Editor  # noqa: E402
+from genie_audio.eval import flops  # noqa: E402
+from genie_audio.models.dynamics import DynamicsModel  # noqa: E402
+from genie_audio.training import loop, optim, run  # noqa: E402
+from genie_audio.training import state as state_lib  # noqa: E402
+from genie_audio.training.task import Task  # noqa: E402
+from genie_audio.training.tasks.dynamics import DynamicsTask  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Dynamics run folder.")
+_SECONDS = flags.DEFINE_float("seconds", 10.0, "Clip length.")
+_SPAN = flags.DEFINE_float("span", 1.0, "Edited span, seconds (in the middle of the clip).")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed edits and train steps.")
+_FULL_BATCH = flags.DEFINE_integer("full_batch", 2, "Windows per train step of the full-size model.")
+
+STAGES = ("encode", "infer_actions", "inpaint", "decode")
+
+
+class _BenchTask(DynamicsTask):
+  """The dynamics task's loss for a given model, without an upstream run (random latents and actions)."""
+
+  def __init__(self, config, model):  # pylint: disable=super-init-not-called
+    Task.__init__(self, config)
+    self.model = model
+
+
+def clip(editor: Editor) -> np.ndarray:
+  """The middle --seconds of the first validation recording of the tokenizer's dataset."""
+  dataset_dir = editor.tokenizer.config.data.dataset_dir
+  recording = manifest.load_split(dataset_dir, "validation")[0]
+  n = min(int(_SECONDS.value * manifest.SAMPLE_RATE), recording.frames)
+  return pipelines.read_wave(str(manifest.shard_path(dataset_dir, recording)), (recording.frames - n) // 2, n)
+
+
+def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
+  middle = len(wave) / manifest.SAMPLE_RATE / 2
+  start, end = middle - _SPAN.value / 2, middle + _SPAN.value / 2
+  steps = editor.plan_span(len(wave), start, end).num_steps
+  rng = np.random.default_rng(0)
+  request = lambda: dict(actions=rng.integers(0, editor.num_actions, steps).tolist())
+  clock = time.perf_counter()
+  editor.edit(wave, start, end, **request())  # compiles
+  cold = time.perf_counter() - clock
+  runs_, totals = [], []
+  for seed in range(_REPEATS.value):
+    clock = time.perf_counter()
+    runs_.append(editor.edit(wave, start, end, seed=seed, **request()).info["seconds"])
+    totals.append(time.perf_counter() - clock)
+  total = statistics.median(totals)
+  rows = [dict(item=f"edit {len(wave) / manifest.SAMPLE_RATE:g} s clip: {s}",
+               seconds=statistics.median(r[s] for r in runs_),
+               share=statistics.median(r[s] for r in runs_) / total) for s in STAGES]
+  rows.append(dict(item=f"edit {len(wave) / manifest.SAMPLE_RATE:g} s clip ({_SPAN.value:g} s span): total",
+                   seconds=total, share=1.0))
+  rows.append(dict(item="first edit (compiles)", seconds=cold))
+  return rows
+
+
+def train_step_row(name: str, task: Task, batch: dict, peak: float) -> dict:
+  config = task.config
+  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  state = state_lib.create(task.init_params(jax.random.key(0), batch), optimizer, config.ema_decay > 0)
+  step = jax.jit(loop.make_train_step(task, optimizer, config))
+  step_flops = flops.step_flops(step, state, batch)
+  seconds = time_fn(step, state, batch, warmup=1, repeats=_REPEATS.value)
+  B, T, _ = batch["latents"].shape
+  return dict(item=f"train step: {name}, {B} x {T} frames", seconds=seconds, gflop=step_flops / 1e9,
+              gflop_per_s=step_flops / seconds / 1e9, peak_fraction=flops.achieved_fraction(step_flops, seconds, peak))
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  editor = Editor.load(_WORKDIR.value)
+  rows = edit_rows(editor, clip(editor))
+  peak = flops.measure_matmul_peak(jnp.float32)
+  task = run.load_task(_WORKDIR.value)
+  batch = {k: np.asarray(v) for k, v in task.train_data(0, task.config.batch_size, 0, 1)[0].items()}
+  rows.append(train_step_row("this run", task, batch, peak))
+  full = dynamics_configs.get_config()
+  full.model.dtype = "float32"  # bfloat16 matmuls are emulated on CPU
+  model = DynamicsModel(latent_dim=64, num_actions=8, **{k: v for k, v in full.model.items() if k != "dtype"})
+  T = full.data.window_frames
+  rng = np.random.default_rng(0)
+  full_batch = {"latents": rng.normal(size=(_FULL_BATCH.value, T, 64)).astype(np.float32),
+                "actions": np.repeat(rng.integers(0, 8, (_FULL_BATCH.value, T // 10)), 10, axis=1).astype(np.int32)}
+  rows.append(train_step_row("full-size model (f32)", _BenchTask(full, model), full_batch, peak))
+  rows.append(dict(item="matmul peak (f32, measured)", gflop_per_s=peak / 1e9))
+  print_table(rows, title=f"Edit and dynamics train step on {jax.default_backend()} ({jax.device_count()} device)")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole pipeline on the demo corpus with tiny configs, on CPU (~20 minutes on 2 cores):
+#   prepare -> tokenizer -> encode -> latent action model -> dynamics model -> an example edit,
+# evaluating each stage (the last line of every evaluation is one JSON object).
+# Runs go to $RUNS (default runs/demo); re-running resumes finished and interrupted stages.
+# Step counts: TOKENIZER_STEPS, LAM_STEPS, DYNAMICS_STEPS. Extra arguments go to every training command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+RUNS=$(realpath -m "${RUNS:-runs/demo}")  # absolute: later stages find earlier runs from any folder
+TOKENIZER_STEPS=${TOKENIZER_STEPS:-1500}
+LAM_STEPS=${LAM_STEPS:-1500}
+DYNAMICS_STEPS=${DYNAMICS_STEPS:-2000}
+
+$PY launch/prepare_data.py --demo --output data/demo --no-progress
+$PY launch/train.py --config configs/tokenizer.py:tiny --workdir "$RUNS/tokenizer" \
+  --config.data.dataset_dir=data/demo --config.total_steps="$TOKENIZER_STEPS" "$@"
+$PY launch/evaluate.py --workdir "$RUNS/tokenizer"
+$PY launch/encode.py --workdir "$RUNS/tokenizer" --noprogress
+$PY launch/train.py --config configs/lam.py:tiny --workdir "$RUNS/lam" \
+  --config.init.tokenizer.workdir="$RUNS/tokenizer" --config.total_steps="$LAM_STEPS" \
+  --config.eval_every_steps=500 --config.checkpoint_every_steps=500 "$@"
+$PY launch/evaluate.py --workdir "$RUNS/lam"
+$PY launch/train.py --config configs/dynamics.py:tiny --workdir "$RUNS/dynamics" \
+  --config.init.lam.workdir="$RUNS/lam" --config.total_steps="$DYNAMICS_STEPS" "$@"
+$PY launch/evaluate.py --workdir "$RUNS/dynamics"
+
+# An example edit: 1 s (5 action steps of 0.2 s) of a validation recording re-written with chosen actions.
+SONG=$($PY -c "import json; print(next('data/demo/' + r['shard'] for r in map(json.loads, open('data/demo/manifest.jsonl')) if r['split'] == 'validation'))")
+$PY launch/edit.py --workdir "$RUNS/dynamics" --input "$SONG" --start 20.0 --end 21.0 --actions 1,1,3,3,5 \
+  --output "$RUNS/edit_example.wav"

@@ -1,0 +1,163 @@
+"""End to end on fake data: a micro tokenizer -> encode -> LAM -> dynamics chain (a few steps each), then the
+edit API (the original audio outside the span, sample for sample), launch/edit.py's errors (nothing written),
+launch/evaluate.py's JSON, upstream errors naming the command, and the dynamics stage's sharded smoke run."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from configs import common
+from genie_audio.editing.edit import EditError, Editor
+from genie_audio.testing import pipeline, runs
+from genie_audio.training import checkpoint, loop, tasks
+from genie_audio.training.metrics import read_metrics
+from genie_audio.training.tasks.dynamics import DynamicsTask
+
+REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
+               "per_guidance"}
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+  # The stages' own evaluations are tested elsewhere (and the dynamics one below): skipping them here saves
+  # three compilations.
+  with pytest.MonkeyPatch.context() as patch:
+    for name in ("tokenizer", "lam", "dynamics"):
+      patch.setattr(tasks.get(name), "evaluate", lambda self, params, ema_params, step: ({}, {}))
+    return pipeline.train_pipeline(tmp_path_factory.mktemp("chain"))
+
+
+@pytest.fixture(scope="module")
+def editor(chain):
+  return Editor.load(chain["dynamics"])
+
+
+@pytest.fixture(scope="module")
+def song(chain):
+  wave, rate = sf.read(chain["dataset"] / "shards" / "fake003.wav", dtype="float32")
+  assert rate == 16000
+  return wave
+
+
+@pytest.fixture(scope="module")
+def compile_cache(tmp_path_factory):
+  """A persistent compilation cache shared by the command-line runs (they compile the same programs)."""
+  return tmp_path_factory.mktemp("jax_cache")
+
+
+def _launch(script, *args, cache=None):
+  env = runs.launch_env(1)
+  if cache is not None:
+    env.update(JAX_COMPILATION_CACHE_DIR=str(cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+  return subprocess.run([sys.executable, str(runs.REPO_ROOT / "launch" / script), *map(str, args)],
+                        env=env, capture_output=True, text=True, timeout=300, cwd=runs.REPO_ROOT)
+
+
+def test_edit_keeps_the_original_outside_the_span(editor, song):
+  timeline = editor.infer_actions(song)
+  assert len(timeline) == 30 and timeline.step_seconds == pytest.approx(0.1)  # 3 s, K = 5 frames at 50/s
+  start, end = 16000 + 123, 24000 + 45  # not on frame or step boundaries
+  other = song[::-1].copy()
+  for request in (dict(actions=[0, 1, 2, 3, 0, 1]), dict(resample=True), dict(actions_from=other)):
+    result = editor.edit(song, start / 16000, end / 16000, seed=3, **request)
+    out = result.wave
+    assert out.shape == song.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:start], song[:start])
+    np.testing.assert_array_equal(out[end:], song[end:])
+    assert np.abs(out[start:end] - song[start:end]).max() > 0
+    assert result.info["steps"] == [10, 16] and len(result.info["actions_after"]) == 6
+  assert result.info["actions_after"] == editor.infer_actions(other).codes[10:16].tolist()
+  again = editor.edit(song, start / 16000, end / 16000, actions_from=other, seed=3).wave
+  np.testing.assert_array_equal(again, out)  # a fixed seed reproduces the edit
+
+
+@pytest.mark.parametrize("span, choice, message", [
+    ((1.5, 1.0), dict(resample=True), "start must be before end"),
+    ((2.5, 3.5), dict(resample=True), "out of range"),
+    ((1.0, 1.2), dict(actions=[0, 1, 2]), "give exactly 2"),
+    ((1.0, 1.2), dict(actions=[0, 4]), "unknown action id 4"),
+    ((0.0, 2.0), dict(resample=True), "at most 8 steps"),
+    ((1.0, 1.2), dict(), "exactly one of"),
+])
+def test_edit_api_errors(editor, song, span, choice, message):
+  with pytest.raises(EditError, match=message):
+    editor.edit(song, *span, **choice)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--start", 2.5, "--end", 4.0, "--resample"], "out of range"),
+    (["--start", 1.0, "--end", 1.2, "--actions", "0,7"], "unknown action id 7"),
+    (["--start", 1.0, "--end", 1.2, "--actions", "0,1,2"], "give exactly 2"),
+    (["--start", 1.0, "--end", 1.2, "--resample", "--input", "NOT_AUDIO"], "not_audio.wav"),
+])
+def test_edit_command_errors_write_nothing(chain, tmp_path, args, message):
+  bad = tmp_path / "not_audio.wav"
+  bad.write_text("these are words, not samples")
+  song = chain["dataset"] / "shards" / "fake003.wav"
+  args = [bad if a == "NOT_AUDIO" else a for a in args]
+  if "--input" not in args:
+    args += ["--input", song]
+  result = _launch("edit.py", "--workdir", chain["dynamics"], "--output", tmp_path / "out.wav", *args)
+  assert result.returncode == 1
+  assert message in result.stderr
+  assert "error" in json.loads(result.stdout.strip().splitlines()[-1])
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav"]
+
+
+def test_edit_command_writes_the_edit(chain, tmp_path, compile_cache):
+  song = chain["dataset"] / "shards" / "fake003.wav"
+  result = _launch("edit.py", "--workdir", chain["dynamics"], "--input", song, "--start", 1.0, "--end", 1.2,
+                   "--actions", "3,1", "--output", tmp_path / "out.wav", "--guidance", 3, "--show",
+                   cache=compile_cache)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert summary["actions_after"] == [3, 1] and summary["guidance_scale"] == 3.0 and len(summary["timeline"]) == 30
+  original, _ = sf.read(song, dtype="float32")
+  edited, rate = sf.read(tmp_path / "out.wav", dtype="float32")
+  assert rate == 16000
+  np.testing.assert_array_equal(edited[:16000], original[:16000])
+  np.testing.assert_array_equal(edited[19200:], original[19200:])
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]  # no temporary file left
+
+
+def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
+  result = _launch("evaluate.py", "--workdir", chain["dynamics"], cache=compile_cache)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  assert REPORT_KEYS <= set(report), report
+  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2"}
+  assert 0 <= report["action_accuracy"] <= 1 and np.isfinite(report["seam_mel_distance_unedited"])
+
+
+def test_upstream_errors_name_the_command(chain, tmp_path):
+  config = pipeline.dynamics_config(tmp_path / "no_lam")
+  with pytest.raises(FileNotFoundError, match="python launch/train.py --config configs/lam.py"):
+    common.validate(config)
+  config.init.lam.workdir = str(chain["tokenizer"])
+  with pytest.raises(ValueError, match="is a 'tokenizer' run, not a 'lam' run"):
+    DynamicsTask(config)
+  config = pipeline.dynamics_config(chain["lam"], **{"data.window_frames": 42})
+  with pytest.raises(ValueError, match="data.window_frames=42.*frames_per_action=5"):
+    common.validate(config)
+
+
+def test_sharded_smoke_run_saves_resumes_and_evaluates(chain, tmp_path):
+  overrides = {"mesh.data": 2, "mesh.fsdp": 4, "total_steps": 3, "checkpoint_every_steps": 3,
+               "eval_every_steps": 3, "log_every_steps": 1, "shard_min_size": 64}
+  first = loop.train(pipeline.dynamics_config(chain["lam"], **overrides), tmp_path, DynamicsTask)
+  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 3
+  assert first["eval/dyn/chance"] == 0.25 and 0 <= first["eval/dyn/action_accuracy_g2"] <= 1
+  assert (tmp_path / "action_labels.npz").exists()
+  overrides["total_steps"] = 5
+  with pytest.MonkeyPatch.context() as patch:  # evaluated above; the resumed run only trains
+    patch.setattr(DynamicsTask, "evaluate", lambda self, params, ema_params, step: ({}, {}))
+    loop.train(pipeline.dynamics_config(chain["lam"], **overrides), tmp_path, DynamicsTask)
+  metrics = read_metrics(tmp_path)
+  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == list(range(1, 6))
+  assert all(np.isfinite(metrics[s]["train/flow_loss"]) for s in range(1, 6))
+  state = checkpoint.Checkpointer(tmp_path, read_only=True).read_state(5)
+  assert state["ema_params"] is not None and int(state["step"]) == 5
