@@ -16,6 +16,8 @@ Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
       step s of the first one; stability is the fraction of such step pairs with the same code (for R = 1,
       the steps covering the same frame are compared instead). eval/lam/stability_chance = sum_k p_k^2 is
       what independent draws from the same code distribution would score.
+  media: lam/action_timeline, the inferred actions of one validation clip over its spectrogram (a figure,
+      `eval/timeline_media.py`; `eval.timeline_seconds` long, default 8).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
+from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import LatentActionModel, lam_from_config
@@ -128,6 +131,7 @@ class LamTask(Task):
     self._latent_dir: str | None = None
     self._eval_windows: np.ndarray | None = None
     self._eval_step = None
+    self._timeline: TimelineFigure | None = None
 
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
@@ -284,9 +288,19 @@ class LamTask(Task):
       for name in errors:
         errors[name].append(out[2][name][:valid])
       counts.append(out[3][:valid])
-    return lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
-                            {k: np.concatenate(v) for k, v in errors.items()}, np.concatenate(counts),
-                            self.config.model.num_actions, self.frames_per_action), {}
+    metrics = lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
+                               {k: np.concatenate(v) for k, v in errors.items()}, np.concatenate(counts),
+                               self.config.model.num_actions, self.frames_per_action)
+    return metrics, self.timeline_figure(params)
+
+  def timeline_figure(self, params) -> dict:
+    """{"lam/action_timeline": the actions of one validation clip over its spectrogram} for TensorBoard."""
+    if self._timeline is None:
+      self._timeline = TimelineFigure(self.model, self.latent_dir, frames_per_action=self.frames_per_action,
+                                      window_steps=self.num_steps, num_actions=self.config.model.num_actions,
+                                      split=self.config.eval.split,
+                                      seconds=self.config.eval.get("timeline_seconds", 8.0))
+    return self._timeline(params)
 
   def report(self, params, ema_params, audio_paths=None, **options):
     """The evaluation of a finished run (launch/evaluate.py): `evaluate` on the fixed validation windows."""

@@ -1,0 +1,213 @@
+"""Action analysis: descriptors of synthetic audio with known answers (crescendo, rising tone, clicks, chord
+change, band balance), per-action statistics and typical steps on a hand-made analysis, the report files, the
+LAM's TensorBoard timeline figure, and the describe_actions/actions commands on the tiny pipeline's runs."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+import soundfile as sf
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from genie_audio.eval import action_analysis, descriptors, plots
+from genie_audio.testing import runs
+from genie_audio.training import run
+from genie_audio.training.metrics import MetricWriter
+
+# The tiny trained pipeline, as a session fixture registered once for every module that names it.
+pytest_plugins = ["fixtures_pipeline"]
+
+SR = 16000
+STEP = 3200  # 0.2 s, as the demo's LAM steps
+T = np.arange(2 * SR) / SR
+
+
+def tone(freq: float, amplitude: float = 0.1) -> np.ndarray:
+  return amplitude * np.sin(2 * np.pi * freq * T)
+
+
+def describe(wave: np.ndarray, step: int = STEP) -> dict[str, np.ndarray]:
+  return descriptors.step_descriptors(descriptors.frame_features(wave, SR), step)
+
+
+def inner(values: np.ndarray) -> np.ndarray:
+  return values[1:-1]  # the first and last steps see the zero padding at the recording's ends
+
+
+def test_steady_tone():
+  d = describe(tone(440.0))
+  assert len(d["loudness_db"]) == 10
+  np.testing.assert_allclose(inner(d["loudness_db"]), 20 * np.log10(0.1 / np.sqrt(2)), atol=0.1)
+  np.testing.assert_allclose(inner(d["loudness_change_db"]), 0.0, atol=0.1)
+  np.testing.assert_allclose(inner(d["centroid_hz"]), 440.0, rtol=0.03)
+  np.testing.assert_allclose(inner(d["centroid_change_oct"]), 0.0, atol=0.02)
+  np.testing.assert_allclose(inner(d["chroma_change"]), 0.0, atol=0.01)
+  assert np.all(d["onset_density"][1:] == 0)  # only the tone's start is an onset
+  assert np.isnan(d["loudness_jump_db"][0])
+
+
+def test_crescendo_has_its_loudness_change():
+  db = -40.0 + 30.0 * T / 2.0  # +30 dB over 2 s: +3 dB per 0.2 s step
+  d = describe(np.sqrt(2) * 10 ** (db / 20) * np.sin(2 * np.pi * 440 * T))
+  np.testing.assert_allclose(inner(d["loudness_change_db"]), 3.0, atol=0.15)
+  np.testing.assert_allclose(inner(d["loudness_jump_db"])[1:], 3.0, atol=0.15)
+  diminuendo = describe(np.sqrt(2) * 10 ** (db[::-1] / 20) * np.sin(2 * np.pi * 440 * T))
+  np.testing.assert_allclose(inner(diminuendo["loudness_change_db"]), -3.0, atol=0.15)
+
+
+def test_rising_tone_raises_the_centroid():
+  freq = 250.0 * 8.0 ** (T / 2.0)  # three octaves in 2 s: 0.3 octaves per step
+  d = describe(0.1 * np.sin(2 * np.pi * np.cumsum(freq) / SR))
+  np.testing.assert_allclose(inner(d["centroid_change_oct"]), 0.3, atol=0.05)
+  assert np.all(np.diff(d["centroid_hz"]) > 0)
+  assert np.all(d["onset_density"][1:] == 0)  # a glide is not a string of onsets
+
+
+def test_clicks_give_their_onset_density():
+  clicks = np.zeros_like(T)
+  clicks[np.arange(800, len(T), SR // 8)] = 0.5  # 8 clicks per second
+  d = describe(clicks, step=SR // 2)  # 0.5 s steps: 4 clicks each
+  np.testing.assert_allclose(d["onset_density"], 8.0)
+  noisy = clicks + 0.01 * np.random.default_rng(0).standard_normal(len(T))
+  assert np.abs(describe(noisy, step=SR // 2)["onset_density"] - 8.0).max() <= 2.0
+  noise = 0.05 * np.random.default_rng(1).standard_normal(len(T))
+  assert describe(noise, step=SR // 2)["onset_density"][1:].max() == 0  # noise is not onsets
+
+
+def test_chroma_moves_with_the_harmony_not_the_octave():
+  a_then_e = np.where(T % 0.2 < 0.1, tone(440.0), tone(659.26))  # A to E inside every step
+  assert inner(describe(a_then_e)["chroma_change"]).min() > 0.8
+  a_then_a = np.where(T % 0.2 < 0.1, tone(440.0), tone(880.0))  # an octave: the same pitch class
+  assert inner(describe(a_then_a)["chroma_change"]).max() < 0.15  # window leakage into neighbouring classes
+
+
+def test_low_high_balance():
+  assert inner(describe(tone(120.0))["low_high_db"]).min() > 40
+  assert inner(describe(tone(4000.0))["low_high_db"]).max() < -40
+  mix = describe(tone(120.0) + tone(4000.0))["low_high_db"]
+  np.testing.assert_allclose(inner(mix), 0.0, atol=1.0)
+
+
+def test_silence_has_no_centroid_or_chroma():
+  d = describe(np.zeros(SR))
+  assert np.all(np.isnan(d["centroid_hz"])) and np.all(np.isnan(d["chroma_change"]))
+  np.testing.assert_allclose(d["loudness_db"], -100.0)
+  assert np.all(d["onset_density"] == 0)
+
+
+def fake_analysis(tmp_path, codes, values, num_actions=3, step_seconds=0.2):
+  """An Analysis over one recording on disk with the given per-step codes and descriptor columns."""
+  n = len(codes)
+  path = tmp_path / "rec.wav"
+  sf.write(path, (0.1 * np.sin(np.arange(int(n * step_seconds * SR)) / 10)).astype(np.float32), SR,
+           subtype="FLOAT")
+  steps = {"recording": np.zeros(n, int), "step": np.arange(n), "start_s": np.arange(n) * step_seconds,
+           "end_s": (np.arange(n) + 1) * step_seconds, "action": np.asarray(codes)}
+  steps.update({name: np.asarray(values.get(name, np.zeros(n)), float) for name in descriptors.NAMES})
+  recordings = [dict(name="rec.wav", audio_path=str(path), num_samples=int(n * step_seconds * SR))]
+  return action_analysis.Analysis(steps, recordings, num_actions, step_seconds)
+
+
+def test_summary_profile_and_typical_steps(tmp_path):
+  codes = [0, 0, 0, 1, 1, 1, 0, 1, 0, 1] * 3
+  loud = np.where(np.asarray(codes) == 0, -20.0, -30.0) + np.linspace(-1, 1, len(codes))
+  analysis = fake_analysis(tmp_path, codes, {"loudness_db": loud, "onset_density": np.asarray(codes) * 5.0})
+  rows = action_analysis.summarize(analysis)
+  assert [r["action"] for r in rows] == [0, 1, 2, "all"]
+  assert [r["steps"] for r in rows] == [15, 15, 0, 30]
+  assert rows[0]["onset_density_mean"] == 0 and rows[1]["onset_density_mean"] == 5
+  np.testing.assert_allclose(rows[0]["loudness_db_mean"], np.mean(loud[np.asarray(codes) == 0]))
+  assert rows[2]["loudness_db_n"] == 0 and np.isnan(rows[2]["loudness_db_mean"])
+  mean, error, counts = action_analysis.profile(analysis)
+  assert counts.tolist() == [15, 15, 0]
+  assert mean[0, 0] > 0.9 and mean[1, 0] < -0.9 and np.all(np.isnan(mean[2]))
+  picks = action_analysis.typical_steps(analysis, per_action=2, min_gap_s=0.5)
+  assert picks[2] == [] and len(picks[0]) == len(picks[1]) == 2
+  for action, chosen in picks.items():
+    assert all(codes[i] == action for i, _ in chosen)
+    starts = [analysis.steps["start_s"][i] for i, _ in chosen]
+    assert all(abs(a - b) >= 0.5 for a in starts for b in starts if a is not b)
+  # the most typical loud step of action 0 is the one nearest its mean loudness
+  mean_loud = np.mean(loud[np.asarray(codes) == 0])
+  best = min((i for i in range(30) if codes[i] == 0), key=lambda i: abs(loud[i] - mean_loud))
+  assert picks[0][0][0] == best
+  table = action_analysis.markdown_table(rows)
+  assert table.count("\n") == 6 and "| 2 | 0 | 0.0% | – |" in table
+
+
+def test_write_report_files(tmp_path):
+  codes = [0, 1, 1, 0, 2, 2, 2, 0, 1, 0] * 2
+  analysis = fake_analysis(tmp_path, codes, {"loudness_db": np.arange(20.0)})
+  paths = action_analysis.write_report(analysis, tmp_path / "out", examples=2, context_s=0.2)
+  out = tmp_path / "out"
+  assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "actions.md", "actions.png", "examples",
+                                                   "steps.csv"]
+  assert paths["figure"] == str(out / "actions.png")
+  with open(out / "steps.csv") as f:
+    steps = list(csv.DictReader(f))
+  assert len(steps) == 20 and [int(r["action"]) for r in steps] == codes
+  with open(out / "examples" / "examples.csv") as f:
+    examples = list(csv.DictReader(f))
+  assert {int(r["action"]) for r in examples} == {0, 1, 2}
+  for row in examples:
+    wave, rate = sf.read(out / "examples" / row["file"])
+    assert rate == SR
+    assert len(wave) == round((float(row["clip_end_s"]) - float(row["clip_start_s"])) * SR)
+  assert not [p for p in out.rglob(".*")]  # no temporary file left
+
+
+def test_timeline_figure_draws_one_segment_per_run():
+  fig = plots.timeline_figure(tone(440.0), [0, 0, 1, 1, 1, 3, 0, 0, 0, 0], 0.2, 4)
+  strip = fig.axes[0]
+  assert len(strip.patches) == 4 and [t.get_text() for t in strip.texts] == ["0", "1", "3", "0"]
+
+
+def _launch(script, *args):
+  return subprocess.run([sys.executable, str(runs.REPO_ROOT / "launch" / script), *map(str, args)],
+                        env=runs.launch_env(1), capture_output=True, text=True, timeout=300, cwd=runs.REPO_ROOT)
+
+
+def test_describe_actions_command(pipeline_runs, tmp_path):
+  result = _launch("describe_actions.py", "--workdir", pipeline_runs["dynamics"], "--output", tmp_path / "a",
+                   "--examples", 1, "--context", 0.2)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert summary["recordings"] == 1 and summary["step_seconds"] == pytest.approx(0.1)
+  assert sum(summary["counts"]) == 30 and len(summary["counts"]) == 4  # 3 s of 0.1 s steps, 4 actions
+  assert "| all | 30 | 100.0% |" in result.stdout
+  assert (tmp_path / "a" / "actions.png").stat().st_size > 0
+  wavs = list((tmp_path / "a" / "examples").glob("*.wav"))
+  assert len(wavs) == sum(1 for c in summary["counts"] if c)
+  bad = _launch("describe_actions.py", "--workdir", pipeline_runs["tokenizer"], "--output", tmp_path / "b")
+  assert bad.returncode == 1 and "'tokenizer' run" in bad.stderr and not (tmp_path / "b").exists()
+
+
+def test_lam_evaluation_returns_the_timeline_figure(pipeline_runs, tmp_path):
+  task = run.load_task(pipeline_runs["lam"])
+  params = run.load_params(pipeline_runs["lam"])
+  mesh = jax.make_mesh((2, 4), ("data", "fsdp"))
+  sharded = jax.device_put(params, NamedSharding(mesh, P()))  # as in training: params on a mesh
+  metrics, media = task.evaluate(sharded, None, step=2)
+  assert "eval/lam/perplexity" in metrics
+  figure = media["lam/action_timeline"]
+  strip = figure.axes[0]
+  assert "fake003.wav: actions of 30 steps" in strip.get_title()  # the whole 3 s validation recording
+  assert len(strip.patches) >= 1 and all(0 <= int(t.get_text()) < 4 for t in strip.texts)
+  writer = MetricWriter(tmp_path, enabled=True)
+  writer.media(2, media)
+  writer.close()
+  assert list((tmp_path / "tensorboard").iterdir())
+
+
+def test_actions_command_writes_the_timeline_png(pipeline_runs, tmp_path):
+  song = pipeline_runs["dataset"] / "shards" / "fake003.wav"
+  result = _launch("actions.py", "--workdir", pipeline_runs["lam"], "--input", song, "--start", 0.5, "--end", 2.0,
+                   "--output", tmp_path / "timeline.png")
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert len(summary["timeline"]) == 30 and summary["output"] == str(tmp_path / "timeline.png")
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.png"]
