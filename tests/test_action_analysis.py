@@ -1,22 +1,18 @@
 """Action analysis: descriptors of synthetic audio with known answers (crescendo, rising tone, clicks, chord
-change, band balance), per-action statistics and typical steps on a hand-made analysis, the report files, the
-LAM's TensorBoard timeline figure, and the describe_actions/actions commands on the tiny pipeline's runs."""
+change, band balance), per-action statistics and typical steps on a hand-made analysis, the report files, and
+the describe_actions/actions commands on the tiny pipeline's runs."""
 
 import csv
 import json
 import subprocess
 import sys
 
-import jax
 import numpy as np
 import pytest
 import soundfile as sf
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genie_audio.eval import action_analysis, descriptors, plots
 from genie_audio.testing import runs
-from genie_audio.training import run
-from genie_audio.training.metrics import MetricWriter
 
 # The tiny trained pipeline, as a session fixture registered once for every module that names it.
 pytest_plugins = ["fixtures_pipeline"]
@@ -184,23 +180,6 @@ def test_describe_actions_command(pipeline_runs, tmp_path):
   assert len(wavs) == sum(1 for c in summary["counts"] if c)
   bad = _launch("describe_actions.py", "--workdir", pipeline_runs["tokenizer"], "--output", tmp_path / "b")
   assert bad.returncode == 1 and "'tokenizer' run" in bad.stderr and not (tmp_path / "b").exists()
-
-
-def test_lam_evaluation_returns_the_timeline_figure(pipeline_runs, tmp_path):
-  task = run.load_task(pipeline_runs["lam"])
-  params = run.load_params(pipeline_runs["lam"])
-  mesh = jax.make_mesh((2, 4), ("data", "fsdp"))
-  sharded = jax.device_put(params, NamedSharding(mesh, P()))  # as in training: params on a mesh
-  metrics, media = task.evaluate(sharded, None, step=2)
-  assert "eval/lam/perplexity" in metrics
-  figure = media["lam/action_timeline"]
-  strip = figure.axes[0]
-  assert "fake003.wav: actions of 30 steps" in strip.get_title()  # the whole 3 s validation recording
-  assert len(strip.patches) >= 1 and all(0 <= int(t.get_text()) < 4 for t in strip.texts)
-  writer = MetricWriter(tmp_path, enabled=True)
-  writer.media(2, media)
-  writer.close()
-  assert list((tmp_path / "tensorboard").iterdir())
 
 
 def test_actions_command_writes_the_timeline_png(pipeline_runs, tmp_path):

@@ -12,7 +12,8 @@ Accuracies run the LAM on the whole edited window. `action_accuracy_original` ru
 how often the window-level LAM agrees with the recording-level labels, the ceiling the others can reach.
 Seams (first `audio_windows` windows): each variant's span is decoded with `margin_seconds` of context and
 spliced into the window's original audio exactly as `edit.Editor.edit` does, and `edit_metrics.seam_distances`
-compares ±seam_seconds around both span edges with the original audio:
+compares ±seam_seconds around both span edges with the original audio (the first window's original and variants
+are kept in `audio_samples`, which training logs to TensorBoard):
   seam_mel_distance (at w):          the requested edit;
   seam_mel_distance_unedited:        the span re-generated with its own actions (guidance 1): what an edit
                                      that changes nothing costs, the reference an edit's seams should match;
@@ -93,6 +94,7 @@ class DynamicsEvaluator:
     self._fn = None
     self._lam_params = None
     self._waves: dict[str, tuple[str, int]] | None = None  # shard stem -> (waveform path, samples)
+    self.audio_samples: dict[str, np.ndarray] = {}  # the first window's audio from the last `seams` (TensorBoard)
 
   def guidance_scales(self) -> list[float]:
     scales = [float(g) for g in self.config.eval.guidance_scales]
@@ -190,6 +192,10 @@ class DynamicsEvaluator:
       for name, latents in variants.items():
         out = edit.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)
         distances[name].extend(edit_metrics.seam_distances(original, out, span.start, span.end, half))
+        if i == 0:
+          self.audio_samples[f"eval/dyn/audio_{name}"] = out
+      if i == 0:
+        self.audio_samples["eval/dyn/audio_original"] = original
     return {f"seam_mel_distance_{name}": float(np.mean(d)) for name, d in distances.items()}
 
   def _window_audio(self, shard: str, first_frame: int, length: int, stride: int) -> np.ndarray:

@@ -11,7 +11,8 @@ Loss (`models.dynamics.dynamics_loss`): flow matching on the frames of a random 
 `config.cfg_drop_prob` (classifier-free guidance). EMA on (`config.ema_decay`).
 
 Evaluation (`genie_audio.eval.dynamics_eval`): in-painting error, action accuracy per guidance scale versus
-chance, and (in `report`, or in training with `eval.audio_in_training`) seam distances of decoded edits.
+chance, and (in `report`, or in training with `eval.audio_in_training`) seam distances of decoded edits, whose
+audio (one window: original, edits per guidance scale, unedited re-generation) training logs to TensorBoard.
 """
 
 from __future__ import annotations
@@ -161,9 +162,10 @@ class DynamicsTask(Task):
     except ValueError as e:  # e.g. no validation split: train on, but say so
       log.warning("dynamics evaluation skipped: %s", e)
       return {}, {}
-    metrics = evaluator(ema_params if ema_params is not None else params,
-                        audio=self.config.eval.audio_in_training)
-    return {f"eval/dyn/{k}": v for k, v in metrics.items()}, {}
+    audio = self.config.eval.audio_in_training
+    metrics = evaluator(ema_params if ema_params is not None else params, audio=audio)
+    # With audio: the first window's original, edits and re-generations, as TensorBoard audio.
+    return {f"eval/dyn/{k}": v for k, v in metrics.items()}, (dict(evaluator.audio_samples) if audio else {})
 
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
