@@ -189,7 +189,7 @@ EDITING = [
     ("code", runs_cell("dynamics", '''CLIP_SECONDS = 6.0          # the part of the recording that is edited
 SPAN_STEPS = 5              # the edited span, in action steps (centred in the clip)
 ACTIONS = None              # one action id per step, e.g. [1, 1, 3, 3, 5]; None: every step's action + 1
-GUIDANCE_SCALES = (1.0, 2.0, 4.0)''')),
+GUIDANCE_SCALES = None      # None: the scales the run's own evaluation uses''')),
     ("code", '''\
 %matplotlib inline
 import numpy as np
@@ -231,15 +231,19 @@ display(plots.timeline_figure(result.wave, after.codes, step, editor.num_actions
            "(the span re-written with its own actions)."),
     ("code", '''\
 half = int(editor.dynamics.config.eval.seam_seconds * SAMPLE_RATE)
-unedited = editor.edit(song, START, END, resample=True, seed=0).wave
+
+def scores(wave, wanted):
+  """(share of the span's steps where the LAM finds `wanted` in `wave`, mean seam mel distance)."""
+  found = editor.infer_actions(wave).codes[s0:s1]
+  return (edit_metrics.action_accuracy(wanted, found),
+          float(np.mean(edit_metrics.seam_distances(song, wave, start, end, half))))
+
 rows = ["| guidance | action accuracy | seam mel distance |", "|---|---|---|"]
-for g in GUIDANCE_SCALES:
+for g in GUIDANCE_SCALES or editor.dynamics.config.eval.guidance_scales:
   edited = editor.edit(song, START, END, actions=requested, guidance_scale=g, seed=0).wave
-  accuracy = edit_metrics.action_accuracy(requested, editor.infer_actions(edited).codes[s0:s1])
-  seams = edit_metrics.seam_distances(song, edited, start, end, half)
-  rows.append(f"| {g:g} | {accuracy:.2f} | {np.mean(seams):.3f} |")
-rows.append(f"| unedited | {edit_metrics.action_accuracy(before.codes[s0:s1], editor.infer_actions(unedited).codes[s0:s1]):.2f} "
-            f"| {np.mean(edit_metrics.seam_distances(song, unedited, start, end, half)):.3f} |")
+  rows.append("| {:g} | {:.2f} | {:.3f} |".format(g, *scores(edited, requested)))
+unedited = editor.edit(song, START, END, resample=True, seed=0).wave
+rows.append("| unedited (own actions) | {:.2f} | {:.3f} |".format(*scores(unedited, before.codes[s0:s1])))
 display(Markdown("\\n".join(rows) + f"\\n\\nchance: {1 / editor.num_actions:.2f}"))'''),
 ]
 
