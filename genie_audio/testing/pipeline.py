@@ -74,10 +74,10 @@ def dynamics_config(lam_workdir: str | Path, **overrides) -> ml_collections.Conf
   return override(config, **overrides)
 
 
-def train_pipeline(root: str | Path, recordings: int = 4, seconds: float = 3.0) -> dict[str, Path]:
-  """Trains the three stages under `root` on one device; returns their folders (and the dataset's).
+def train_upstream(root: str | Path, recordings: int = 4, seconds: float = 3.0) -> dict[str, Path]:
+  """Fake dataset, tokenizer, latents and LAM under `root`, on one device; returns their folders.
 
-  One device: compiling for one is faster, and a run saved on one device restores in any process.
+  One device: compiling for one is faster, and the runs restore in processes with any device count.
   """
   root = Path(root)
   devices = jax.devices()[:1]
@@ -86,5 +86,11 @@ def train_pipeline(root: str | Path, recordings: int = 4, seconds: float = 3.0) 
   loop.train(tokenizer_config(dataset), runs["tokenizer"], tasks.get("tokenizer"), devices)
   encoding.encode_dataset(runs["tokenizer"], progress=False)
   loop.train(lam_config(runs["tokenizer"]), runs["lam"], tasks.get("lam"), devices)
-  loop.train(dynamics_config(runs["lam"]), runs["dynamics"], tasks.get("dynamics"), devices)
+  return runs
+
+
+def train_pipeline(root: str | Path, **dynamics_overrides) -> dict[str, Path]:
+  """`train_upstream`, then the dynamics model on `runs['dynamics']` (all devices, dotted-key overrides)."""
+  runs = train_upstream(root)
+  loop.train(dynamics_config(runs["lam"], **dynamics_overrides), runs["dynamics"], tasks.get("dynamics"))
   return runs
