@@ -13,7 +13,7 @@ import soundfile as sf
 from configs import common
 from genie_audio.editing.edit import EditError, Editor
 from genie_audio.testing import pipeline, runs
-from genie_audio.training import checkpoint, loop, tasks
+from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
 from genie_audio.training.tasks.dynamics import DynamicsTask
 
@@ -21,17 +21,13 @@ REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance
                "per_guidance"}
 
 
-# The dynamics run of the chain is also the first half of the stage's sharded smoke run (resumed at the end).
-SMOKE = {"mesh.data": 2, "mesh.fsdp": 4, "log_every_steps": 1, "shard_min_size": 64}
+# The session's tiny trained pipeline (tests/fixtures_pipeline.py), shared with the notebook tests.
+pytest_plugins = ["fixtures_pipeline"]
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-  # The upstream stages' own evaluations are tested elsewhere: skipping them here saves two compilations.
-  with pytest.MonkeyPatch.context() as patch:
-    for name in ("tokenizer", "lam"):
-      patch.setattr(tasks.get(name), "evaluate", lambda self, params, ema_params, step: ({}, {}))
-    return pipeline.train_pipeline(tmp_path_factory.mktemp("chain"), **SMOKE)
+def chain(pipeline_runs):
+  return pipeline_runs
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +144,17 @@ def test_upstream_errors_name_the_command(chain, tmp_path):
     common.validate(config)
 
 
-def test_sharded_smoke_run_saves_resumes_and_evaluates(chain):
-  workdir = chain["dynamics"]  # trained for 2 steps on a (2, 4) mesh, evaluated at step 2
-  assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() >= 2
-  first = read_metrics(workdir)[2]
+def test_sharded_smoke_run_saves_resumes_and_evaluates(chain, tmp_path):
+  smoke = {"mesh.data": 2, "mesh.fsdp": 4, "log_every_steps": 1, "shard_min_size": 64}
+  first = loop.train(pipeline.dynamics_config(chain["lam"], **smoke), tmp_path, DynamicsTask)  # 2 steps
+  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 2
   assert first["eval/dyn/chance"] == 0.25 and 0 <= first["eval/dyn/action_accuracy_g2"] <= 1
-  assert np.isfinite(first["eval/dyn/inpaint_error"]) and (workdir / "action_labels.npz").exists()
+  assert np.isfinite(first["eval/dyn/inpaint_error"]) and (tmp_path / "action_labels.npz").exists()
   with pytest.MonkeyPatch.context() as patch:  # evaluated above; the resumed run only trains
     patch.setattr(DynamicsTask, "evaluate", lambda self, params, ema_params, step: ({}, {}))
-    loop.train(pipeline.dynamics_config(chain["lam"], total_steps=4, **SMOKE), workdir, DynamicsTask)
-  metrics = read_metrics(workdir)
+    loop.train(pipeline.dynamics_config(chain["lam"], total_steps=4, **smoke), tmp_path, DynamicsTask)
+  metrics = read_metrics(tmp_path)
   assert sorted(s for s, m in metrics.items() if "train/loss" in m) == list(range(1, 5))
   assert all(np.isfinite(metrics[s]["train/flow_loss"]) for s in range(1, 5))
-  state = checkpoint.Checkpointer(workdir, read_only=True).read_state(4)
+  state = checkpoint.Checkpointer(tmp_path, read_only=True).read_state(4)
   assert state["ema_params"] is not None and int(state["step"]) == 4

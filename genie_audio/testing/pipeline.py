@@ -90,7 +90,8 @@ def train_upstream(root: str | Path, recordings: int = 4, seconds: float = 3.0) 
 
 
 def train_pipeline(root: str | Path, **dynamics_overrides) -> dict[str, Path]:
-  """`train_upstream`, then the dynamics model on `runs['dynamics']` (all devices, dotted-key overrides)."""
+  """`train_upstream`, then the dynamics model (one device, dotted-key overrides) in `runs['dynamics']`."""
   runs = train_upstream(root)
-  loop.train(dynamics_config(runs["lam"], **dynamics_overrides), runs["dynamics"], tasks.get("dynamics"))
+  loop.train(dynamics_config(runs["lam"], **dynamics_overrides), runs["dynamics"], tasks.get("dynamics"),
+             jax.devices()[:1])
   return runs
