@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from genie_audio.data import audio  # noqa: E402
@@ -63,6 +64,7 @@ def write_atomically(path: str, wave) -> None:
 
 
 def main(argv):
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every restore at INFO
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   editing = any(v is not None for v in (_START.value, _END.value, _ACTIONS.value, _FROM.value)) or _RESAMPLE.value

@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
 
 from genie_audio.data import audio, prepare  # noqa: E402
 from genie_audio.training import run  # noqa: E402
@@ -38,6 +39,7 @@ def audio_paths(path: str) -> list[str]:
 
 
 def main(argv):
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every restore at INFO
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
@@ -37,6 +38,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "Noise seed (fixed seed = reproducible o
 
 
 def main(argv):
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every restore at INFO
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   output = Path(_OUTPUT.value)

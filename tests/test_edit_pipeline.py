@@ -123,6 +123,15 @@ def test_edit_command_writes_the_edit(chain, tmp_path, compile_cache):
   assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]  # no temporary file left
 
 
+def test_evaluate_on_the_lam_run_names_its_metrics_plainly(chain, compile_cache):
+  result = _launch("evaluate.py", "--workdir", chain["lam"], cache=compile_cache)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  keys = {"codebook_usage", "perplexity", "hidden_error_inferred", "hidden_error_random", "hidden_error_none"}
+  assert keys <= set(report), report
+  assert 0 < report["codebook_usage"] <= 1 and report["perplexity"] >= 1
+
+
 def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
   result = _launch("evaluate.py", "--workdir", chain["dynamics"], cache=compile_cache)
   assert result.returncode == 0, result.stderr[-3000:]

@@ -310,7 +310,9 @@ class LamTask(Task):
                        "on audio files")
     metrics, _ = self.evaluate(params, ema_params, step=-1)
     windows = self.eval_windows()
-    return {"eval_windows": 0 if windows is None else len(windows), **metrics}
+    # The command's interface keys are the metric names without the `eval/lam/` namespace.
+    return {"eval_windows": 0 if windows is None else len(windows),
+            **{name.removeprefix("eval/lam/"): value for name, value in metrics.items()}}
 
 
 def lam_eval_metrics(codes_NS: np.ndarray, shifted_codes_NS: np.ndarray, errors: dict[str, np.ndarray],
