@@ -94,3 +94,16 @@ def validate(c: ml_collections.ConfigDict) -> None:
       _check(False, "optim.trainable", c.optim.trainable, f"is not a valid regular expression ({e})")
   from genie_audio.training import tasks  # imported here: the registry imports jax, configs stay light
   tasks.get(c.task).validate_config(c)
+
+
+PATH_FIELDS = ("workdir", "dataset_dir", "latent_dir")
+
+
+def absolutize_paths(c: ml_collections.ConfigDict) -> None:
+  """Makes every non-empty path field absolute (in place), so the config.json a run writes names its data
+  and upstream runs wherever a later stage or the editor is started from."""
+  for key, value in c.items():
+    if isinstance(value, ml_collections.ConfigDict):
+      absolutize_paths(value)
+    elif key in PATH_FIELDS and isinstance(value, str) and value:
+      c[key] = os.path.abspath(os.path.expanduser(value))

@@ -27,6 +27,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config = _CONFIG.value
   common.validate(config)
+  common.absolutize_paths(config)
   task_cls = tasks.get(config.task)
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO
   logging.getLogger("genie_audio").setLevel(logging.INFO)

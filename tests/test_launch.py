@@ -1,5 +1,6 @@
 """launch/train.py as a user runs it: SIGKILL and resume, two processes, SIGTERM, config errors."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -96,3 +97,13 @@ def test_config_errors_name_the_field_before_any_work(tmp_path, override, messag
   assert result.returncode != 0
   assert message in result.stderr
   assert not (tmp_path / "run").exists()  # failed before creating anything
+
+
+def test_path_fields_become_absolute():
+  from configs import common
+  config = runs.toy("data/rel")
+  config.init = {"lam": {"workdir": "runs/lam"}, "empty": {"workdir": ""}}
+  common.absolutize_paths(config)
+  assert config.data.dataset_dir == os.path.join(os.getcwd(), "data", "rel")
+  assert config.init.lam.workdir.endswith("/runs/lam") and config.init.lam.workdir.startswith("/")
+  assert config.init.empty.workdir == ""  # empty means "derive it", not the current folder

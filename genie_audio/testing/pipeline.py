@@ -16,6 +16,7 @@ from configs import dynamics as dynamics_configs
 from configs import lam as lam_configs
 from genie_audio.data import encoding
 from genie_audio.testing import fake_data
+from genie_audio.testing.runs import override
 from genie_audio.testing.tokenizer_config import micro
 from genie_audio.training import loop, tasks
 
@@ -27,17 +28,6 @@ NUM_ACTIONS = 4
 MODEL_50HZ = dict(strides=(4, 8, 10), encoder_channels=(4, 8, 16, 32), encoder_depth=1, latent_dim=8,
                   patch_size=16, decoder_channels=(16,), decoder_depth=1, decoder_attn_depth=0,
                   dtype="float32")
-
-
-def override(config: ml_collections.ConfigDict, **overrides) -> ml_collections.ConfigDict:
-  """Dotted-key overrides, e.g. override(c, **{"optim.lr": 1e-3})."""
-  for key, value in overrides.items():
-    *parents, leaf = key.split(".")
-    node = config
-    for parent in parents:
-      node = node[parent]
-    node[leaf] = value
-  return config
 
 
 def tokenizer_config(dataset_dir: str | Path, **overrides) -> ml_collections.ConfigDict:

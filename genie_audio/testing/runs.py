@@ -14,10 +14,8 @@ from genie_audio.testing import toy_config
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def toy(dataset_dir: str | Path, **overrides) -> ml_collections.ConfigDict:
-  """The toy stage's config with dotted-key overrides, e.g. toy(d, **{"optim.lr": 1e-3})."""
-  config = toy_config.get_config()
-  config.data.dataset_dir = str(dataset_dir)
+def override(config: ml_collections.ConfigDict, **overrides) -> ml_collections.ConfigDict:
+  """Dotted-key overrides in place, e.g. override(c, **{"optim.lr": 1e-3})."""
   for key, value in overrides.items():
     *parents, leaf = key.split(".")
     node = config
@@ -25,6 +23,13 @@ def toy(dataset_dir: str | Path, **overrides) -> ml_collections.ConfigDict:
       node = node[parent]
     node[leaf] = value
   return config
+
+
+def toy(dataset_dir: str | Path, **overrides) -> ml_collections.ConfigDict:
+  """The toy stage's config with dotted-key overrides, e.g. toy(d, **{"optim.lr": 1e-3})."""
+  config = toy_config.get_config()
+  config.data.dataset_dir = str(dataset_dir)
+  return override(config, **overrides)
 
 
 def launch_command(config_file: str, workdir: str | Path, *overrides: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import tokenizer
+from genie_audio.testing import runs
 
 MICRO_MODEL = dict(strides=(4, 8), encoder_channels=(4, 8, 16), encoder_depth=1, latent_dim=8, patch_size=16,
                    decoder_channels=(16, 32), decoder_depth=1, decoder_attn_depth=0, dtype="float32")
@@ -34,10 +35,4 @@ def micro(dataset_dir, **overrides) -> ml_collections.ConfigDict:
   """The test config on `dataset_dir`, with dotted-key overrides, e.g. micro(d, **{"optim.lr": 1e-3})."""
   config = get_config()
   config.data.dataset_dir = str(dataset_dir)
-  for key, value in overrides.items():
-    *parents, leaf = key.split(".")
-    node = config
-    for parent in parents:
-      node = node[parent]
-    node[leaf] = value
-  return config
+  return runs.override(config, **overrides)
