@@ -12,9 +12,6 @@ tuning only the middle (lowest-rate) layers of the decoder:
         --config.data.crop_seconds=2 --config.init.workdir=runs/tokenizer \
         --config.optim.trainable='^decoder/(mid_attn|enc2_|dec2_)'
 
-(Until loop.py copies upstream params before using them as EMA too, add --config.ema_decay=0 here: the same
-buffers as params and EMA make the donating train step fail.)
-
 Then: launch/evaluate.py, launch/reconstruct.py and launch/encode.py with --workdir of the run.
 """
 

@@ -45,14 +45,13 @@ def test_sharded_smoke_run_saves_resumes_and_evaluates(dataset, first_run):
 
 def test_progressive_run_starts_from_upstream_and_freezes_the_rest(dataset, first_run, tmp_path):
   upstream = first_run[0]
-  # ema_decay=0: loop.py gives upstream params to both params and ema_params as the same buffers, which the
-  # donating train step then rejects ("donate the same buffer twice"); see the note in the stage's report.
-  config = micro(dataset, total_steps=2, ema_decay=0.0, eval_every_steps=100,
+  # EMA on (ema_decay=0.9): params and EMA both start from the upstream params, in separate buffers.
+  config = micro(dataset, total_steps=2, ema_decay=0.9, eval_every_steps=100,
                  **{"data.crop_seconds": 0.2, "init.workdir": str(upstream), "optim.trainable": "^decoder/"})
   common.validate(config)
   start = run.load_params(upstream, ema=False)
   loop.train(config, tmp_path, TokenizerTask, devices=jax.devices()[:4])  # another topology than upstream's
-  trained = run.load_params(tmp_path)
+  trained = run.load_params(tmp_path, ema=False)
   for (path, a), (_, b) in zip(jax.tree_util.tree_flatten_with_path(start)[0],
                                jax.tree_util.tree_flatten_with_path(trained)[0]):
     if jax.tree_util.keystr(path).startswith("['encoder']"):
