@@ -53,3 +53,24 @@ def format_table(rows: list[dict[str, Any]], title: str | None = None) -> str:
 def print_table(rows: list[dict[str, Any]], title: str | None = None) -> None:
   """Print `format_table(rows, title)`."""
   print(format_table(rows, title), flush=True)
+
+
+def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, float | None, Any]:
+  """Median seconds and XLA FLOPs of the loop's real train step (loss, grads, AdamW, EMA, task fix-ups) for
+  `task` on `batch`, on one device; also returns the state after the timed steps."""
+  from genie_audio.eval import flops  # imported here: the table helpers above need no project imports
+  from genie_audio.training import loop, optim
+  from genie_audio.training import state as state_lib
+
+  config = task.config
+  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  init = jax.jit(lambda key: state_lib.create(task.init_params(key, batch), optimizer, config.ema_decay > 0))
+  step = jax.jit(loop.make_train_step(task, optimizer, config), donate_argnums=0)
+  step_flops = flops.step_flops(step, jax.eval_shape(init, jax.random.key(0)), batch)
+  holder = [init(jax.random.key(0))]
+
+  def advance():  # the state is donated, so each call threads the new one through
+    holder[0], metrics = step(holder[0], batch)
+    return metrics["train/loss"]
+
+  return time_fn(advance, repeats=repeats), step_flops, holder[0]

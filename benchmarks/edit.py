@@ -21,14 +21,13 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import print_table, time_fn  # noqa: E402
+from benchmarks.common import print_table, time_train_step  # noqa: E402
 from configs import dynamics as dynamics_configs  # noqa: E402
 from genie_audio.data import manifest, pipelines  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
 from genie_audio.models.dynamics import DynamicsModel  # noqa: E402
-from genie_audio.training import loop, optim, run  # noqa: E402
-from genie_audio.training import state as state_lib  # noqa: E402
+from genie_audio.training import run  # noqa: E402
 from genie_audio.training.task import Task  # noqa: E402
 from genie_audio.training.tasks.dynamics import DynamicsTask  # noqa: E402
 
@@ -82,12 +81,7 @@ def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
 
 
 def train_step_row(name: str, task: Task, batch: dict, peak: float) -> dict:
-  config = task.config
-  optimizer = optim.make_optimizer(config.optim, config.total_steps)
-  state = state_lib.create(task.init_params(jax.random.key(0), batch), optimizer, config.ema_decay > 0)
-  step = jax.jit(loop.make_train_step(task, optimizer, config))
-  step_flops = flops.step_flops(step, state, batch)
-  seconds = time_fn(step, state, batch, warmup=1, repeats=_REPEATS.value)
+  seconds, step_flops, _ = time_train_step(task, batch, _REPEATS.value)
   B, T, _ = batch["latents"].shape
   return dict(item=f"train step: {name}, {B} x {T} frames", seconds=seconds, gflop=step_flops / 1e9,
               gflop_per_s=step_flops / seconds / 1e9, peak_fraction=flops.achieved_fraction(step_flops, seconds, peak))

@@ -18,11 +18,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import print_table, time_fn  # noqa: E402
+from benchmarks.common import print_table, time_train_step  # noqa: E402
 from configs import lam as lam_configs  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
-from genie_audio.training import loop, optim  # noqa: E402
-from genie_audio.training import state as state_lib  # noqa: E402
 from genie_audio.training.tasks.lam import LamTask  # noqa: E402
 
 _PRESET = flags.DEFINE_enum("preset", "tiny", ["tiny", "default"], "configs/lam.py preset.")
@@ -36,19 +34,9 @@ def train_row(window_seconds: float, peak: float) -> dict:
   frames -= frames % config.model.frames_per_action
   config.data.window_frames = frames
   task = LamTask(config)
-  optimizer = optim.make_optimizer(config.optim, config.total_steps)
   latents = np.random.default_rng(0).standard_normal((config.batch_size, frames, config.data.latent_dim))
   batch = {"latents": jnp.asarray(latents, jnp.float32)}
-  init = jax.jit(lambda key: state_lib.create(task.init_params(key, batch), optimizer, config.ema_decay > 0))
-  step = jax.jit(loop.make_train_step(task, optimizer, config), donate_argnums=0)
-  step_flops = flops.step_flops(step, jax.eval_shape(init, jax.random.key(0)), batch)
-  holder = [init(jax.random.key(0))]
-
-  def advance():  # the state is donated, so each call threads the new one through
-    holder[0], metrics = step(holder[0], batch)
-    return metrics["train/loss"]
-
-  seconds = time_fn(advance, repeats=_REPEATS.value)
+  seconds, step_flops, _ = time_train_step(task, batch, _REPEATS.value)
   return {"window_s": window_seconds, "frames": frames, "batch": config.batch_size, "step_ms": 1000 * seconds,
           "samples/s": config.batch_size / seconds,
           "GFLOP/step": None if step_flops is None else step_flops / 1e9,

@@ -21,12 +21,10 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import print_table, time_fn  # noqa: E402
+from benchmarks.common import print_table, time_fn, time_train_step  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing import codec  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
-from genie_audio.training import loop, optim  # noqa: E402
-from genie_audio.training import state as state_lib  # noqa: E402
 from genie_audio.training.tasks.tokenizer import TokenizerTask  # noqa: E402
 
 _PRESET = flags.DEFINE_enum("preset", "tiny", ["tiny", "default"], "Config preset.")
@@ -49,29 +47,19 @@ def load_config():
   return config
 
 
-def train_row(config, crop_seconds: float, peak: float) -> tuple[dict, TokenizerTask, state_lib.TrainState]:
+def train_row(config, crop_seconds: float, peak: float) -> tuple[dict, TokenizerTask, object]:
   config = config.copy_and_resolve_references()
   config.data.crop_seconds = crop_seconds
   task = TokenizerTask(config)
-  optimizer = optim.make_optimizer(config.optim, config.total_steps)
   rng = np.random.default_rng(0)
   batch = {"wave": jnp.asarray(0.1 * rng.standard_normal((config.batch_size, task.crop_frames)), jnp.float32)}
-  init = jax.jit(lambda key: state_lib.create(task.init_params(key, batch), optimizer, config.ema_decay > 0))
-  step = jax.jit(loop.make_train_step(task, optimizer, config), donate_argnums=0)
-  step_flops = flops.step_flops(step, jax.eval_shape(init, jax.random.key(0)), batch)
-  holder = [init(jax.random.key(0))]
-
-  def advance():  # the state is donated, so each call threads the new one through
-    holder[0], metrics = step(holder[0], batch)
-    return metrics["train/loss"]
-
-  seconds = time_fn(advance, repeats=_REPEATS.value)
+  seconds, step_flops, state = time_train_step(task, batch, _REPEATS.value)
   fraction = flops.achieved_fraction(step_flops, seconds, peak)
   return {"measure": f"train step, {crop_seconds:g} s crops", "batch": config.batch_size,
           "step_ms": 1000 * seconds, "samples/s": config.batch_size / seconds,
           "audio s/s": config.batch_size * crop_seconds / seconds,
           "GFLOP/step": None if step_flops is None else step_flops / 1e9,
-          "of matmul peak": fraction}, task, holder[0]
+          "of matmul peak": fraction}, task, state
 
 
 def decode_row(task, params, num_steps: int) -> dict:
