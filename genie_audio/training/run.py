@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import jax
 import ml_collections
 
 from genie_audio.training import checkpoint, tasks

@@ -25,7 +25,7 @@ from genie_audio.diffusion import flow, samplers
 from genie_audio.editing import codec
 from genie_audio.eval import reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
-from genie_audio.training import checkpoint, run
+from genie_audio.training import checkpoint
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
