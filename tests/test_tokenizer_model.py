@@ -70,6 +70,19 @@ def test_latent_is_normalised_and_velocity_shape(tiny):
   assert not np.allclose(aux["z_cond"][1], aux["z"][1])
 
 
+def test_flow_runs_on_the_scaled_waveform(tiny):
+  """wave_scale multiplies the data of the flow: targets and x_t are scaled, x0_pred comes back at wave scale."""
+  model, variables, wave = tiny
+  assert model.wave_scale == 12.0  # the presets' scale: -23 LUFS audio (RMS ~0.07) to about unit variance
+  noise, t = jax.random.normal(jax.random.key(3), wave.shape), jnp.full((4,), 0.25)
+  v_pred, aux = model.apply(variables, wave, noise, t)
+  np.testing.assert_allclose(aux["v_target"], flow.target_velocity(12.0 * wave, noise), rtol=1e-6)
+  np.testing.assert_allclose(aux["x_t"], flow.interpolate(12.0 * wave, noise, t), rtol=1e-6)
+  np.testing.assert_allclose(aux["x0_pred"], flow.predict_x0(aux["x_t"], v_pred, t) / 12.0, rtol=1e-5)
+  # With the true velocity, the implied estimate is the waveform itself.
+  np.testing.assert_allclose(flow.predict_x0(aux["x_t"], aux["v_target"], t) / 12.0, wave, atol=1e-5)
+
+
 def test_bf16_forward_is_finite(tiny):
   _, variables, wave = tiny
   model = _model("tiny", dtype="bfloat16")

@@ -91,7 +91,7 @@ def _jitted(model: Tokenizer, kind: str, num_steps: int = 0, method: str = "eule
 
       def fn(p, z_BTC, x1_BT):
         velocity = lambda x_BT, t_B: model.apply({"params": p}, x_BT, t_B, z_BTC, method="velocity")
-        return sampler(velocity, x1_BT, num_steps)
+        return sampler(velocity, x1_BT, num_steps) / model.wave_scale  # flow space -> waveform
     _JITTED[key] = jax.jit(fn)
   return _JITTED[key]
 
