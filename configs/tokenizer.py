@@ -34,6 +34,11 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
   c.task = "tokenizer"
   c.model = ml_collections.ConfigDict(dict(tiny_model if tiny else model))
   c.data.crop_seconds = 1.0      # training crop; crop_frames = crop_seconds * 16000, a multiple of the stride
+  # Random band limits and fades of training crops (genie_audio/data/augment.py): the latent must then carry
+  # the spectral envelope and level, instead of the decoder painting in the corpus's full-band texture.
+  c.data.augment = ml_collections.ConfigDict(dict(
+      lowpass_prob=0.3, lowpass_hz=(1000.0, 7000.0), highpass_prob=0.2, highpass_hz=(40.0, 400.0), order=2,
+      fade_prob=0.2, fade_db=40.0))
   c.noise_sync_prob = 0.1        # DiTo noise synchronisation: share of samples with a noised latent
   c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params (progressive training)
   c.optim.trainable = ""         # regex over param paths ('decoder/mid_attn0/...'); empty = all train

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the CPU tokenizer measurements: demo corpus, tiny training (~2000 steps), eval curve,
-# evaluation with a sampler-steps sweep, and two recordings unlike the corpus (espeak-ng speech, synthetic
-# piano chords). Needs `apt-get install -y espeak-ng` for the speech file (skipped without it).
+# evaluation with a sampler-steps sweep, and recordings unlike the corpus (synthetic piano chords, an organ
+# hymn, piano arpeggios with strings, and espeak-ng speech; each file's numbers sit in the JSON's per_file).
+# Needs `apt-get install -y espeak-ng` for the speech file (skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -22,7 +23,8 @@ for steps in 1 4 16 50; do
 done
 mkdir -p "$RUN/ood"
 $PY -c "import sys, soundfile as sf; sys.path.insert(0, '.'); from genie_audio.testing import ood_audio; \
-sf.write('$RUN/ood/piano_chords.wav', ood_audio.piano_chords(), 44100)"
+sf.write('$RUN/ood/piano_chords.wav', ood_audio.piano_chords(), 44100); \
+[ood_audio.mma_piece(n, '$RUN/ood/' + n + '.wav', '$RUN/ood_work/' + n) for n in ood_audio.PIECES]"
 if command -v espeak-ng > /dev/null; then
   espeak-ng -v en-us -s 150 -w "$RUN/ood/speech.wav" "The quick brown fox jumps over the lazy dog. \
 Genie audio learns latent actions from recorded music, and this sentence is speech, which it has never heard."

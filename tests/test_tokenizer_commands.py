@@ -68,6 +68,7 @@ def test_report_on_whole_files(workdir, tmp_path):
   params, ema, _ = run.load_train_params(workdir)
   report = run.load_task(workdir).report(params, ema, [str(tmp_path / "a.wav")], steps=2)
   assert KEYS <= report.keys() and np.isfinite(report["mel_distance"]) and len(report["per_file"]) == 1
+  assert report["per_file"][0]["baselines"] == report["baselines"]  # one file: its own baselines are the mean
   assert KEYS <= report["baselines"]["lowpass"].keys()
 
 

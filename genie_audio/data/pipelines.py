@@ -25,6 +25,9 @@ from genie_audio.data import manifest
 
 log = logging.getLogger(__name__)
 
+# (crop, the example's generator) -> augmented crop; drawn after the offset, so it never moves a crop.
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
 
 @dataclasses.dataclass(frozen=True)
 class CropSpec:
@@ -37,12 +40,13 @@ class _CropSource:
   """Maps an example index to (recording, random offset) and reads the crop; picklable for workers."""
 
   def __init__(self, items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
-               spec: CropSpec):
+               spec: CropSpec, augment: Augment | None = None):
     self.paths = [p for p, _ in items]
     self.frames = np.array([n for _, n in items], dtype=np.int64)
     self.cumulative = np.cumsum(crops.examples_per_recording(self.frames, spec.crop_frames))
     self.read = read
     self.spec = spec
+    self.augment = augment
 
   def __len__(self) -> int:
     return int(self.cumulative[-1])
@@ -50,7 +54,8 @@ class _CropSource:
   def __call__(self, index: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     i = crops.locate(index, self.cumulative)
     start = crops.random_offset(int(self.frames[i]), self.spec.crop_frames, rng, self.spec.align)
-    return {self.spec.key: self.read(self.paths[i], start, self.spec.crop_frames)}
+    crop = self.read(self.paths[i], start, self.spec.crop_frames)
+    return {self.spec.key: self.augment(crop, rng) if self.augment is not None else crop}
 
 
 def read_wave(path: str, start: int, length: int) -> np.ndarray:
@@ -74,15 +79,17 @@ def read_latent(path: str, start: int, length: int) -> np.ndarray:
 
 def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
                  spec: CropSpec, *, batch_size: int, seed: int, shard_index: int = 0,
-                 shard_count: int = 1, num_epochs: int | None = None) -> grain.MapDataset:
-  """Shuffled, cropped, sharded per process, batched; `batch_size` is per process."""
+                 shard_count: int = 1, num_epochs: int | None = None,
+                 augment: Augment | None = None) -> grain.MapDataset:
+  """Shuffled, cropped (then `augment`ed, if given), sharded per process, batched; `batch_size` is per
+  process."""
   usable = [(p, n) for p, n in items if n >= spec.crop_frames]
   if len(usable) < len(items):
     log.warning("%d of %d recordings are shorter than the crop of %d frames and are not used",
                 len(items) - len(usable), len(items), spec.crop_frames)
   if not usable:
     raise ValueError(f"no recording is at least {spec.crop_frames} frames long; use a shorter crop")
-  source = _CropSource(usable, read, spec)
+  source = _CropSource(usable, read, spec, augment)
   ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat(num_epochs)
   # Crop before sharding, so an example's random offset depends on its global index, not the process count.
   ds = ds.random_map(source)[shard_index::shard_count]
@@ -108,12 +115,14 @@ def to_iterator(ds: grain.MapDataset, num_workers: int = 0, buffer_size: int = 2
 
 def waveform_crops(dataset_dir: str, split: str, crop_frames: int, *, batch_size: int, seed: int,
                    align: int = 1, shard_index: int = 0, shard_count: int = 1,
-                   num_epochs: int | None = None) -> grain.MapDataset:
-  """Random `{"wave": (batch, crop_frames)}` crops from a prepared dataset (see `manifest.py`)."""
+                   num_epochs: int | None = None, augment: Augment | None = None) -> grain.MapDataset:
+  """Random `{"wave": (batch, crop_frames)}` crops from a prepared dataset (see `manifest.py`), each passed
+  through `augment` (e.g. `augment.WaveAugment`) when given."""
   recordings = manifest.load_split(dataset_dir, split)
   items = [(str(manifest.shard_path(dataset_dir, r)), r.frames) for r in recordings]
   return crop_dataset(items, read_wave, CropSpec("wave", crop_frames, align), batch_size=batch_size,
-                      seed=seed, shard_index=shard_index, shard_count=shard_count, num_epochs=num_epochs)
+                      seed=seed, shard_index=shard_index, shard_count=shard_count, num_epochs=num_epochs,
+                      augment=augment)
 
 
 def latent_windows(latent_dir: str, split: str, window_frames: int, *, batch_size: int, seed: int,

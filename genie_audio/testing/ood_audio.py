@@ -1,10 +1,15 @@
-"""Audio unlike the demo corpus, for out-of-distribution checks: a synthetic piano chord progression.
+"""Music unlike the demo corpus, for out-of-distribution checks of the tokenizer.
 
-Inharmonic string partials (B = 4e-4), a 4 ms attack and partial-dependent decay, written as 44.1 kHz
-stereo so the rate conversion and downmix are exercised too.
+- `piano_chords`: additive synthesis (inharmonic string partials, B = 4e-4, a 4 ms attack and partial-dependent
+  decay), written as 44.1 kHz stereo so the rate conversion and downmix are exercised too. Digitally clean:
+  above ~4 kHz and between the notes' decays it is exact silence, which no real recording has.
+- `mma_piece`: two non-jazz pieces (an organ hymn; piano arpeggios over sustained strings) with no drums,
+  bass line or swing, rendered like the corpus (MMA, FluidSynth).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -34,3 +39,23 @@ def piano_chords(rate: int = 44100, chord_seconds: float = 1.6, seed: int = 7) -
       wave[start:start + len(note)] += note
   wave = 0.25 * wave / np.abs(wave).max()
   return np.stack([wave, 0.9 * wave], axis=1).astype(np.float32)
+
+
+# Two pieces with none of the demo corpus's jazz-combo texture (no drums, no walking bass, no swing), written
+# for MMA's non-jazz grooves and rendered like the corpus (FluidSynth, FluidR3 GM), 16 kHz mono.
+PIECES = {
+    # A four-part church-organ hymn in D major, slow, held chords.
+    "organ_hymn": ("Tempo 72\nGroove Hymn\n", "D G D A D Bm Em A D G D/F# G A7 D G D"),
+    # A harp-like piano arpeggio with sustained strings, in a minor, waltz-free 4/4.
+    "arpeggio_strings": ("Tempo 88\nGroove Arpeggio4Sus\n", "Am F C G Am Dm E7 Am F G C Am Dm E7 Am Am"),
+}
+
+
+def mma_piece(name: str, out_wav, work_dir) -> None:
+  """Renders PIECES[name] (one chord a bar, then a held last bar) to `out_wav`; needs mma and fluidsynth."""
+  from genie_audio.data import demo_corpus  # the renderer and its tool checks
+
+  header, chords = PIECES[name]
+  bars = "".join(f"{i + 1} {chord}\n" for i, chord in enumerate(chords.split()))
+  song = f"{header}{bars}Groove None\n{len(chords.split()) + 1} z!\n"
+  demo_corpus.render(song, Path(out_wav), Path(work_dir), demo_corpus.soundfont())

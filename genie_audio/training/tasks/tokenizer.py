@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from genie_audio.data import demo_corpus, pipelines
+from genie_audio.data import augment, demo_corpus, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.editing import codec
@@ -56,6 +56,7 @@ class TokenizerTask(Task):
     self.model = tokenizer_from_config(config)
     self.crop_frames = seconds_to_samples(config, "data.crop_seconds", self.model)
     self.frame_rate = SAMPLE_RATE / self.model.total_stride
+    self.augment = augment.from_config(config.data.get("augment", {}))  # runs from before augmentation: none
     self._reconstruct_fns: dict[tuple, Any] = {}  # compiled once per (steps, method)
     self._eval_clips: np.ndarray | None = None
     self._eval_baselines: dict[str, dict[str, float]] | None = None
@@ -65,6 +66,7 @@ class TokenizerTask(Task):
     model = tokenizer_from_config(config)  # names unknown or missing config.model keys
     for field in ("data.crop_seconds", "eval.clip_seconds", "eval.chunk_seconds"):
       seconds_to_samples(config, field, model)
+    augment.from_config(config.data.get("augment", {}))  # names the bad field
     if not 0 <= config.noise_sync_prob <= 1:
       _fail("noise_sync_prob", config.noise_sync_prob, "must be in [0, 1]")
     if config.eval.num_clips < 1:
@@ -93,7 +95,8 @@ class TokenizerTask(Task):
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     return pipelines.waveform_crops(self.dataset_dir(), "train", self.crop_frames, batch_size=batch_size,
                                     seed=seed, align=self.model.total_stride, shard_index=shard_index,
-                                    shard_count=shard_count)
+                                    shard_count=shard_count,
+                                    augment=self.augment if self.augment.active else None)
 
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     wave = jnp.zeros(batch["wave"].shape, jnp.float32)
@@ -132,7 +135,8 @@ class TokenizerTask(Task):
       def fn(params, wave_BT, rng):
         z_BTC = self.model.apply({"params": params}, wave_BT, method="encode")
         return samplers.decode(self.model.apply, {"params": params}, z_BTC, rng, num_samples=wave_BT.shape[1],
-                               num_steps=num_steps, method=method, s_min=self.model.s_min)
+                               num_steps=num_steps, method=method, s_min=self.model.s_min,
+                               data_scale=self.model.wave_scale)
       # Replicated output, so every process can read the waveforms (params may be FSDP-sharded).
       leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
       out = NamedSharding(leaf_sharding.mesh, P()) if isinstance(leaf_sharding, NamedSharding) else None
@@ -185,5 +189,6 @@ class TokenizerTask(Task):
       scores = reconstruction.average(per_file)
       baselines = {name: reconstruction.average([b[name] for b in per_baseline]) for name in per_baseline[0]}
       source = {"files": [str(p) for p in audio_paths],
-                "per_file": [dict(m, file=str(p)) for m, p in zip(per_file, audio_paths)]}
+                "per_file": [dict(m, file=str(p), baselines=b)
+                             for m, b, p in zip(per_file, per_baseline, audio_paths)]}
     return dict(scores, sampler_steps=steps, method=method, seed=seed, baselines=baselines, **source)
