@@ -33,6 +33,8 @@ _FROM = flags.DEFINE_string("actions-from", None, "Take the span's actions from 
 _FROM_START = flags.DEFINE_float("actions-from-start", None, "Where in --actions-from (default: --start).")
 _RESAMPLE = flags.DEFINE_bool("resample", False, "Keep the span's own actions, draw a new variation.")
 _GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale (default: the run's).")
+_MAX_T = flags.DEFINE_float("guidance-max-t", None, "Guidance above 1 acts only at noise levels t <= this "
+                            "(default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "In-painting ODE steps (default: the run's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Noise seed.")
 _SHOW = flags.DEFINE_bool("show", False, "Print the input's action timeline.")
@@ -89,7 +91,8 @@ def main(argv):
     if editing:
       result = editor.edit(wave, _START.value, _END.value, actions=actions, actions_from=other,
                            actions_from_start_s=_FROM_START.value, resample=_RESAMPLE.value,
-                           guidance_scale=_GUIDANCE.value, num_steps=_STEPS.value, seed=_SEED.value)
+                           guidance_scale=_GUIDANCE.value, guidance_max_t=_MAX_T.value, num_steps=_STEPS.value,
+                           seed=_SEED.value)
       write_atomically(_OUTPUT.value, result.wave)
       summary.update(output=_OUTPUT.value, **result.info)
   except (FileNotFoundError, ValueError, audio.BadAudioError, sf.LibsndfileError) as e:

@@ -7,7 +7,7 @@ import pytest
 from genie_audio.data import action_labels
 from genie_audio.data import latents as latent_store
 from genie_audio.editing import actions, splice
-from genie_audio.editing.edit import choose_window
+from genie_audio.editing.edit import choose_window, plan_windows
 from genie_audio.eval import edit_metrics
 
 
@@ -58,6 +58,26 @@ def test_choose_window(total, window, first, end, align, expected):
   start, length = choose_window(total, window, first, end, align)
   assert (start, length) == expected
   assert start <= first and end <= start + length <= total
+
+
+@pytest.mark.parametrize("total, window, first, end, align, expected", [
+    (1000, 100, 500, 520, 10, [(460, 500, 520)]),                 # fits: one centred window
+    (1000, 100, 300, 520, 10, [(250, 300, 350), (300, 350, 400), (350, 400, 450), (400, 450, 500),
+                               (450, 500, 520)]),                 # chained: half context, half generated
+    (1000, 100, 0, 130, 10, [(0, 0, 100), (50, 100, 130)]),        # from the start: no context at first
+    (1000, 100, 880, 1000, 10, [(830, 880, 930), (880, 930, 980), (900, 980, 1000)]),  # the last one shifts in
+    (1000, 100, 303, 517, 7, [(252, 303, 352), (301, 352, 401), (350, 401, 450), (399, 450, 499),
+                              (448, 499, 517)]),                  # context rounded down to whole steps
+])
+def test_plan_windows(total, window, first, end, align, expected):
+  windows = plan_windows(total, window, first, end, align)
+  assert windows == expected
+  assert windows[0][1] == first and windows[-1][2] == end
+  for (w0, p0, p1), nxt in zip(windows, windows[1:] + [None]):
+    assert 0 <= w0 <= p0 < p1 <= min(w0 + window, total)         # the part lies in its window
+    assert nxt is None or nxt[1] == p1                           # parts are contiguous, in order
+    # A chained window with context before its part generates at most about half of itself.
+    assert len(windows) == 1 or p0 == w0 or p1 - p0 <= window // 2 + align
 
 
 def fake_infer(params, z_BTC):

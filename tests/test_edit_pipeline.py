@@ -56,6 +56,17 @@ def _launch(script, *args, cache=None):
                         env=env, capture_output=True, text=True, timeout=300, cwd=runs.REPO_ROOT)
 
 
+def test_span_longer_than_the_window_is_written_in_several_windows(editor, song):
+  """0.3-2.4 s covers 21 steps of 0.1 s, 105 frames: more than the model's 40-frame window."""
+  start, end = 4800, 38400
+  requested = [s % 4 for s in range(21)]
+  result = editor.edit(song, start / 16000, end / 16000, actions=requested, seed=1)
+  assert result.info["windows"] == 5 and result.info["steps"] == [3, 24]
+  np.testing.assert_array_equal(result.wave[:start], song[:start])
+  np.testing.assert_array_equal(result.wave[end:], song[end:])
+  assert np.all(np.isfinite(result.wave)) and np.abs(result.wave[start:end] - song[start:end]).max() > 0
+
+
 def test_edit_keeps_the_original_outside_the_span(editor, song):
   timeline = editor.infer_actions(song)
   assert len(timeline) == 30 and timeline.step_seconds == pytest.approx(0.1)  # 3 s, K = 5 frames at 50/s
@@ -79,8 +90,8 @@ def test_edit_keeps_the_original_outside_the_span(editor, song):
     ((2.5, 3.5), dict(resample=True), "out of range"),
     ((1.0, 1.2), dict(actions=[0, 1, 2]), "give exactly 2"),
     ((1.0, 1.2), dict(actions=[0, 4]), "unknown action id 4"),
-    ((0.0, 2.0), dict(resample=True), "at most 8 steps"),
     ((1.0, 1.2), dict(), "exactly one of"),
+    ((1.0, 1.2), dict(resample=True, guidance_max_t=1.5), "guidance interval"),
 ])
 def test_edit_api_errors(editor, song, span, choice, message):
   with pytest.raises(EditError, match=message):
@@ -110,11 +121,12 @@ def test_edit_command_errors_write_nothing(chain, tmp_path, args, message):
 def test_edit_command_writes_the_edit(chain, tmp_path, compile_cache):
   song = chain["dataset"] / "shards" / "fake003.wav"
   result = _launch("edit.py", "--workdir", chain["dynamics"], "--input", song, "--start", 1.0, "--end", 1.2,
-                   "--actions", "3,1", "--output", tmp_path / "out.wav", "--guidance", 3, "--show",
-                   cache=compile_cache)
+                   "--actions", "3,1", "--output", tmp_path / "out.wav", "--guidance", 2, "--guidance-max-t", 0.5,
+                   "--show", cache=compile_cache)
   assert result.returncode == 0, result.stderr[-3000:]
   summary = json.loads(result.stdout.strip().splitlines()[-1])
-  assert summary["actions_after"] == [3, 1] and summary["guidance_scale"] == 3.0 and len(summary["timeline"]) == 30
+  assert summary["actions_after"] == [3, 1] and len(summary["timeline"]) == 30
+  assert summary["guidance_scale"] == 2.0 and summary["guidance_max_t"] == 0.5
   original, _ = sf.read(song, dtype="float32")
   edited, rate = sf.read(tmp_path / "out.wav", dtype="float32")
   assert rate == 16000
@@ -137,7 +149,10 @@ def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert REPORT_KEYS <= set(report), report
-  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2"}
+  # The sweep (1, 2) plus the run's edit default (3, guided at t <= 0.2), which the headline numbers use.
+  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2", "3"}
+  assert report["guidance_scale"] == 3.0 and report["guidance_max_t"] == 0.2
+  assert report["action_accuracy"] == report["per_guidance"]["3"]["action_accuracy"]
   assert 0 <= report["action_accuracy"] <= 1 and np.isfinite(report["seam_mel_distance_unedited"])
 
 

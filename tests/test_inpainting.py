@@ -73,6 +73,26 @@ def test_guidance_scales():
   np.testing.assert_allclose(np.asarray(run(3.0))[m], want[m], atol=1e-4)
 
 
+def test_guidance_interval_extrapolates_only_at_low_noise():
+  latents, mask, actions = _data()
+  x1 = jax.random.normal(jax.random.key(5), latents.shape)
+  m = np.asarray(mask)
+  t_cond, t_null = np.asarray(_target(actions)), np.asarray(_target(jnp.full_like(actions, NULL_ACTION)))
+  run = jax.jit(lambda w, max_t: inpaint(oracle_apply, x1, latents, mask, actions, jax.random.key(5), num_steps=6,
+                                         guidance_scale=w, guidance_max_t=max_t))
+  # 6 Euler steps start at t = 1, 5/6, ..., 1/6; with max_t = 0.55 the last 3 (t <= 0.5) are guided with
+  # w = 3 and the first 3 follow the conditional field. The oracle's velocities are constant along the path,
+  # so the endpoint is the step-weighted mix of the two fields' endpoints.
+  guided_end = t_null + 3.0 * (t_cond - t_null)
+  np.testing.assert_allclose(np.asarray(run(3.0, 0.55))[m], (0.5 * t_cond + 0.5 * guided_end)[m], atol=1e-4)
+  np.testing.assert_allclose(np.asarray(run(3.0, 1.0))[m], guided_end[m], atol=1e-4)  # the whole path
+  np.testing.assert_allclose(np.asarray(run(3.0, 0.0))[m], t_cond[m], atol=1e-4)  # never: conditional
+  # Scales <= 1 mix the two fields at every noise level, whatever the interval: w = 0 stays unconditional.
+  np.testing.assert_allclose(np.asarray(run(0.5, 0.0))[m], (t_null + 0.5 * (t_cond - t_null))[m], atol=1e-4)
+  np.testing.assert_allclose(np.asarray(run(0.0, 0.0))[m], t_null[m], atol=1e-4)
+  np.testing.assert_array_equal(np.asarray(run(3.0, 0.55))[~m], np.asarray(latents)[~m])
+
+
 def test_inpaint_rejects_unknown_method():
   latents, mask, actions = _data()
   with pytest.raises(ValueError, match="unknown method"):

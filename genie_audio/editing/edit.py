@@ -12,7 +12,8 @@
      frames each), i.e. latent frames [s0 K, s1 K); those frames get the requested actions, every other frame
      keeps its inferred one;
   4. in-paint those frames with the dynamics model (ODE over the span only, classifier-free guidance), inside a
-     window of the model's training length around the span when the recording is longer than that;
+     window of the model's training length around the span when the recording is longer than that (a span
+     longer than one window is written left to right in windows whose first half is context: `plan_windows`);
   5. decode only the re-generated frames plus a margin of context frames each side (`codec.decode_long`);
   6. splice the decoded audio into the ORIGINAL waveform over [start, end) exactly, with equal-power
      crossfades inside the span at its seams (`splice.splice`): outside the span nothing changes.
@@ -100,18 +101,19 @@ def check_wave(wave: Any, name: str = "wave") -> np.ndarray:
 
 
 def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
-                   actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, *, num_steps: int,
-                   method: str) -> jax.Array:
+                   actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
+                   *, num_steps: int, method: str) -> jax.Array:
   """In-paints the masked frames of latent windows with per-frame actions (pure; jit it)."""
   return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, rng,
-                            num_steps=num_steps, guidance_scale=guidance_scale, method=method)
+                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
+                            method=method)
 
 
 def make_inpaint_fn(model: DynamicsModel) -> Callable[..., jax.Array]:
   """Jitted `inpaint_window` for one model; num_steps and method static.
 
-  The guidance scale is traced (one compiled program for every scale; the sampler then always runs the
-  conditional and unconditional passes as one doubled batch).
+  The guidance scale and interval are traced (one compiled program for every setting; the sampler then always
+  runs the conditional and unconditional passes as one doubled batch).
   """
   return jax.jit(functools.partial(inpaint_window, model), static_argnames=("num_steps", "method"))
 
@@ -129,6 +131,31 @@ def choose_window(total_frames: int, window_frames: int, first: int, end: int, a
   return start, length
 
 
+def plan_windows(total_frames: int, window_frames: int, first: int, end: int, align: int
+                 ) -> list[tuple[int, int, int]]:
+  """In-painting windows (start, part start, part end) that re-write frames [first, end) in order.
+
+  A span that fits one window gets one (`choose_window`). A longer one is written left to right in windows of
+  the model's length whose first half (step-aligned) is context: already written frames or the original
+  before the span. Each window generates every span frame it holds (frames still to be replaced are never
+  context), so it generates about half of itself, like the spans the model trained on (all of itself only
+  when the span starts at the recording's start); the last window also sees the original frames after the
+  span, so the edit joins the recording on both sides.
+  """
+  length = min(window_frames, total_frames)
+  if end - first <= length:
+    return [(choose_window(total_frames, window_frames, first, end, align)[0], first, end)]
+  context = max(align, length // 2 // align * align)
+  windows, pos = [], first
+  while pos < end:
+    start = max(0, pos - context)
+    start = min(start - start % align, total_frames - length)
+    part_end = min(end, start + length)
+    windows.append((start, pos, part_end))
+    pos = part_end
+  return windows
+
+
 def render(tokenizer: stages.Stage, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
            span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int) -> np.ndarray:
   """Decodes latent frames [frames) plus `margin_frames` each side and splices [span.start, span.end) of the
@@ -139,6 +166,11 @@ def render(tokenizer: stages.Stage, settings: DecodeSettings, original_T: np.nda
                               num_steps=settings.num_steps, method=settings.method,
                               chunk_frames=settings.chunk_frames, overlap_frames=settings.overlap_frames)
   return splice.splice(original_T, decoded, span.start, span.end, fade, generated_offset=r0 * stride)
+
+
+def run_guidance_max_t(edit_config) -> float:
+  """The run's guidance interval bound (runs from before the interval extrapolated at every noise level)."""
+  return float(edit_config.get("guidance_max_t", 1.0))
 
 
 def decode_settings(tokenizer: stages.Stage) -> DecodeSettings:
@@ -207,13 +239,7 @@ class Editor:
     if end <= start:
       raise EditError(f"span {start_s}-{end_s} s is empty: it is shorter than one sample")
     samples_per_step = self.stride * self.frames_per_action
-    span = Span(start, end, start // samples_per_step, -(-end // samples_per_step))
-    frames = span.num_steps * self.frames_per_action
-    if frames > self.window_frames:
-      raise EditError(f"span {start_s}-{end_s} s covers {span.num_steps} action steps ({frames} latent frames); "
-                      f"the dynamics model in-paints at most {self.window_frames // self.frames_per_action} "
-                      f"steps ({self.window_frames / self.frame_rate:g} s) at once: choose a shorter span")
-    return span
+    return Span(start, end, start // samples_per_step, -(-end // samples_per_step))
 
   def check_actions(self, requested: Sequence[int], span: Span) -> np.ndarray:
     """The requested actions as int32, or an EditError naming a wrong count or an unknown id."""
@@ -236,8 +262,8 @@ class Editor:
 
   def edit(self, wave: np.ndarray, start_s: float, end_s: float, *, actions: Sequence[int] | None = None,
            actions_from: np.ndarray | None = None, actions_from_start_s: float | None = None,
-           resample: bool = False, guidance_scale: float | None = None, num_steps: int | None = None,
-           seed: int = 0) -> EditResult:
+           resample: bool = False, guidance_scale: float | None = None, guidance_max_t: float | None = None,
+           num_steps: int | None = None, seed: int = 0) -> EditResult:
     """Re-writes [start_s, end_s) of `wave` with `actions` (one per action step of the span), the actions of
     `actions_from` (another recording, from `actions_from_start_s`, default start_s), or with its own actions
     (`resample=True`: a new variation); see the module docstring."""
@@ -249,9 +275,12 @@ class Editor:
     requested = self.check_actions(actions, span) if actions is not None else None
     other = check_wave(actions_from, "actions_from") if actions_from is not None else None
     guidance = float(self.edit_defaults.guidance_scale if guidance_scale is None else guidance_scale)
+    max_t = run_guidance_max_t(self.edit_defaults) if guidance_max_t is None else float(guidance_max_t)
     steps = int(self.edit_defaults.num_steps if num_steps is None else num_steps)
     if steps < 1 or not math.isfinite(guidance):
       raise EditError(f"need num_steps >= 1 and a finite guidance scale, got {steps} and {guidance}")
+    if not 0 <= max_t <= 1:
+      raise EditError(f"guidance_max_t={max_t}: the guidance interval's upper noise level must be in [0, 1]")
     seconds = {}
 
     clock = time.perf_counter()
@@ -275,16 +304,19 @@ class Editor:
     new_codes[span.first_step:span.end_step] = requested
     T, K = z_TC.shape[0], self.frames_per_action
     f0, f1 = span.first_step * K, min(span.end_step * K, T)
-    w0, W = choose_window(T, self.window_frames, f0, f1, K)
+    W = min(self.window_frames, T)
+    windows = plan_windows(T, self.window_frames, f0, f1, K)
     frame_actions = actions_lib.frame_actions(new_codes, K, T)
-    mask = np.zeros(T, bool)
-    mask[f0:f1] = True
     clock = time.perf_counter()
-    z_win = self._inpaint(self.dynamics.params, z_TC[None, w0:w0 + W], mask[None, w0:w0 + W],
-                          frame_actions[None, w0:w0 + W], jax.random.key(seed), np.float32(guidance),
-                          num_steps=steps, method=self.edit_defaults.method)
     z_new = z_TC.copy()
-    z_new[w0:w0 + W] = np.asarray(z_win)[0]
+    for index, (w0, p0, p1) in enumerate(windows):  # later windows read the frames earlier ones wrote
+      mask = np.zeros(W, bool)
+      mask[p0 - w0:p1 - w0] = True
+      z_win = self._inpaint(self.dynamics.params, z_new[None, w0:w0 + W], mask[None],
+                            frame_actions[None, w0:w0 + W], jax.random.fold_in(jax.random.key(seed), index),
+                            np.float32(guidance), np.float32(max_t), num_steps=steps,
+                            method=self.edit_defaults.method)
+      z_new[p0:p1] = np.asarray(z_win)[0, p0 - w0:p1 - w0]
     seconds["inpaint"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -295,7 +327,9 @@ class Editor:
     info = dict(start_s=span.start / SAMPLE_RATE, end_s=span.end / SAMPLE_RATE,
                 steps=[span.first_step, span.end_step], step_seconds=self.step_seconds,
                 actions_before=codes[span.first_step:span.end_step].tolist(),
-                actions_after=[int(a) for a in requested], guidance_scale=guidance, num_steps=steps, seed=seed,
-                window_s=[w0 / self.frame_rate, (w0 + W) / self.frame_rate],
+                actions_after=[int(a) for a in requested], guidance_scale=guidance, guidance_max_t=max_t,
+                num_steps=steps, seed=seed,
+                window_s=[windows[0][0] / self.frame_rate, (windows[-1][0] + W) / self.frame_rate],
+                windows=len(windows),
                 seconds={k: round(v, 4) for k, v in seconds.items()})
     return EditResult(out, info)

@@ -57,15 +57,18 @@ class EvalWindows:
 
 
 def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_collections.ConfigDict,
-                  window_frames: int, frames_per_action: int, num_actions: int) -> EvalWindows:
-  """The fixed evaluation windows, spans and requests (deterministic for the config)."""
+                  window_frames: int, frames_per_action: int, num_actions: int, num_windows: int | None = None
+                  ) -> EvalWindows:
+  """The fixed evaluation windows, spans and requests (deterministic for the config and `num_windows`,
+  default `config.eval.num_windows`)."""
   e, T, K = config.eval, window_frames, frames_per_action
+  N = num_windows or e.num_windows
   entries = [x for x in latent_store.load_split(latent_dir, e.split) if x.frames >= T]
   if not entries:
     raise ValueError(f"{latent_dir}: no {e.split} recording is at least {T} latent frames long")
-  per_entry = math.ceil(e.num_windows / len(entries))
+  per_entry = math.ceil(N / len(entries))
   latents, frame_actions, sources = [], [], []
-  for i in range(e.num_windows):
+  for i in range(N):
     entry, k = entries[i % len(entries)], i // len(entries)
     start = (entry.frames - T) * (2 * k + 1) // (2 * per_entry)
     start -= start % K
@@ -76,8 +79,8 @@ def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_col
   n = min(max(1, round(e.span_fraction * S)), max(S - 2, 1))
   rng = np.random.default_rng(e.seed)
   low, high = (1, S - n) if S - n >= 2 else (0, S - n + 1)  # context on both sides where the window allows
-  first = rng.integers(low, high, size=e.num_windows)
-  requested = rng.integers(0, num_actions, size=(e.num_windows, n)).astype(np.int32)
+  first = rng.integers(low, high, size=N)
+  requested = rng.integers(0, num_actions, size=(N, n)).astype(np.int32)
   return EvalWindows(np.stack(latents), np.stack(frame_actions).astype(np.int32), sources, first, n, requested)
 
 
@@ -85,11 +88,13 @@ class DynamicsEvaluator:
   """Holds the fixed windows, the frozen LAM and the jitted passes; `__call__` returns host-side metrics."""
 
   def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: stages.Stage,
-               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], stages.Stage]):
+               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], stages.Stage],
+               num_windows: int | None = None):
     self.config, self.model, self.lam, self.latent_dir = config, model, lam, latent_dir
     self.K = lam.config.model.frames_per_action
     self.num_actions = lam.config.model.num_actions
-    self.windows = fixed_windows(latent_dir, labels, config, config.data.window_frames, self.K, self.num_actions)
+    self.windows = fixed_windows(latent_dir, labels, config, config.data.window_frames, self.K, self.num_actions,
+                                 num_windows)
     self._tokenizer = tokenizer
     self._fn = None
     self._lam_params = None
@@ -105,7 +110,8 @@ class DynamicsEvaluator:
     model, lam = self.model, self.lam.model
 
     def run(params, lam_params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps):
-      out = edit.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps=num_steps,
+      out = edit.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance,
+                                edit.run_guidance_max_t(self.config.edit), num_steps=num_steps,
                                 method=self.config.edit.method)
       # The LAM reads the result and the original in one batch: (B, S) codes of each.
       codes = lam.apply({"params": lam_params}, jnp.concatenate([out, z_BTC]),

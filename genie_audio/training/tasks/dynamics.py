@@ -28,7 +28,7 @@ import ml_collections
 
 from genie_audio.data import action_labels
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import spans, stages
+from genie_audio.editing import edit, spans, stages
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
 from genie_audio.models.dynamics import DynamicsModel, dynamics_loss
 from genie_audio.training import run
@@ -84,6 +84,10 @@ class DynamicsTask(Task):
       _fail("eval.span_fraction", config.eval.span_fraction, "must be in (0, 1)")
     if config.eval.num_windows < 1 or config.eval.batch_size < 1:
       _fail("eval.num_windows", config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
+    if config.eval.get("report_windows", 1) < 1:
+      _fail("eval.report_windows", config.eval.report_windows, "must be >= 1")
+    if not 0 <= config.edit.get("guidance_max_t", 1.0) <= 1:
+      _fail("edit.guidance_max_t", config.edit.guidance_max_t, "must be in [0, 1] (a noise level)")
     try:  # traced, not run: unknown keys and bad ranges fail in Python, nothing is compiled
       jax.eval_shape(lambda key: spans.sample_edit_mask(key, 1, config.data.window_frames, **config.mask),
                      jax.random.key(0))
@@ -148,10 +152,11 @@ class DynamicsTask(Task):
 
   # -------------------------------------------------------------------------------------------- evaluation
 
-  def evaluator(self) -> DynamicsEvaluator:
-    if self._evaluator is None:
+  def evaluator(self, num_windows: int | None = None) -> DynamicsEvaluator:
+    """The evaluator over `num_windows` fixed windows (default `config.eval.num_windows`), built once."""
+    if self._evaluator is None or (num_windows and len(self._evaluator.windows.latents) != num_windows):
       self._evaluator = DynamicsEvaluator(self.config, self.model, self.lam, self.latent_dir, self.labels,
-                                          lambda: self.tokenizer)
+                                          lambda: self.tokenizer, num_windows)
     return self._evaluator
 
   def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int
@@ -171,15 +176,17 @@ class DynamicsTask(Task):
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
     """Edits of the fixed validation windows (launch/evaluate.py); `steps` = in-painting steps.
 
-    Headline numbers are at the edit default guidance (`config.edit.guidance_scale`); `per_guidance` has
-    action accuracy and seam distance at every evaluated scale.
+    Headline numbers are at the edit default guidance (`config.edit.guidance_scale`, extrapolating at
+    t <= `config.edit.guidance_max_t`); `per_guidance` has action accuracy and seam distance at every evaluated
+    scale. Runs over `config.eval.report_windows` windows (more than training's periodic evaluation uses, so
+    the accuracies are tighter).
     """
     if audio_paths:
       raise ValueError("the dynamics stage is evaluated on its LAM's validation latents, not on audio files; "
                        "edit a file with python launch/edit.py")
     if method is not None:
       self.config.edit.method = method  # read when the evaluator compiles its passes
-    evaluator = self.evaluator()
+    evaluator = self.evaluator(self.config.eval.get("report_windows"))
     params = jax.device_put(ema_params if ema_params is not None else params)
     m = evaluator(params, audio=True, num_steps=steps, seed=seed)
     headline = float(self.config.edit.guidance_scale)
@@ -188,7 +195,8 @@ class DynamicsTask(Task):
                     for g in evaluator.guidance_scales()}
     w = evaluator.windows
     return {"action_accuracy": m[f"action_accuracy_g{headline:g}"], "chance": m["chance"],
-            "guidance_scale": headline, "seam_mel_distance": m[f"seam_mel_distance_g{headline:g}"],
+            "guidance_scale": headline, "guidance_max_t": edit.run_guidance_max_t(self.config.edit),
+            "seam_mel_distance": m[f"seam_mel_distance_g{headline:g}"],
             "seam_mel_distance_unedited": m["seam_mel_distance_unedited"],
             "seam_mel_distance_reconstruction": m["seam_mel_distance_reconstruction"],
             "inpaint_error": m["inpaint_error"], "inpaint_error_unconditional": m["inpaint_error_unconditional"],
