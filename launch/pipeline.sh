@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 RUNS=$(realpath -m "${RUNS:-runs/demo}")  # absolute: later stages find earlier runs from any folder
-TOKENIZER_STEPS=${TOKENIZER_STEPS:-1500}
+TOKENIZER_STEPS=${TOKENIZER_STEPS:-3000}
 LAM_STEPS=${LAM_STEPS:-1500}
 DYNAMICS_STEPS=${DYNAMICS_STEPS:-2000}
 

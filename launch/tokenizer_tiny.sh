@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the CPU tokenizer measurements: demo corpus, tiny training (~2000 steps), eval curve,
+# Reproduces the CPU tokenizer measurements: demo corpus, tiny training (3000 steps), eval curve,
 # evaluation with a sampler-steps sweep, and recordings unlike the corpus (synthetic piano chords, an organ
 # hymn, piano arpeggios with strings, and espeak-ng speech; each file's numbers sit in the JSON's per_file).
 # Needs `apt-get install -y espeak-ng` for the speech file (skipped without it).
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 RUN=${RUN:-runs/tok_tiny}
 $PY launch/prepare_data.py --demo --output data/demo
-$PY launch/train.py --config configs/tokenizer.py:tiny --workdir "$RUN" --config.total_steps=2000 "$@"
+$PY launch/train.py --config configs/tokenizer.py:tiny --workdir "$RUN" --config.total_steps=3000 "$@"
 # Eval curve: mel distance of the reconstructions against the two baselines.
 $PY - "$RUN" <<'PYEOF'
 import sys

@@ -149,10 +149,10 @@ def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert REPORT_KEYS <= set(report), report
-  # The sweep (1, 2) plus the run's edit default (3, guided at t <= 0.2), which the headline numbers use.
-  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2", "3"}
-  assert report["guidance_scale"] == 3.0 and report["guidance_max_t"] == 0.2
-  assert report["action_accuracy"] == report["per_guidance"]["3"]["action_accuracy"]
+  # The sweep (1, 2) plus the run's edit default (4, guided at t <= 0.5), which the headline numbers use.
+  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2", "4"}
+  assert report["guidance_scale"] == 4.0 and report["guidance_max_t"] == 0.5
+  assert report["action_accuracy"] == report["per_guidance"]["4"]["action_accuracy"]
   assert 0 <= report["action_accuracy"] <= 1 and np.isfinite(report["seam_mel_distance_unedited"])
 
 

@@ -33,7 +33,7 @@ def test_dynamics_evaluation_with_audio_returns_the_edits(pipeline_runs):
   params, ema_params, _ = run.load_train_params(pipeline_runs["dynamics"])
   metrics, media = task.evaluate(params, ema_params, step=2)
   assert np.isfinite(metrics["eval/dyn/seam_mel_distance_unedited"])
-  names = {"original", "reconstruction", "unedited", "g1", "g2", "g3"}  # g3: the edit default, added
+  names = {"original", "reconstruction", "unedited", "g1", "g2", "g4"}  # g4: the edit default, added
   assert set(media) == {f"eval/dyn/audio_{n}" for n in names}
   original = media["eval/dyn/audio_original"]
   assert all(wave.shape == original.shape and wave.dtype == np.float32 for wave in media.values())
