@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genie_audio.data import demo_corpus
+
 CHORDS = ((60, 64, 67, 72), (57, 60, 64, 69), (53, 57, 60, 65), (55, 59, 62, 67), (60, 64, 67, 72))
 
 
@@ -46,15 +48,13 @@ def piano_chords(rate: int = 44100, chord_seconds: float = 1.6, seed: int = 7) -
 PIECES = {
     # A four-part church-organ hymn in D major, slow, held chords.
     "organ_hymn": ("Tempo 72\nGroove Hymn\n", "D G D A D Bm Em A D G D/F# G A7 D G D"),
-    # A harp-like piano arpeggio with sustained strings, in a minor, waltz-free 4/4.
+    # Quarter-note piano arpeggios over sustained strings, in A minor.
     "arpeggio_strings": ("Tempo 88\nGroove Arpeggio4Sus\n", "Am F C G Am Dm E7 Am F G C Am Dm E7 Am Am"),
 }
 
 
 def mma_piece(name: str, out_wav, work_dir) -> None:
   """Renders PIECES[name] (one chord a bar, then a held last bar) to `out_wav`; needs mma and fluidsynth."""
-  from genie_audio.data import demo_corpus  # the renderer and its tool checks
-
   header, chords = PIECES[name]
   bars = "".join(f"{i + 1} {chord}\n" for i, chord in enumerate(chords.split()))
   song = f"{header}{bars}Groove None\n{len(chords.split()) + 1} z!\n"
