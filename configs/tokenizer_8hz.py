@@ -16,7 +16,7 @@ from genie_audio.models.tokenizer import PRESETS
 # than the decoder's first width (see configs/tokenizer.py).
 TINY_8HZ = dict(strides=(4, 5, 5, 4, 5), encoder_channels=(4, 8, 20, 50, 100, 100), encoder_depth=1,
                 latent_dim=20, patch_size=25, decoder_channels=(64, 128), decoder_depth=1, decoder_attn_depth=0,
-                dtype="float32")
+                dtype="float32", wave_scale=12.0)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

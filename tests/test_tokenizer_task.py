@@ -67,6 +67,8 @@ def test_stage_configs_validate(module, preset):
   task = TokenizerTask(config)
   assert task.crop_frames == 16000 and config.task == "tokenizer"
   assert task.frame_rate == (50 if module is tokenizer else 8)
+  assert task.model.wave_scale == 12.0  # every preset diffuses -23 LUFS audio at about unit variance
+  assert task.augment.active
 
 
 @pytest.mark.parametrize("override, field", [
@@ -74,6 +76,7 @@ def test_stage_configs_validate(module, preset):
     ({"eval.clip_seconds": 0.0}, "config.eval.clip_seconds"),
     ({"noise_sync_prob": 1.5}, "config.noise_sync_prob"),
     ({"eval.method": "rk4"}, "config.eval.method"),
+    ({"data.augment.lowpass_prob": 2.0}, "config.data.augment.lowpass_prob=2.0"),
     ({"optim.trainable": "enc(oder"}, "config.optim.trainable"),
     ({"init.workdir": "/nonexistent/run"}, "config.init.workdir"),
 ])
