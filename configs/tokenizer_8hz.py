@@ -1,8 +1,8 @@
 """Stage 1, the diffusion tokenizer at high compression: 16 kHz waveform -> 8 latent frames/s (stride 2000).
 
     python launch/train.py --config configs/tokenizer_8hz.py --workdir runs/tokenizer_8hz              # GPU
-    python launch/train.py --config configs/tokenizer_8hz.py:tiny --workdir runs/tok8_tiny \
-        --config.total_steps=4000                                                                   # CPU
+    python launch/train.py --config configs/tokenizer_8hz.py:tiny --workdir runs/tok8_tiny              # CPU
+        # 3000 steps, ~10 min on 2 cores: eval mel distance 2.97 vs 15.6 (silence) and 16.0 (low-pass)
 
 Same fields as configs/tokenizer.py (progressive training, evaluation, ...); only the model differs.
 """
