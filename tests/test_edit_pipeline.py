@@ -166,6 +166,9 @@ def test_upstream_errors_name_the_command(chain, tmp_path):
   config = pipeline.dynamics_config(chain["lam"], **{"data.window_frames": 42})
   with pytest.raises(ValueError, match="data.window_frames=42.*frames_per_action=5"):
     common.validate(config)
+  for field, value in (("edit.guidance_max_t", 1.5), ("eval.report_windows", 0)):
+    with pytest.raises(ValueError, match=rf"config\.{field.replace('.', '[.]')}={value}"):
+      common.validate(pipeline.dynamics_config(chain["lam"], **{field: value}))
 
 
 def test_sharded_smoke_run_saves_resumes_and_evaluates(chain, tmp_path):

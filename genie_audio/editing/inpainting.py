@@ -13,7 +13,7 @@ Guidance interval (`guidance_max_t`): a scale above 1 extrapolates past the cond
 levels t <= guidance_max_t; above that the scale is capped at 1 (the conditional model). At high noise the
 conditional and unconditional predictions are both broad, and their difference is a shift of the mean, which
 w > 1 exaggerates: on the demo corpus every request then drifted to the most extreme LAM code of its group (a
-quiet-to-loud chain of codes), and action accuracy fell from w = 1.5 on. At low noise the same difference
+quiet-to-loud chain of codes), and action accuracy fell for w > 2. At low noise the same difference
 sharpens the sample instead (Kynkaanniemi et al. 2024, arXiv 2404.07724, found guidance harmful at high noise
 too). Scales <= 1 mix the two models at every noise level, so w = 0 stays the unconditional model.
 

@@ -86,8 +86,9 @@ class DynamicsTask(Task):
       _fail("eval.num_windows", config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
     if config.eval.get("report_windows", 1) < 1:
       _fail("eval.report_windows", config.eval.report_windows, "must be >= 1")
-    if not 0 <= config.edit.get("guidance_max_t", 1.0) <= 1:
-      _fail("edit.guidance_max_t", config.edit.guidance_max_t, "must be in [0, 1] (a noise level)")
+    max_t = edit.run_guidance_max_t(config.edit)
+    if not 0 <= max_t <= 1:
+      _fail("edit.guidance_max_t", max_t, "must be in [0, 1] (a noise level)")
     try:  # traced, not run: unknown keys and bad ranges fail in Python, nothing is compiled
       jax.eval_shape(lambda key: spans.sample_edit_mask(key, 1, config.data.window_frames, **config.mask),
                      jax.random.key(0))
