@@ -3,8 +3,11 @@
   python launch/evaluate.py --workdir runs/tok_tiny [--audio FILE_OR_DIR] [--steps 50] [--method heun]
 
 Without --audio the run's validation split is used (fixed crops); with it, each audio file is evaluated
-whole. For the tokenizer the JSON holds mel_distance, si_sdr, lsd, sampler_steps and baselines
-{silence, lowpass} with the same keys.
+whole. For the tokenizer the JSON holds mel_distance, si_sdr, lsd, chroma_similarity and chroma_correlation
+(pitch: 1 = the same notes; a pitchless estimate scores ~0.6 and ~0 on music), sampler_steps and baselines
+{silence, lowpass, envelope_vocoder, opus} with the same keys (envelope_vocoder: as many band energies per
+second as the latent has values, resynthesised from noise; opus: Opus at the latent's bitrate, 8 bits per
+value, at least 6 kbit/s). Without opus-tools the opus entry is left out; baseline_notes says why.
 """
 
 import json

@@ -94,21 +94,27 @@ for i, (original, rebuilt) in enumerate(zip(clips, recon)):
   display(Audio(original, rate=SAMPLE_RATE), Audio(rebuilt, rate=SAMPLE_RATE))
 display(plots.spectrogram_figure({"original": clips[0], f"reconstruction ({e.sampler_steps} steps)": recon[0]}))'''),
     ("md", "## Metrics against sampler steps\nMulti-scale mel distance and log-spectral distance (lower is "
-           "better) and SI-SDR (generative decoders score near or below 0 dB while sounding right), against "
-           "two baselines a tokenizer must beat: silence and a low-pass copy."),
+           "better), SI-SDR (generative decoders score near or below 0 dB while sounding right), chroma "
+           "similarity and correlation (1 = the same notes; a pitchless estimate scores about 0.6 and 0 on "
+           "music), against baselines a tokenizer must beat: silence, a low-pass copy, an envelope vocoder "
+           "(the latent's count of band energies, resynthesised from noise: loudness and timbre but no notes) "
+           "and Opus at the latent's bitrate (left out without opus-tools)."),
     ("code", '''\
 steps = sorted(set(SWEEP_STEPS) | {e.sampler_steps})
 scores = {n: reconstruction.mean_metrics(clips, task.reconstruct(params, clips, n, e.method, e.seed)) for n in steps}
-baselines = reconstruction.baseline_metrics(clips, task.frame_rate)
-rows = ["| sampler steps | mel distance | SI-SDR (dB) | LSD |", "|---|---|---|---|"]
-rows += [f"| {n} | {m['mel_distance']:.3f} | {m['si_sdr']:.2f} | {m['lsd']:.3f} |" for n, m in scores.items()]
-rows += [f"| {name} | {m['mel_distance']:.3f} | {m['si_sdr']:.2f} | {m['lsd']:.3f} |" for name, m in baselines.items()]
+baselines = reconstruction.baseline_metrics(clips, task.frame_rate, task.model.latent_dim)
+keys = reconstruction.METRICS
+rows = ["| sampler steps | " + " | ".join(k.replace("_", " ") for k in keys) + " |", "|---" * (1 + len(keys)) + "|"]
+for name, m in [*scores.items(), *baselines.items()]:
+  rows.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
 display(Markdown("\\n".join(rows)))
+for note in reconstruction.baseline_notes(task.frame_rate, task.model.latent_dim):
+  print(note)
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3), layout="constrained")
-for ax, key in zip(axes, ("mel_distance", "si_sdr", "lsd")):
+fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3), layout="constrained")
+for ax, key in zip(axes, keys):
   ax.plot(steps, [scores[n][key] for n in steps], marker="o", label="tokenizer")
-  for (name, m), style in zip(baselines.items(), ("--", ":")):
+  for (name, m), style in zip(baselines.items(), ("--", ":", "-.", (0, (1, 3)))):
     ax.axhline(m[key], color="0.4", ls=style, label=name)
   ax.set(xscale="log", xlabel="sampler steps", title=key)
 axes[0].legend()

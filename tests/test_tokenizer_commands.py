@@ -10,12 +10,16 @@ import soundfile as sf
 
 from genie_audio.data import latents, pipelines
 from genie_audio.data.encoding import encode_dataset
+from genie_audio.eval import baselines
 from genie_audio.testing import fake_data, runs
 from genie_audio.testing.tokenizer_config import micro
 from genie_audio.training import loop, run
+from genie_audio.training.metrics import MetricWriter
 from genie_audio.training.tasks.tokenizer import TokenizerTask
 
-KEYS = {"mel_distance", "si_sdr", "lsd"}
+KEYS = {"mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"}
+# Opus joins the baselines where opus-tools are installed; otherwise baseline_notes says it is missing.
+BASELINES = {"silence", "lowpass", "envelope_vocoder"} | ({"opus"} if baselines.opus_available() else set())
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +63,23 @@ def test_evaluate_last_line_is_json_with_metrics_and_baselines(workdir):
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert KEYS <= report.keys() and report["sampler_steps"] == 2 and report["step"] == 2
-  assert set(report["baselines"]) == {"silence", "lowpass"}
+  assert set(report["baselines"]) == BASELINES
   assert all(KEYS <= set(b) for b in report["baselines"].values())
+  assert ("baseline_notes" in report) != baselines.opus_available()  # 32 kbit/s: Opus needs no clamping
+
+
+def test_evaluation_logs_chroma_baselines_and_a_spectrogram_pair(workdir, tmp_path):
+  task = run.load_task(workdir)
+  params, ema, _ = run.load_train_params(workdir)
+  metrics, media = task.evaluate(params, ema, step=2)
+  assert 0 <= metrics["eval/recon/chroma_similarity"] <= 1
+  assert all(f"eval/baseline_{name}/chroma_similarity" in metrics for name in BASELINES)
+  assert [ax.get_title() for ax in media["eval/spectrogram"].axes[:2]] == ["original", "reconstruction"]
+  assert media["eval/spectrogram"].axes[0].get_ylim() == pytest.approx((0, 4000), abs=20)  # 0-4 kHz
+  writer = MetricWriter(tmp_path, enabled=True)
+  writer.media(2, media)
+  writer.close()
+  assert list((tmp_path / "tensorboard").iterdir())
 
 
 def test_report_on_whole_files(workdir, tmp_path):

@@ -32,8 +32,8 @@ def first_run(dataset, tmp_path_factory):
 def test_sharded_smoke_run_saves_resumes_and_evaluates(dataset, first_run):
   workdir, last = first_run
   assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 4
-  for name in ("recon", "baseline_silence", "baseline_lowpass"):
-    for metric in ("mel_distance", "si_sdr", "lsd"):
+  for name in ("recon", "baseline_silence", "baseline_lowpass", "baseline_envelope_vocoder"):
+    for metric in ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"):
       assert np.isfinite(last[f"eval/{name}/{metric}"]), (name, metric)
   loop.train(micro(dataset, total_steps=6, **MESH), workdir, TokenizerTask)
   assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 6

@@ -1,5 +1,5 @@
-"""Figures: log-mel spectrograms, an action timeline over a spectrogram, per-action descriptor profiles and
-codebook usage over training.
+"""Figures: log-mel and linear-frequency spectrograms, an action timeline over a spectrogram, per-action
+descriptor profiles and codebook usage over training.
 
 Every function returns a matplotlib `Figure` built without pyplot: no global figure list to leak from in a
 training process, and nothing shown by accident. Save one with `fig.savefig(path)`, log it with
@@ -18,6 +18,7 @@ from genie_audio.eval import audio_metrics
 
 SAMPLE_RATE = 16000
 MEL_WINDOW, MEL_HOP, MEL_BANDS = 1024, 256, 80
+STFT_WINDOW, STFT_HOP, STFT_MAX_HZ = 1024, 256, 4000.0
 FLOOR_DB = -80.0   # spectrogram colour range below each one's peak
 
 
@@ -60,6 +61,35 @@ def spectrogram_figure(waves: Mapping[str, np.ndarray], sample_rate: int = SAMPL
     image = _draw_spectrogram(ax, wave, sample_rate)
     ax.set_title(name)
     ax.set_xlabel("s")
+  fig.colorbar(image, ax=list(axes), label="dB")
+  if title:
+    fig.suptitle(title)
+  return fig
+
+
+def log_stft(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, window: int = STFT_WINDOW, hop: int = STFT_HOP,
+             max_hz: float = STFT_MAX_HZ) -> np.ndarray:
+  """(bins up to max_hz, frames) STFT magnitude in dB (not clamped; the figure sets the colour range)."""
+  magnitude = audio_metrics.stft_magnitude(np.asarray(wave, np.float64), window, hop)
+  keep = np.fft.rfftfreq(window, d=1.0 / sample_rate) <= max_hz
+  return 20.0 * np.log10(np.maximum(magnitude[:, keep], 1e-6)).T
+
+
+def stft_figure(waves: Mapping[str, np.ndarray], sample_rate: int = SAMPLE_RATE, max_hz: float = STFT_MAX_HZ,
+                title: str = "", panel_width: float = 5.0) -> Figure:
+  """Log-magnitude spectrograms on a linear 0..max_hz axis (1024-point STFT) side by side, on the first one's
+  colour scale: the harmonics of a note are evenly spaced lines there, so lost or wrong pitch is visible."""
+  spectra = {name: log_stft(wave, sample_rate, max_hz=max_hz) for name, wave in waves.items()}
+  top = max(float(next(iter(spectra.values())).max()), -100.0)
+  fig = Figure(figsize=(panel_width * len(waves), 3.2), layout="constrained")
+  axes = np.atleast_1d(fig.subplots(1, len(waves), sharey=True))
+  for ax, (name, db), wave in zip(axes, spectra.items(), waves.values()):
+    image = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=top + FLOOR_DB, vmax=top,
+                      extent=(0.0, len(wave) / sample_rate, 0.0, db.shape[0] * sample_rate / STFT_WINDOW),
+                      interpolation="nearest")
+    ax.set_title(name)
+    ax.set_xlabel("s")
+  axes[0].set_ylabel("Hz")
   fig.colorbar(image, ax=list(axes), label="dB")
   if title:
     fig.suptitle(title)

@@ -1,20 +1,22 @@
 """Reconstruction evaluation helpers: fixed validation crops, and metrics averaged against the baselines.
 
 Used by the tokenizer's periodic evaluation and by `launch/evaluate.py`; numbers are comparable across
-steps and runs because the crops are chosen deterministically (no randomness, manifest order).
+steps and runs because the crops are chosen deterministically (no randomness, manifest order). Metrics: the
+three of `audio_metrics` plus `pitch.chroma_similarity` and `pitch.chroma_correlation`, which notice wrong notes.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 
 from genie_audio.data import manifest, pipelines
-from genie_audio.eval import audio_metrics
+from genie_audio.eval import audio_metrics, baselines, pitch
 
-METRICS = ("mel_distance", "si_sdr", "lsd")
+METRICS = ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation")
 
 
 def fixed_crops(dataset_dir: str | os.PathLike, split: str, num_clips: int, clip_frames: int,
@@ -36,15 +38,28 @@ def fixed_crops(dataset_dir: str | os.PathLike, split: str, num_clips: int, clip
 
 
 def mean_metrics(reference: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
-  """`audio_metrics.evaluate_pair`, averaged over a batch (B, T) (or of one pair (T,))."""
-  return {k: float(np.mean(v)) for k, v in audio_metrics.evaluate_pair(reference, estimate).items()}
+  """`audio_metrics.evaluate_pair` and the two chroma scores, averaged over a batch (B, T) (or of one pair (T,)).
+
+  A wholly silent reference clip has no chroma score (NaN) and is left out of those means."""
+  metrics = dict(audio_metrics.evaluate_pair(reference, estimate),
+                 chroma_similarity=pitch.chroma_similarity(reference, estimate),
+                 chroma_correlation=pitch.chroma_correlation(reference, estimate))
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN chroma (silent references) averages to NaN
+    return {k: float(np.nanmean(metrics[k])) for k in METRICS}
 
 
-def baseline_metrics(reference: np.ndarray, frame_rate: float) -> dict[str, dict[str, float]]:
-  """{'silence': metrics, 'lowpass': metrics}: the trivial estimates a tokenizer must beat (low-pass at
-  frame_rate / 2, what a latent that merely tracked the waveform could carry)."""
-  return {name: {k: float(np.mean(v)) for k, v in metrics.items()}
-          for name, metrics in audio_metrics.baseline_metrics(reference, frame_rate).items()}
+def baseline_metrics(reference: np.ndarray, frame_rate: float, latent_dim: int) -> dict[str, dict[str, float]]:
+  """`mean_metrics` of each estimate of `baselines.baseline_estimates` for a latent of `latent_dim` channels at
+  `frame_rate`: silence, lowpass, envelope_vocoder and opus (left out when opus-tools are missing; see
+  `baseline_notes`)."""
+  estimates = baselines.baseline_estimates(reference, frame_rate, latent_dim)
+  return {name: mean_metrics(reference, estimate) for name, estimate in estimates.items() if estimate is not None}
+
+
+def baseline_notes(frame_rate: float, latent_dim: int) -> list[str]:
+  """Why a baseline of `baseline_metrics` is missing or off its nominal setting (`baselines.baseline_notes`)."""
+  return baselines.baseline_notes(frame_rate, latent_dim)
 
 
 def average(results: list[dict[str, float]]) -> dict[str, float]:

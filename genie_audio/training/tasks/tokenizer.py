@@ -3,7 +3,8 @@
 Training: random waveform crops of `config.data.crop_seconds`, one flow-matching loss with DiTo's noise
 synchronisation (a `config.noise_sync_prob` share of samples get a noised latent and a later decoder time).
 Evaluation: fixed validation crops reconstructed (EMA params when present, a fixed seed) and scored with the
-multi-scale mel distance, SI-SDR and LSD, next to the silence and low-pass baselines.
+multi-scale mel distance, SI-SDR, LSD and the chroma scores, next to the baselines of `eval.baselines` (silence,
+low-pass, an envelope vocoder and Opus at the latent's bitrate), with a spectrogram pair to look at.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from genie_audio.data import augment, demo_corpus, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.editing import codec
-from genie_audio.eval import reconstruction
+from genie_audio.eval import plots, reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 from genie_audio.training import checkpoint
 from genie_audio.training.task import Batch, PyTree, Task
@@ -60,6 +61,7 @@ class TokenizerTask(Task):
     self._reconstruct_fns: dict[tuple, Any] = {}  # compiled once per (steps, method)
     self._eval_clips: np.ndarray | None = None
     self._eval_baselines: dict[str, dict[str, float]] | None = None
+    self._baseline_notes = reconstruction.baseline_notes(self.frame_rate, self.model.latent_dim)
 
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
@@ -149,7 +151,10 @@ class TokenizerTask(Task):
       clip = seconds_to_samples(self.config, "eval.clip_seconds", self.model)
       self._eval_clips = reconstruction.fixed_crops(self.dataset_dir(), "validation", self.config.eval.num_clips,
                                                     clip, align=self.model.total_stride)
-      self._eval_baselines = reconstruction.baseline_metrics(self._eval_clips, self.frame_rate)
+      self._eval_baselines = reconstruction.baseline_metrics(self._eval_clips, self.frame_rate,
+                                                             self.model.latent_dim)
+      for note in self._baseline_notes:
+        log.warning("%s", note)
     return self._eval_clips
 
   def evaluate(self, params: PyTree, ema_params: PyTree | None, step: int
@@ -162,7 +167,8 @@ class TokenizerTask(Task):
     metrics = {f"eval/recon/{k}": v for k, v in reconstruction.mean_metrics(clips, recon).items()}
     for name, values in self._eval_baselines.items():
       metrics.update({f"eval/baseline_{name}/{k}": v for k, v in values.items()})
-    return metrics, {"eval/original": clips[0], "eval/reconstruction": recon[0]}
+    spectrograms = plots.stft_figure({"original": clips[0], "reconstruction": recon[0]})
+    return metrics, {"eval/original": clips[0], "eval/reconstruction": recon[0], "eval/spectrogram": spectrograms}
 
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
@@ -185,10 +191,11 @@ class TokenizerTask(Task):
         recon = codec.reconstruct(self.model, params, wave, seed, num_steps=steps, method=method,
                                   chunk_frames=chunk, overlap_frames=overlap)
         per_file.append(reconstruction.mean_metrics(wave, recon))
-        per_baseline.append(reconstruction.baseline_metrics(wave, self.frame_rate))
+        per_baseline.append(reconstruction.baseline_metrics(wave, self.frame_rate, self.model.latent_dim))
       scores = reconstruction.average(per_file)
       baselines = {name: reconstruction.average([b[name] for b in per_baseline]) for name in per_baseline[0]}
       source = {"files": [str(p) for p in audio_paths],
                 "per_file": [dict(m, file=str(p), baselines=b)
                              for m, b, p in zip(per_file, per_baseline, audio_paths)]}
-    return dict(scores, sampler_steps=steps, method=method, seed=seed, baselines=baselines, **source)
+    notes = {"baseline_notes": self._baseline_notes} if self._baseline_notes else {}
+    return dict(scores, sampler_steps=steps, method=method, seed=seed, baselines=baselines, **notes, **source)
