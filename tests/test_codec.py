@@ -11,14 +11,19 @@ from genie_audio.testing import fake_data
 from genie_audio.testing.tokenizer_config import micro
 
 
-@pytest.fixture(scope="module")
-def model_and_params():
-  model = tokenizer_from_config(micro("unused"))
+# The micro model with an STFT encoder input and flow space (stride 2 x hop 16 = 32, like the wave one).
+STFT = {"model.encoder_input": "stft", "model.flow_space": "stft", "model.stft_hop": 16, "model.strides": (2,),
+        "model.encoder_channels": (8, 8)}
+
+
+@pytest.fixture(scope="module", params=["wave", "stft"])
+def model_and_params(request):
+  model = tokenizer_from_config(micro("unused", **(STFT if request.param == "stft" else {})))
 
   @jax.jit  # one compilation, not one per eager op
   def init(key):
     x = jnp.zeros((1, 320))
-    params = model.init(key, x, x, jnp.zeros((1,)))["params"]
+    params = model.init(key, x, jnp.zeros((1, *model.flow_shape(320))), jnp.zeros((1,)))["params"]
     # A fresh decoder outputs zero velocity (zero-init output layer); perturb every weight so that decoding
     # really depends on the latent and the noise, like a trained model.
     leaves, tree = jax.tree.flatten(params)

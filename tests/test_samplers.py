@@ -65,19 +65,20 @@ def test_decode_with_fake_apply_fn():
     assert method == "velocity"
     return params["a"] * x_BT + 0.0 * z_BTC.sum()
   z = jnp.zeros((2, 3, 4))
-  dec = jax.jit(functools.partial(samplers.decode, apply_fn, num_samples=30, num_steps=4, method="heun"))
+  dec = jax.jit(functools.partial(samplers.decode, apply_fn, flow_shape=(30,), num_steps=4, method="heun"))
   out1 = dec({"a": 0.5}, z, jax.random.key(7))
   out2 = dec({"a": 0.5}, z, jax.random.key(7))
   assert out1.shape == (2, 30)
   np.testing.assert_array_equal(out1, out2)  # fixed seed -> reproducible
   x1 = jax.random.normal(jax.random.key(7), (2, 30))
   np.testing.assert_allclose(out1, samplers.heun(lambda x, t: 0.5 * x, x1, 4), rtol=1e-6)
-  # data_scale: the same flow, read back at the waveform's scale; context goes in at the waveform's scale.
-  scaled = samplers.decode(apply_fn, {"a": 0.5}, z, jax.random.key(7), num_samples=30, num_steps=4, method="heun",
-                           data_scale=4.0)
+  # A flow on the waveform times 4: read back at the waveform's scale; context goes in at the waveform's scale.
+  scale = dict(to_flow=lambda w: w * 4.0, from_flow=lambda x: x / 4.0)
+  scaled = samplers.decode(apply_fn, {"a": 0.5}, z, jax.random.key(7), flow_shape=(30,), num_steps=4, method="heun",
+                           **scale)
   np.testing.assert_allclose(scaled, out1 / 4.0, rtol=1e-6)
   mask = jnp.arange(30) < 10
   context = jnp.full((2, 30), 0.25)
-  held = samplers.decode(apply_fn, {"a": 0.5}, z, jax.random.key(7), num_samples=30, num_steps=4, method="heun",
-                         data_scale=4.0, mask=mask, context=context)
+  held = samplers.decode(apply_fn, {"a": 0.5}, z, jax.random.key(7), flow_shape=(30,), num_steps=4, method="heun",
+                         mask=mask, context=context, **scale)
   np.testing.assert_allclose(held[:, 10:], 0.25, rtol=1e-6)

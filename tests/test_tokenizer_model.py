@@ -13,6 +13,7 @@ import pytest
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
 from genie_audio.diffusion import flow
+from genie_audio.models import spectral
 from genie_audio.models.tokenizer import PRESETS, Tokenizer, tokenizer_from_config
 
 
@@ -30,13 +31,31 @@ def _waves(key, B, T):
   return jnp.sum(amps * jnp.sin(2 * math.pi * freqs * n + phase), axis=1)
 
 
+# The tiny preset with an STFT encoder input and an STFT flow space.
+STFT = dict(encoder_input="stft", stft_hop=160, strides=(2,), encoder_channels=(32, 32), flow_space="stft",
+            wave_scale=7.0)
+
+
+def _init(model, B=4, T=3200):
+  wave = _waves(jax.random.key(0), B, T)
+  noise = jnp.zeros((B, *model.flow_shape(T)))
+  variables = jax.jit(model.init)(jax.random.key(1), wave, noise, jnp.full((B,), 0.5))
+  return model, variables, wave
+
+
 @pytest.fixture(scope="module")
 def tiny():
-  model = _model("tiny")
-  B, T = 4, 3200
-  wave = _waves(jax.random.key(0), B, T)
-  variables = jax.jit(model.init)(jax.random.key(1), wave, jnp.zeros_like(wave), jnp.full((B,), 0.5))
-  return model, variables, wave
+  return _init(_model("tiny"))
+
+
+@pytest.fixture(scope="module")
+def tiny_stft():
+  return _init(_model("tiny", **STFT))
+
+
+@pytest.fixture(params=["tiny", "tiny_stft"])
+def any_tiny(request):
+  return request.getfixturevalue(request.param)
 
 
 @pytest.mark.parametrize("name,frames,dim", [("full_50hz", 250, 64), ("full_8hz", 40, 128)])
@@ -83,6 +102,24 @@ def test_flow_runs_on_the_scaled_waveform(tiny):
   np.testing.assert_allclose(flow.predict_x0(aux["x_t"], aux["v_target"], t) / 12.0, wave, atol=1e-5)
 
 
+def test_stft_flow_space_and_encoder(tiny_stft):
+  """The flow runs on compressed STFT frames of the scaled waveform; the true velocity gives the waveform back."""
+  model, variables, wave = tiny_stft
+  assert model.total_stride == 320 and model.flow_shape(3200) == (20, 642)
+  z = model.apply(variables, wave, method="encode")
+  assert z.shape == (4, 10, 16)
+  noise, t = jax.random.normal(jax.random.key(3), (4, 20, 642)), jnp.full((4,), 0.25)
+  v_pred, aux = model.apply(variables, wave, noise, t)
+  x = spectral.compress(spectral.stft(7.0 * wave, 160), 0.5)
+  assert v_pred.shape == aux["v_target"].shape == (4, 20, 642)
+  np.testing.assert_allclose(aux["v_target"], flow.target_velocity(x, noise), rtol=1e-5, atol=1e-5)
+  assert aux["x0_pred"].shape == wave.shape
+  true_x0 = model.from_flow(flow.predict_x0(aux["x_t"], aux["v_target"], t))
+  np.testing.assert_allclose(true_x0, wave, atol=1e-4)
+  # The encoder reads magnitudes: a sign flip of the waveform leaves the latent (almost) unchanged.
+  np.testing.assert_allclose(model.apply(variables, -wave, method="encode"), z, atol=1e-4)
+
+
 def test_bf16_forward_is_finite(tiny):
   _, variables, wave = tiny
   model = _model("tiny", dtype="bfloat16")
@@ -94,7 +131,7 @@ def _loss(model, params, wave, rng):
   k_t, k_sync, k_e, k_z = jax.random.split(rng, 4)
   t = flow.sample_time(k_t, wave.shape[0])
   tau, t = flow.sample_sync(k_sync, t, prob=0.1)
-  noise = jax.random.normal(k_e, wave.shape)
+  noise = jax.random.normal(k_e, (wave.shape[0], *model.flow_shape(wave.shape[1])))
   v, aux = model.apply(params, wave, noise, t, tau, rngs={"noise": k_z})
   return flow.flow_matching_loss(v, aux["v_target"])
 
@@ -111,8 +148,8 @@ def test_sharded_jitted_grad_step_is_finite(tiny):
   assert float(optax.tree.norm(grads)) > 0
 
 
-def test_adam_steps_reduce_loss(tiny):
-  model, variables, wave = tiny
+def test_adam_steps_reduce_loss(any_tiny):
+  model, variables, wave = any_tiny
   opt = optax.adam(5e-3)
   eval_keys = jax.random.split(jax.random.key(99), 8)
 
@@ -134,8 +171,8 @@ def test_adam_steps_reduce_loss(tiny):
   assert after < 0.8 * before, (before, after)
 
 
-def test_chunked_encoding_matches_whole(tiny):
-  model, variables, _ = tiny
+def test_chunked_encoding_matches_whole(any_tiny):
+  model, variables, _ = any_tiny
   S = model.total_stride
   margin = math.ceil(max(model.encoder_receptive_field()) / S)  # frames of context each side
   frames, hop = 24, 8
@@ -162,4 +199,10 @@ def test_errors():
         jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)), jnp.zeros((1,)))
   with pytest.raises(ValueError, match="unknown keys"):
     _model("tiny", decoder_width=3)
+  with pytest.raises(ValueError, match="flow_space must be 'wave' or 'stft'"):
+    _model("tiny", flow_space="mdct").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
+                                           jnp.zeros((1,)))
+  with pytest.raises(ValueError, match="stft_hop 96 must divide the total stride 320"):
+    _model("tiny", flow_space="stft", stft_hop=96).init(jax.random.key(0), jnp.zeros((1, 320)),
+                                                        jnp.zeros((1, 320)), jnp.zeros((1,)))
   assert isinstance(_model("full_50hz"), Tokenizer) and _model("full_50hz").dtype == jnp.bfloat16

@@ -59,21 +59,24 @@ SAMPLERS = {"euler": euler, "heun": heun}
 
 
 def decode(apply_fn: Callable[..., jax.Array], params: Any, z_BTC: jax.Array, rng: jax.Array, *,
-           num_samples: int, num_steps: int = 50, method: str = "euler", s_min: float = 0.0,
-           data_scale: float = 1.0, mask: jax.Array | None = None, context: jax.Array | None = None) -> jax.Array:
-  """Latents -> waveform (B, num_samples) by integrating the tokenizer's velocity network from noise.
+           flow_shape: tuple[int, ...], num_steps: int = 50, method: str = "euler", s_min: float = 0.0,
+           from_flow: Callable[[jax.Array], jax.Array] | None = None, to_flow: Callable[[jax.Array], jax.Array] | None = None,
+           mask: jax.Array | None = None, context: jax.Array | None = None) -> jax.Array:
+  """Latents -> waveform by integrating the tokenizer's velocity network from noise.
 
   `apply_fn` is `Tokenizer.apply` (or any function with its signature); `params` is the variables dict given
-  to it as first argument ({'params': ...}). The start x at t=1 is N(0, sigma_1^2) with sigma_1 =
-  s_min + 1 * (1 - s_min) = 1, the training noise level at t=1; a fixed `rng` gives reproducible decodes.
-  num_samples = frames * total stride. The flow runs on the waveform times `data_scale` (the tokenizer's
-  `wave_scale`): `context` is given at the waveform's scale and the result comes back at it.
-  Jit with `num_samples`, `num_steps`, `method` static.
+  to it as first argument ({'params': ...}). The flow's data has shape (B, *flow_shape) (the tokenizer's
+  `flow_shape(num_samples)`); `from_flow` maps the result back to the waveform and `to_flow` maps a waveform
+  `context` into the flow's space (the tokenizer's methods; identity when None). The start x at t=1 is
+  N(0, sigma_1^2) with sigma_1 = s_min + 1 * (1 - s_min) = 1, the training noise level at t=1; a fixed `rng`
+  gives reproducible decodes. Jit with `flow_shape`, `num_steps`, `method` static.
   """
   if method not in SAMPLERS:
     raise ValueError(f"decode: unknown method {method!r}; expected one of {sorted(SAMPLERS)}")
+  identity = lambda x: x
+  from_flow, to_flow = from_flow or identity, to_flow or identity
   sigma_1 = s_min + 1.0 * (1.0 - s_min)
-  x1_BT = sigma_1 * jax.random.normal(rng, (z_BTC.shape[0], num_samples), jnp.float32)
-  velocity_fn = lambda x_BT, t_B: apply_fn(params, x_BT, t_B, z_BTC, method="velocity")
-  context = None if context is None else context * data_scale
-  return SAMPLERS[method](velocity_fn, x1_BT, num_steps, mask=mask, context=context) / data_scale
+  x1 = sigma_1 * jax.random.normal(rng, (z_BTC.shape[0], *flow_shape), jnp.float32)
+  velocity_fn = lambda x, t_B: apply_fn(params, x, t_B, z_BTC, method="velocity")
+  context = None if context is None else to_flow(context)
+  return from_flow(SAMPLERS[method](velocity_fn, x1, num_steps, mask=mask, context=context))

@@ -55,7 +55,7 @@ def load_audio(path: str | os.PathLike) -> np.ndarray:
 
 def sample_multiple(model: Tokenizer) -> int:
   """Decodable waveform lengths are multiples of this: the stride and the U-Net's down-sampling of patches."""
-  return math.lcm(model.total_stride, model.patch_size * 2 ** (len(model.decoder_channels) - 1))
+  return math.lcm(model.total_stride, model.frame_hop * 2 ** (len(model.decoder_channels) - 1))
 
 
 def frame_multiple(model: Tokenizer) -> int:
@@ -89,9 +89,10 @@ def _jitted(model: Tokenizer, kind: str, num_steps: int = 0, method: str = "eule
     else:
       sampler = samplers.SAMPLERS[method]
 
-      def fn(p, z_BTC, x1_BT):
-        velocity = lambda x_BT, t_B: model.apply({"params": p}, x_BT, t_B, z_BTC, method="velocity")
-        return sampler(velocity, x1_BT, num_steps) / model.wave_scale  # flow space -> waveform
+      def fn(p, z_BTC, noise_BV):
+        x1 = noise_BV.reshape(noise_BV.shape[0], *model.flow_shape(z_BTC.shape[1] * model.total_stride))
+        velocity = lambda x, t_B: model.apply({"params": p}, x, t_B, z_BTC, method="velocity")
+        return model.from_flow(sampler(velocity, x1, num_steps))
     _JITTED[key] = jax.jit(fn)
   return _JITTED[key]
 
@@ -186,6 +187,7 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
   if crossfade not in CROSSFADES:
     raise ValueError(f"decode_long: crossfade must be one of {CROSSFADES}, got {crossfade!r}")
   S, frames, multiple = model.total_stride, latents_TC.shape[0], frame_multiple(model)
+  V = math.prod(model.flow_shape(S))  # noise values per latent frame, in the flow's space
   chunk = chunk_frames or max(multiple, seconds_to_frames(model, 2.0) // multiple * multiple)
   overlap = min(seconds_to_frames(model, 0.25), chunk // 2) if overlap_frames is None else overlap_frames
   if chunk % multiple:
@@ -198,13 +200,13 @@ def decode_long(model: Tokenizer, params: PyTree, latents_TC: np.ndarray, rng: j
   if frames <= chunk:
     padded_frames = math.ceil(frames / multiple) * multiple
     z = np.pad(latents_TC, ((0, padded_frames - frames), (0, 0)), mode="edge")
-    noise = frame_noise(rng, padded_frames, S)
+    noise = frame_noise(rng, padded_frames, V)
     wave = np.asarray(decode(params, z[None], noise[None]))[0]
     return wave[:num_samples]
 
   starts = list(range(0, frames - chunk, chunk - overlap)) + [frames - chunk]
-  noise = frame_noise(rng, frames, S)
-  waves = _run_batched(decode, params, [(latents_TC[s:s + chunk], noise[s * S:(s + chunk) * S]) for s in starts],
+  noise = frame_noise(rng, frames, V)
+  waves = _run_batched(decode, params, [(latents_TC[s:s + chunk], noise[s * V:(s + chunk) * V]) for s in starts],
                        batch_size)
   total = np.zeros(frames * S, np.float64)
   weight = np.zeros(frames * S, np.float64)

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from genie_audio.diffusion import flow
+from genie_audio.models import spectral
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
 from genie_audio.models.layers import ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm
 
@@ -78,18 +79,26 @@ def normalize_latent(z_BTC: jax.Array, mode: str = "TC") -> jax.Array:
 
 
 class Encoder(nn.Module):
-  """Waveform (B, T) -> raw latent (B, T / prod(strides), latent_dim), float32, before the regulariser."""
+  """Waveform (B, T) -> raw latent (B, T / (stft_hop *) prod(strides), latent_dim), float32, before the
+  regulariser. With `stft_hop` the stem is a projection of STFT log-magnitudes (one frame per hop), so pitch
+  is laid out across channels from the first layer; without it, a conv over the samples."""
   strides: tuple[int, ...]
   channels: tuple[int, ...]  # stem width, then the output width of each stage
   depth: int
   kernel_size: int
   latent_dim: int
+  stft_hop: int = 0  # 0: waveform input
   dtype: Dtype = jnp.float32
 
   @nn.compact
   def __call__(self, wave_BT: jax.Array) -> jax.Array:
-    x_BTC = nn.Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
-                    param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
+    if self.stft_hop:
+      feats_BTF = spectral.log_magnitude(spectral.stft(wave_BT, self.stft_hop))
+      x_BTC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="stem")(
+          feats_BTF.astype(self.dtype))
+    else:
+      x_BTC = nn.Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
+                      param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
     for i, r in enumerate(self.strides):
       x_BTC = DownStage(r, self.channels[i + 1], self.depth, self.kernel_size, _DILATIONS, dtype=self.dtype,
                         name=f"down{i}")(x_BTC)
@@ -102,8 +111,9 @@ class Encoder(nn.Module):
 
 
 class VelocityNet(nn.Module):
-  """(x_t (B, T), t (B,), z (B, T/stride, C)) -> velocity (B, T): a 1D U-Net at the patch rate."""
-  patch_size: int
+  """(x_t (B, N, P), t (B,), z (B, T/stride, C)) -> velocity (B, N, P): a 1D U-Net at the frame rate.
+
+  A frame is a patch of P waveform samples or one STFT frame of P = 2F compressed coefficients."""
   cond_factors: tuple[int, ...]  # latent rate -> patch rate
   cond_channels: int
   channels: tuple[int, ...]
@@ -114,8 +124,8 @@ class VelocityNet(nn.Module):
   dtype: Dtype = jnp.float32
 
   @nn.compact
-  def __call__(self, x_t_BT: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
-    x_BNP = einops.rearrange(x_t_BT.astype(self.dtype), "B (N P) -> B N P", P=self.patch_size)
+  def __call__(self, x_BNP: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
+    x_BNP = x_BNP.astype(self.dtype)
     c_BTC = nn.Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
         z_BTC.astype(self.dtype))
     for i, r in enumerate(self.cond_factors):
@@ -146,21 +156,27 @@ class VelocityNet(nn.Module):
 
     h_BNC = nn.silu(RMSNorm(dtype=self.dtype)(h_BNC))
     # Zero-init output: the initial velocity is 0, so the first loss is E|v_target|^2 (no blow-up).
-    v_BNP = nn.Dense(self.patch_size, dtype=self.dtype, param_dtype=jnp.float32,
+    v_BNP = nn.Dense(x_BNP.shape[-1], dtype=self.dtype, param_dtype=jnp.float32,
                      kernel_init=nn.initializers.zeros, name="out")(h_BNC)
-    return einops.rearrange(v_BNP, "B N P -> B (N P)").astype(jnp.float32)
+    return v_BNP.astype(jnp.float32)
 
 
 class Tokenizer(nn.Module):
   """DiTo-style diffusion autoencoder for 16 kHz mono waveforms; see the module docstring.
 
   Fields (frozen hyperparameters):
-    strides: per-stage down-sampling factors; their product is the hop (320 -> 50 frames/s at 16 kHz).
+    strides: per-stage down-sampling factors of the encoder; their product (times `stft_hop` with an STFT
+      encoder input) is the hop, `total_stride` (320 -> 50 frames/s at 16 kHz).
     encoder_channels: len(strides) + 1 widths: the stem, then each stage's output. Stage i needs
       (encoder_channels[i] * strides[i]) % encoder_channels[i+1] == 0 (DC-AE shortcut).
     encoder_depth: residual conv blocks per stage (dilations cycle 1, 3, 9); encoder_kernel_size: their kernel.
+    encoder_input: 'wave' (a conv stem over the samples) or 'stft' (STFT log-magnitudes at `stft_hop`).
     latent_dim: latent channels C. latent_norm: 'TC' (DiTo, per sample over the whole latent) or 'C'.
-    patch_size: waveform samples per decoder patch; must divide the hop.
+    flow_space: what the decoder's flow runs on: 'wave' (the waveform in patches of `patch_size` samples) or
+      'stft' (compressed STFT frames at `stft_hop`, `models/spectral.py`, inverted after sampling).
+    patch_size: waveform samples per decoder patch (flow_space 'wave'); must divide the hop.
+    stft_hop: STFT hop in samples (window 4 hops) for the 'stft' encoder input and flow space.
+    stft_power: magnitude compression of the 'stft' flow space (|X|^power e^(i phase)).
     decoder_channels: U-Net widths per level (x2 down-sampling between levels, DC-AE shortcuts, so each
       consecutive pair must satisfy w[i+1] | 2 * w[i]). decoder_depth: residual blocks per level and side.
     decoder_attn_depth, decoder_heads: adaLN transformer blocks at the lowest U-Net rate (0 = none).
@@ -176,9 +192,13 @@ class Tokenizer(nn.Module):
   encoder_channels: tuple[int, ...] = (32, 64, 128, 320, 512)
   encoder_depth: int = 2
   encoder_kernel_size: int = 7
+  encoder_input: str = "wave"
   latent_dim: int = 64
   latent_norm: str = "TC"
+  flow_space: str = "wave"
   patch_size: int = 40
+  stft_hop: int = 160
+  stft_power: float = 0.5
   decoder_channels: tuple[int, ...] = (256, 512, 512)
   decoder_depth: int = 2
   decoder_attn_depth: int = 4
@@ -192,7 +212,31 @@ class Tokenizer(nn.Module):
   @property
   def total_stride(self) -> int:
     """Waveform samples per latent frame."""
-    return math.prod(self.strides)
+    return math.prod(self.strides) * (self.stft_hop if self.encoder_input == "stft" else 1)
+
+  @property
+  def frame_hop(self) -> int:
+    """Waveform samples per decoder frame (a patch, or an STFT frame)."""
+    return self.stft_hop if self.flow_space == "stft" else self.patch_size
+
+  def flow_shape(self, num_samples: int) -> tuple[int, ...]:
+    """Shape of one example in the flow's space for a waveform of `num_samples` samples."""
+    if self.flow_space == "stft":
+      return (num_samples // self.stft_hop, 2 * spectral.num_bins(self.stft_hop))
+    return (num_samples,)
+
+  def to_flow(self, wave_BT: jax.Array) -> jax.Array:
+    """(B, T) waveform -> (B, *flow_shape(T)) data in the flow's space."""
+    x_BT = wave_BT.astype(jnp.float32) * self.wave_scale
+    if self.flow_space == "stft":
+      return spectral.compress(spectral.stft(x_BT, self.stft_hop), self.stft_power)
+    return x_BT
+
+  def from_flow(self, x: jax.Array) -> jax.Array:
+    """Inverse of `to_flow`: flow-space data (B, ...) -> (B, T) waveform."""
+    if self.flow_space == "stft":
+      x = spectral.istft(spectral.decompress(x, self.stft_power), self.stft_hop)
+    return x / self.wave_scale
 
   def encoder_receptive_field(self) -> tuple[int, int]:
     """(left, right) samples beyond a frame's own `total_stride` samples that can affect its raw latent.
@@ -207,8 +251,13 @@ class Tokenizer(nn.Module):
       pad = (k - 1) * d  # 'SAME' at stride 1: floor(pad / 2) before, the rest after
       return pad // 2 * r, (pad - pad // 2) * r
 
-    l, r_ = conv(self.encoder_kernel_size, 1, rate)
-    left, right = left + l, right + r_
+    if self.encoder_input == "stft":
+      # A frame's window reaches (n_fft - hop) / 2 samples beyond its own hop on each side; the stem is
+      # per frame.
+      left = right = (spectral.n_fft(self.stft_hop) - self.stft_hop) // 2
+      rate = self.stft_hop
+    else:
+      left, right = conv(self.encoder_kernel_size, 1, rate)
     for s in self.strides:
       for j in range(self.encoder_depth):
         l, r_ = conv(self.encoder_kernel_size, _DILATIONS[j % len(_DILATIONS)], rate)
@@ -223,10 +272,16 @@ class Tokenizer(nn.Module):
     if len(self.encoder_channels) != len(self.strides) + 1:
       raise ValueError(f"encoder_channels needs len(strides) + 1 = {len(self.strides) + 1} widths (stem, then "
                        f"one per stage); got {self.encoder_channels}")
+    for field in ("encoder_input", "flow_space"):
+      if getattr(self, field) not in ("wave", "stft"):
+        raise ValueError(f"{field} must be 'wave' or 'stft', got {getattr(self, field)!r}")
+    if "stft" in (self.encoder_input, self.flow_space) and (self.stft_hop < 2 or self.stft_hop % 2):
+      raise ValueError(f"stft_hop must be a positive even number of samples, got {self.stft_hop}")
     for i, r in enumerate(self.strides):
       check_down(self.encoder_channels[i], r, self.encoder_channels[i + 1], f"encoder stage {i} (stride {r})")
-    if self.total_stride % self.patch_size:
-      raise ValueError(f"patch_size {self.patch_size} must divide the total stride {self.total_stride}")
+    if self.total_stride % self.frame_hop:
+      name = "stft_hop" if self.flow_space == "stft" else "patch_size"
+      raise ValueError(f"{name} {self.frame_hop} must divide the total stride {self.total_stride}")
     for i in range(1, len(self.decoder_channels)):
       a, b = self.decoder_channels[i - 1], self.decoder_channels[i]
       check_down(a, 2, b, f"decoder U-Net level {i}")
@@ -235,8 +290,9 @@ class Tokenizer(nn.Module):
   def setup(self):
     self._check()
     self.encoder = Encoder(self.strides, self.encoder_channels, self.encoder_depth, self.encoder_kernel_size,
-                           self.latent_dim, dtype=self.dtype)
-    self.decoder = VelocityNet(self.patch_size, _factorize(self.total_stride // self.patch_size),
+                           self.latent_dim, stft_hop=self.stft_hop if self.encoder_input == "stft" else 0,
+                           dtype=self.dtype)
+    self.decoder = VelocityNet(_factorize(self.total_stride // self.frame_hop),
                                self.cond_channels or self.decoder_channels[0], self.decoder_channels,
                                self.decoder_depth, self.decoder_attn_depth, self.decoder_heads,
                                self.decoder_kernel_size, dtype=self.dtype)
@@ -245,11 +301,11 @@ class Tokenizer(nn.Module):
     if T % self.total_stride:
       raise ValueError(f"Tokenizer.{what}: waveform length {T} is not divisible by the total stride "
                        f"{self.total_stride} (strides {self.strides}); crop or pad it to a multiple")
-    n_patches, down = T // self.patch_size, 2 ** (len(self.decoder_channels) - 1)
-    if what != "encode" and n_patches % down:
-      raise ValueError(f"Tokenizer.{what}: {n_patches} patches of {self.patch_size} samples are not divisible "
-                       f"by the U-Net's down-sampling {down}; use a waveform length multiple of "
-                       f"{math.lcm(self.patch_size * down, self.total_stride)}")
+    n_frames, down = T // self.frame_hop, 2 ** (len(self.decoder_channels) - 1)
+    if what != "encode" and n_frames % down:
+      raise ValueError(f"Tokenizer.{what}: {n_frames} decoder frames of {self.frame_hop} samples are not "
+                       f"divisible by the U-Net's down-sampling {down}; use a waveform length multiple of "
+                       f"{math.lcm(self.frame_hop * down, self.total_stride)}")
 
   def encode(self, wave_BT: jax.Array, normalize: bool = True) -> jax.Array:
     """(B, T) waveform -> (B, T / total_stride, latent_dim) float32 latent (normalised unless told not to)."""
@@ -257,23 +313,28 @@ class Tokenizer(nn.Module):
     z_BTC = self.encoder(wave_BT)
     return normalize_latent(z_BTC, self.latent_norm) if normalize else z_BTC
 
-  def velocity(self, x_t_BT: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
-    """Predicted flow velocity (B, T) of the noisy waveform x_t at times t_B (B,), given the latent z."""
-    self._check_length(x_t_BT.shape[1], "velocity")
-    if z_BTC.shape[1] * self.total_stride != x_t_BT.shape[1]:
-      raise ValueError(f"Tokenizer.velocity: latent has {z_BTC.shape[1]} frames but the waveform has "
-                       f"{x_t_BT.shape[1]} samples (expected frames * {self.total_stride})")
-    return self.decoder(x_t_BT, t_B, z_BTC)
+  def velocity(self, x_t: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
+    """Predicted flow velocity of the noisy flow-space data x_t (B, *flow_shape(T)) at times t_B (B,), given
+    the latent z."""
+    T = x_t.shape[1] * self.frame_hop if self.flow_space == "stft" else x_t.shape[1]
+    self._check_length(T, "velocity")
+    if z_BTC.shape[1] * self.total_stride != T:
+      raise ValueError(f"Tokenizer.velocity: latent has {z_BTC.shape[1]} frames but the flow data covers "
+                       f"{T} samples (expected frames * {self.total_stride})")
+    if self.flow_space == "stft":
+      return self.decoder(x_t, t_B, z_BTC)
+    x_BNP = einops.rearrange(x_t, "B (N P) -> B N P", P=self.patch_size)
+    return einops.rearrange(self.decoder(x_BNP, t_B, z_BTC), "B N P -> B (N P)")
 
-  def __call__(self, wave_BT: jax.Array, noise_BT: jax.Array, t_B: jax.Array, tau_B: jax.Array | None = None,
+  def __call__(self, wave_BT: jax.Array, noise: jax.Array, t_B: jax.Array, tau_B: jax.Array | None = None,
                latent_noise_BTC: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """Training forward: returns (predicted velocity (B, T), aux).
+    """Training forward: returns (predicted velocity in the flow's space, aux).
 
-    tau_B: DiTo noise-sync levels from `flow.sample_sync` (0 = not synced); None skips sync. The latent noise
-    is `latent_noise_BTC` if given, else drawn from the 'noise' rng stream (apply(..., rngs={'noise': key})).
+    noise: unit Gaussian of shape (B, *flow_shape(T)). tau_B: DiTo noise-sync levels from `flow.sample_sync`
+    (0 = not synced); None skips sync. The latent noise is `latent_noise_BTC` if given, else drawn from the
+    'noise' rng stream (apply(..., rngs={'noise': key})).
     aux: z (clean normalised latent), z_cond (latent given to the decoder), x_t and v_target (in the flow's
-    space: the waveform times `wave_scale`), t, tau, x0_pred (the waveform estimate implied by the predicted
-    velocity, back at the waveform's scale).
+    space), t, tau, x0_pred (the waveform estimate implied by the predicted velocity).
     """
     z_BTC = self.encode(wave_BT)
     z_cond_BTC = z_BTC
@@ -281,17 +342,18 @@ class Tokenizer(nn.Module):
       if latent_noise_BTC is None:
         latent_noise_BTC = jax.random.normal(self.make_rng("noise"), z_BTC.shape, jnp.float32)
       z_cond_BTC = flow.noise_latent(z_BTC, latent_noise_BTC, tau_B)
-    x_BT = wave_BT * self.wave_scale  # the flow's data space
-    x_t_BT = flow.interpolate(x_BT, noise_BT, t_B, self.s_min)
-    v_BT = self.velocity(x_t_BT, t_B, z_cond_BTC)
-    aux = dict(z=z_BTC, z_cond=z_cond_BTC, x_t=x_t_BT, v_target=flow.target_velocity(x_BT, noise_BT, self.s_min),
+    x = self.to_flow(wave_BT)
+    x_t = flow.interpolate(x, noise, t_B, self.s_min)
+    v = self.velocity(x_t, t_B, z_cond_BTC)
+    aux = dict(z=z_BTC, z_cond=z_cond_BTC, x_t=x_t, v_target=flow.target_velocity(x, noise, self.s_min),
                t=t_B, tau=jnp.zeros_like(t_B) if tau_B is None else tau_B,
-               x0_pred=flow.predict_x0(x_t_BT, v_BT, t_B, self.s_min) / self.wave_scale)
-    return v_BT, aux
+               x0_pred=self.from_flow(flow.predict_x0(x_t, v, t_B, self.s_min)))
+    return v, aux
 
 
 _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder_channels", "decoder_depth")
-_OPTIONAL = ("encoder_depth", "encoder_kernel_size", "latent_norm", "decoder_attn_depth", "decoder_heads",
+_OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
+             "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 

@@ -102,7 +102,8 @@ class TokenizerTask(Task):
 
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     wave = jnp.zeros(batch["wave"].shape, jnp.float32)
-    return self.model.init(rng, wave, wave, jnp.zeros(wave.shape[:1]))["params"]
+    noise = jnp.zeros((wave.shape[0], *self.model.flow_shape(wave.shape[1])), jnp.float32)
+    return self.model.init(rng, wave, noise, jnp.zeros(wave.shape[:1]))["params"]
 
   def loss(self, params: PyTree, batch: Batch, rng: jax.Array, step: jax.Array
            ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
@@ -111,9 +112,9 @@ class TokenizerTask(Task):
     k_t, k_sync, k_noise, k_latent = jax.random.split(rng, 4)
     t_B = flow.sample_time(k_t, wave_BT.shape[0])
     tau_B, t_B = flow.sample_sync(k_sync, t_B, self.config.noise_sync_prob)
-    noise_BT = jax.random.normal(k_noise, wave_BT.shape, jnp.float32)
-    v_BT, aux = self.model.apply({"params": params}, wave_BT, noise_BT, t_B, tau_B, rngs={"noise": k_latent})
-    loss = flow.flow_matching_loss(v_BT, aux["v_target"])
+    noise = jax.random.normal(k_noise, (wave_BT.shape[0], *self.model.flow_shape(wave_BT.shape[1])), jnp.float32)
+    v, aux = self.model.apply({"params": params}, wave_BT, noise, t_B, tau_B, rngs={"noise": k_latent})
+    loss = flow.flow_matching_loss(v, aux["v_target"])
     metrics = {"train/synced_fraction": jnp.mean((tau_B > 0).astype(jnp.float32)),
                "train/wave_rms": jnp.sqrt(jnp.mean(jnp.square(wave_BT)))}
     return loss, metrics, {}
@@ -136,9 +137,9 @@ class TokenizerTask(Task):
     if key not in self._reconstruct_fns:
       def fn(params, wave_BT, rng):
         z_BTC = self.model.apply({"params": params}, wave_BT, method="encode")
-        return samplers.decode(self.model.apply, {"params": params}, z_BTC, rng, num_samples=wave_BT.shape[1],
-                               num_steps=num_steps, method=method, s_min=self.model.s_min,
-                               data_scale=self.model.wave_scale)
+        return samplers.decode(self.model.apply, {"params": params}, z_BTC, rng,
+                               flow_shape=self.model.flow_shape(wave_BT.shape[1]), num_steps=num_steps,
+                               method=method, s_min=self.model.s_min, from_flow=self.model.from_flow)
       # Replicated output, so every process can read the waveforms (params may be FSDP-sharded).
       leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
       out = NamedSharding(leaf_sharding.mesh, P()) if isinstance(leaf_sharding, NamedSharding) else None

@@ -1,0 +1,117 @@
+"""Issue 10's tokenizer ablation: which representation carries the notes, at equal CPU time per arm.
+
+    python benchmarks/tokenizer_ablation.py --budget_arm wave_wave --budget_steps 1000 [--arms A,B] [--runs DIR]
+
+1. Measures every arm's train-step time on the same batch in this process (so the ratios share conditions)
+   and gives each arm `budget / step_time` steps (budget: --budget_seconds, or the time of --budget_steps
+   steps of --budget_arm) (the arms are in benchmarks/tokenizer_arms.py).
+2. Trains each arm with launch/train.py on the demo corpus (a finished arm is reused).
+3. Scores each arm with launch/evaluate.py on the demo validation crops and on music unlike the corpus
+   (`genie_audio/testing/ood_audio.py`, written to RUNS/ood), and prints one table: chroma similarity,
+   multi-scale mel distance and LSD for every arm, next to the envelope-vocoder and Opus baselines.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from benchmarks import common, tokenizer_arms  # noqa: E402
+
+_BUDGET = flags.DEFINE_float("budget_seconds", 400.0, "Train-step seconds every arm gets (at measured speed).")
+_BUDGET_ARM = flags.DEFINE_string("budget_arm", None, "With --budget_steps: the budget is the time of that many "
+                                  "steps of this arm (instead of --budget_seconds).")
+_BUDGET_STEPS = flags.DEFINE_integer("budget_steps", None, "See --budget_arm.")
+_ARMS = flags.DEFINE_list("arms", list(tokenizer_arms.ARMS), "Arms to run.")
+_RUNS = flags.DEFINE_string("runs", "runs/ablation", "Folder for the arms' runs.")
+_DATA = flags.DEFINE_string("dataset_dir", "data/demo", "Prepared dataset.")
+_STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps when scoring.")
+
+PY = sys.executable
+METRICS = ("chroma_similarity", "mel_distance", "lsd")
+
+
+def step_seconds(arms: list[str], rounds: int = 3) -> dict[str, tuple[float, int]]:
+  """{arm: (train-step seconds, parameter count)} at the training batch. The arms are timed in turn for
+  `rounds` rounds and the fastest round counts, so a burst of other load on the machine does not make one
+  arm look slow."""
+  import jax
+
+  from genie_audio.training.tasks.tokenizer import TokenizerTask
+  best = {}
+  for _ in range(rounds):
+    for arm in arms:
+      task = TokenizerTask(tokenizer_arms.get_config(arm))
+      wave = 0.07 * np.random.default_rng(0).standard_normal((task.config.batch_size, task.crop_frames))
+      seconds, _, state = common.time_train_step(task, {"wave": wave.astype(np.float32)})
+      params = int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params)))
+      best[arm] = (min(seconds, best.get(arm, (np.inf,))[0]), params)
+  return best
+
+
+def write_ood(folder: str) -> None:
+  from genie_audio.testing import ood_audio
+  os.makedirs(folder, exist_ok=True)
+  if not os.path.exists(f"{folder}/piano_chords.wav"):
+    sf.write(f"{folder}/piano_chords.wav", ood_audio.piano_chords(), 44100)
+  for name in ood_audio.PIECES:
+    if not os.path.exists(f"{folder}/{name}.wav"):
+      with tempfile.TemporaryDirectory() as work:
+        ood_audio.mma_piece(name, f"{folder}/{name}.wav", work)
+
+
+def evaluate(workdir: str, *extra: str) -> dict:
+  out = subprocess.run([PY, "launch/evaluate.py", "--workdir", workdir, "--steps", str(_STEPS.value), *extra],
+                       check=True, capture_output=True, text=True).stdout
+  return json.loads(out.strip().splitlines()[-1])
+
+
+def rows_for(name: str, result: dict, extra: dict) -> list[dict]:
+  """One row for the arm, and one per baseline (only the first time a source is scored)."""
+  rows = [dict(extra, estimate=name, **{k: result[k] for k in METRICS})]
+  for base in ("envelope_vocoder", "opus"):
+    if base in result["baselines"]:
+      rows.append(dict(estimate=f"baseline: {base}", **{k: result["baselines"][base][k] for k in METRICS}))
+  return rows
+
+
+def main(argv):
+  del argv
+  os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  timing = step_seconds(_ARMS.value)
+  budget = _BUDGET.value
+  if _BUDGET_ARM.value:
+    budget = _BUDGET_STEPS.value * timing[_BUDGET_ARM.value][0]
+  steps = {arm: round(budget / seconds) for arm, (seconds, _) in timing.items()}
+  common.print_table([dict(arm=a, step_s=s, params=n, steps=steps[a]) for a, (s, n) in timing.items()],
+                     f"equal CPU time ({budget:.0f} s of train steps): steps per arm")
+  ood = os.path.join(_RUNS.value, "ood")
+  write_ood(ood)
+  tables = {"validation": [], "ood": []}
+  for arm, (_, params) in timing.items():
+    workdir, n = os.path.join(_RUNS.value, arm), steps[arm]
+    subprocess.run([PY, "launch/train.py", f"--config=benchmarks/tokenizer_arms.py:{arm}", f"--workdir={workdir}",
+                    f"--config.data.dataset_dir={_DATA.value}", f"--config.total_steps={n}",
+                    f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    info = dict(arm=arm, params=params, steps=n)
+    for source, extra in (("validation", ()), ("ood", ("--audio", ood))):
+      result = evaluate(workdir, *extra)
+      with open(os.path.join(workdir, f"eval_{source}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+      rows = rows_for(arm, result, info)
+      tables[source].extend(rows if not tables[source] else rows[:1])
+      print(json.dumps(dict(source=source, **rows[0])), flush=True)
+  for source, rows in tables.items():
+    common.print_table(rows, f"{source} ({_STEPS.value} Euler steps)")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,38 @@
+"""Tokenizer ablation arms (issue 10: where are the notes lost?), as a config file for launch/train.py.
+
+    python launch/train.py --config benchmarks/tokenizer_arms.py:ARM --workdir runs/ablation/ARM \
+        --config.data.dataset_dir=data/demo --config.total_steps=N
+
+Every arm is configs/tokenizer.py:tiny with another model; `benchmarks/tokenizer_ablation.py` trains and
+scores them all. Arms (encoder input / what the decoder's flow runs on):
+  wave_wave   the tiny preset before the change: conv stem over samples, flow on 20-sample patches
+  stft_wave   STFT log-magnitude encoder, flow on waveform patches
+  wave_stft   conv-stem encoder, flow on compressed STFT frames
+  stft_stft   STFT encoder and STFT flow
+  stft_stft_wide  stft_stft with the decoder widened to the wave decoder's CPU cost per step
+"""
+
+import ml_collections
+
+from configs import tokenizer
+
+_STFT_ENCODER = dict(encoder_input="stft", stft_hop=160, strides=(2,), encoder_channels=(64, 64))
+# wave_scale 7: compressed STFT coefficients of prepared audio (-23 LUFS) then have about unit variance
+# (1.34 at the waveform's scale 12; compression at power 0.5 scales them by sqrt(scale)).
+_STFT_FLOW = dict(flow_space="stft", stft_hop=160, stft_power=0.5, wave_scale=7.0)
+
+ARMS = {
+    "wave_wave": {},
+    "stft_wave": _STFT_ENCODER,
+    "wave_stft": _STFT_FLOW,
+    "stft_stft": dict(_STFT_ENCODER, **_STFT_FLOW),
+    "stft_stft_wide": dict(_STFT_ENCODER, **_STFT_FLOW, decoder_channels=(128, 256), decoder_depth=2),
+}
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  if arg not in ARMS:
+    raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS)}")
+  c = tokenizer.get_config("tiny")
+  c.model = ml_collections.ConfigDict(dict(tokenizer.TINY_50HZ, **ARMS[arg]))
+  return c
