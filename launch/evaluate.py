@@ -7,7 +7,10 @@ whole. For the tokenizer the JSON holds mel_distance, si_sdr, lsd, chroma_simila
 (pitch: 1 = the same notes; a pitchless estimate scores ~0.6 and ~0 on music), sampler_steps and baselines
 {silence, lowpass, envelope_vocoder, opus} with the same keys (envelope_vocoder: as many band energies per
 second as the latent has values, resynthesised from noise; opus: Opus at the latent's bitrate, 8 bits per
-value, at least 6 kbit/s). Without opus-tools the opus entry is left out; baseline_notes says why.
+value, at least 6 kbit/s). Without opus-tools the opus entry is left out; baseline_notes says why. For a LAM
+run it holds the hidden-span errors, controllability_gap, codebook use and stability, eta_squared
+{"state": {descriptor: share}, "move": {...}} and gain_invariance {"-10dB", "+6dB"} (genie_audio/training/
+tasks/lam.py).
 """
 
 import json

@@ -1,6 +1,7 @@
 """Action analysis: descriptors of synthetic audio with known answers (crescendo, rising tone, clicks, chord
-change, band balance), per-action statistics and typical steps on a hand-made analysis, the report files, and
-the describe_actions/actions commands on the tiny pipeline's runs."""
+change, band balance and its change), per-action statistics and typical steps on a hand-made analysis, eta
+squared and gain invariance by hand and on the tiny pipeline, the report files, and the describe_actions/actions
+commands on the tiny pipeline's runs."""
 
 import csv
 import json
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genie_audio.eval import action_analysis, descriptors, plots
+from genie_audio.editing.action_reader import ActionReader
+from genie_audio.eval import action_analysis, action_measures, descriptors, plots
 from genie_audio.testing import runs
 
 # The tiny trained pipeline, as a session fixture registered once for every module that names it.
@@ -88,11 +90,67 @@ def test_low_high_balance():
   np.testing.assert_allclose(inner(mix), 0.0, atol=1.0)
 
 
+def test_band_balance_change_follows_the_treble():
+  high_db = -15.0 + 30.0 * T / 2.0  # treble +30 dB over 2 s against a steady bass: balance -3 dB per step
+  d = describe(tone(120.0) + 0.1 * 10 ** (high_db / 20) * np.sin(2 * np.pi * 4000.0 * T))
+  np.testing.assert_allclose(inner(d["low_high_change_db"]), -3.0, atol=0.2)
+  np.testing.assert_allclose(inner(d["low_high_db"]), 15.0 - 3.0 * np.arange(1, 9) - 1.5, atol=0.5)
+  np.testing.assert_allclose(inner(describe(tone(120.0) + tone(4000.0))["low_high_change_db"]), 0.0, atol=0.1)
+
+
 def test_silence_has_no_centroid_or_chroma():
   d = describe(np.zeros(SR))
   assert np.all(np.isnan(d["centroid_hz"])) and np.all(np.isnan(d["chroma_change"]))
+  assert np.all(np.isnan(d["low_high_db"])) and np.all(np.isnan(d["low_high_change_db"]))
   np.testing.assert_allclose(d["loudness_db"], -100.0)
   assert np.all(d["onset_density"] == 0)
+
+
+def test_eta_squared_by_hand():
+  # Means 3.5 overall, 2 and 5 per group: between 3 * 1.5^2 * 2 = 13.5, total 17.5.
+  values, labels = np.array([1.0, 2, 3, 4, 5, 6, np.nan]), np.array([0, 0, 0, 1, 1, 1, 2])
+  assert action_measures.eta_squared(values, labels) == pytest.approx(13.5 / 17.5)
+  assert action_measures.eta_squared(np.array([1.0, 1, 2, 2]), np.array([0, 0, 1, 1])) == pytest.approx(1.0)
+  assert action_measures.eta_squared(np.array([1.0, 2, 1, 2]), np.array([0, 0, 1, 1])) == pytest.approx(0.0)
+  assert np.isnan(action_measures.eta_squared(np.full(4, 3.0), np.array([0, 0, 1, 1])))  # nothing varies
+  assert np.isnan(action_measures.eta_squared(np.array([1.0, np.nan]), np.array([0, 1])))
+  with pytest.raises(ValueError, match="same"):
+    action_measures.eta_squared(np.zeros(3), np.zeros(4))
+
+
+def test_eta_squared_table_splits_states_and_moves():
+  labels = np.array([0, 0, 1, 1])
+  steps = {name: np.array([1.0, 2, 1, 2]) for name in descriptors.NAMES}
+  steps["loudness_db"] = np.array([-30.0, -30, -10, -10])
+  table = action_measures.eta_squared_table(steps, labels)
+  assert set(table) == {"state", "move"} and set(table["state"]) | set(table["move"]) == set(descriptors.NAMES)
+  assert set(table["state"]) == {"loudness_db", "centroid_hz", "low_high_db"}
+  assert table["state"]["loudness_db"] == pytest.approx(1.0) and table["move"]["onset_density"] == pytest.approx(0)
+
+
+def test_gain_invariance_by_hand():
+  """A level detector (step mean above 0.1) as the 'inference': blocks at 0.04, 0.2, 0.5, 0.02 keep their
+  codes at +6 dB (x 1.995) but the 0.2 block drops below at -10 dB (x 0.316); a second recording of two 0.3
+  blocks loses both at -10 dB. Pooled over the 6 steps: 3/6 at -10 dB, 6/6 at +6 dB."""
+  level = lambda wave: (np.abs(wave).reshape(-1, 100).mean(axis=1) > 0.1).astype(int)
+  waves = [np.repeat([0.04, 0.2, 0.5, 0.02], 100), np.repeat([0.3, 0.3], 100)]
+  assert action_measures.gain_invariance(level, waves) == {"-10dB": 0.5, "+6dB": 1.0}
+  sign = lambda wave: (wave.reshape(-1, 100).mean(axis=1) > 0).astype(int)
+  assert action_measures.gain_invariance(sign, waves, gains_db=(-20.0,)) == {"-20dB": 1.0}
+  with pytest.raises(ValueError, match="no action steps"):
+    action_measures.gain_invariance(level, [])
+
+
+def test_gain_invariance_of_the_tiny_pipeline(pipeline_runs):
+  """The editor's inference codes every recording at the training loudness, so a global gain leaves its actions
+  as they were (up to rounding); coded at the played level, the tiny LAM's actions change with the gain."""
+  reader = ActionReader.load(pipeline_runs["lam"])
+  wave, _ = sf.read(pipeline_runs["dataset"] / "shards" / "fake003.wav", dtype="float32")
+  matched = action_measures.gain_invariance(lambda w: reader.infer_actions(w).codes, [wave])
+  raw = action_measures.gain_invariance(lambda w: reader.infer_actions(w, match_loudness=False).codes, [wave])
+  assert set(matched) == set(raw) == {"-10dB", "+6dB"}
+  assert min(matched.values()) >= 0.95, (matched, raw)  # raw: 0.90 and 0.93 here
+  assert all(0 <= v <= 1 for v in raw.values())
 
 
 def fake_analysis(tmp_path, codes, values, num_actions=3, step_seconds=0.2):
@@ -140,9 +198,17 @@ def test_write_report_files(tmp_path):
   analysis = fake_analysis(tmp_path, codes, {"loudness_db": np.arange(20.0)})
   paths = action_analysis.write_report(analysis, tmp_path / "out", examples=2, context_s=0.2)
   out = tmp_path / "out"
-  assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "actions.md", "actions.png", "examples",
-                                                   "steps.csv"]
+  assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "actions.md", "actions.png", "eta_squared.csv",
+                                                   "examples", "measures.json", "steps.csv"]
   assert paths["figure"] == str(out / "actions.png")
+  measures = json.loads((out / "measures.json").read_text())
+  assert measures["eta_squared"]["state"]["loudness_db"] == pytest.approx(
+      action_measures.eta_squared(np.arange(20.0), np.asarray(codes)))
+  assert measures["eta_squared"]["move"]["onset_density"] is None  # all zeros: undefined, null in JSON
+  with open(out / "eta_squared.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert [r["descriptor"] for r in rows] == [*descriptors.STATES, *descriptors.MOVES]
+  assert "| state | loudness_db |" in (out / "actions.md").read_text()
   with open(out / "steps.csv") as f:
     steps = list(csv.DictReader(f))
   assert len(steps) == 20 and [int(r["action"]) for r in steps] == codes
@@ -175,6 +241,10 @@ def test_describe_actions_command(pipeline_runs, tmp_path):
   assert summary["recordings"] == 1 and summary["step_seconds"] == pytest.approx(0.1)
   assert sum(summary["counts"]) == 30 and len(summary["counts"]) == 4  # 3 s of 0.1 s steps, 4 actions
   assert "| all | 30 | 100.0% |" in result.stdout
+  assert set(summary["eta_squared"]) == {"state", "move"} and "low_high_change_db" in summary["eta_squared"]["move"]
+  assert set(summary["gain_invariance"]) == set(summary["gain_invariance_raw"]) == {"-10dB", "+6dB"}
+  assert min(summary["gain_invariance"].values()) >= 0.95 and "Gain invariance" in result.stdout
+  assert json.loads((tmp_path / "a" / "measures.json").read_text())["gain_invariance"] == summary["gain_invariance"]
   assert (tmp_path / "a" / "actions.png").stat().st_size > 0
   wavs = list((tmp_path / "a" / "examples").glob("*.wav"))
   assert len(wavs) == sum(1 for c in summary["counts"] if c)

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from configs import common
+from genie_audio.data import audio
 from genie_audio.editing.edit import EditError, Editor
 from genie_audio.testing import pipeline, runs
 from genie_audio.training import checkpoint, loop
@@ -85,6 +86,27 @@ def test_edit_keeps_the_original_outside_the_span(editor, song):
   np.testing.assert_array_equal(again, out)  # a fixed seed reproduces the edit
 
 
+def test_resample_edit_keeps_the_level_of_quiet_and_loud_inputs(editor, song):
+  """The editor codes a file at the training loudness (-23 LUFS) and gives the span back at the file's level.
+
+  The tiny test models come back ~26 LU louder than their -23 LUFS input (two training steps), so the issue's
+  absolute bound (within 1.5 LU of the original span) is for trained models; what the fix guarantees at any
+  model quality is that the span's level change does not depend on the input's level. Measured: before the
+  fix the span came back 37.8 LU louder at -35 LUFS and 14.8 LU at -12 LUFS (the decoder's own level,
+  whatever the input's); after it, +25.8 LU at both.
+  """
+  start, end = 8000, 40000  # 0.5-2.5 s
+  change = {}
+  for lufs in (-35.0, -12.0):
+    wave = (song * 10.0 ** ((lufs - audio.loudness(song, 16000)) / 20.0)).astype(np.float32)
+    result = editor.edit(wave, start / 16000, end / 16000, resample=True, seed=0)
+    np.testing.assert_array_equal(result.wave[:start], wave[:start])
+    np.testing.assert_array_equal(result.wave[end:], wave[end:])
+    assert result.info["level_gain_db"] == pytest.approx(-23.0 - lufs, abs=0.5)
+    change[lufs] = audio.loudness(result.wave[start:end], 16000) - audio.loudness(wave[start:end], 16000)
+  assert abs(change[-35.0] - change[-12.0]) < 1.5, change
+
+
 @pytest.mark.parametrize("span, choice, message", [
     ((1.5, 1.0), dict(resample=True), "start must be before end"),
     ((2.5, 3.5), dict(resample=True), "out of range"),
@@ -142,6 +164,11 @@ def test_evaluate_on_the_lam_run_names_its_metrics_plainly(chain, compile_cache)
   keys = {"codebook_usage", "perplexity", "hidden_error_inferred", "hidden_error_random", "hidden_error_none"}
   assert keys <= set(report), report
   assert 0 < report["codebook_usage"] <= 1 and report["perplexity"] >= 1
+  eta = report["eta_squared"]
+  assert set(eta["state"]) == {"loudness_db", "centroid_hz", "low_high_db"} and "onset_density" in eta["move"]
+  assert all(v is None or 0 <= v <= 1 for table in eta.values() for v in table.values())
+  assert set(report["gain_invariance"]) == set(report["gain_invariance_raw"]) == {"-10dB", "+6dB"}
+  assert min(report["gain_invariance"].values()) >= 0.95  # coded at the training loudness, as the editor does
 
 
 def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):

@@ -1,7 +1,8 @@
 """Action timelines from a LAM or a dynamics run, without the dynamics model: for analysis and plots.
 
     reader = ActionReader.load("runs/demo/lam")     # a LAM run, or a dynamics run (its config names the LAM run)
-    reader.infer_actions(wave)                      # 16 kHz mono -> edit.Timeline (encoded by the tokenizer)
+    reader.infer_actions(wave)                      # 16 kHz mono -> edit.Timeline (encoded by the tokenizer at
+                                                    # its training loudness, as the editor does)
     for rec in reader.recordings("validation"):     # the recordings the LAM's latent folder holds
       wave, z_TC = reader.read(rec)                 # their audio and their latents, as the LAM saw them
       codes = reader.timeline_of(z_TC)              # (S,) the action of every step
@@ -24,7 +25,7 @@ from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import codec, stages
-from genie_audio.editing.edit import Timeline, check_wave
+from genie_audio.editing.edit import Timeline, check_wave, encode_at_training_level
 from genie_audio.training import run
 
 
@@ -82,11 +83,15 @@ class ActionReader:
     return actions_lib.infer_timeline(self._infer, self.lam.params, latents_TC, self.frames_per_action,
                                       self.window_steps)
 
-  def infer_actions(self, wave: np.ndarray) -> Timeline:
-    """The action timeline of any 16 kHz mono recording (encoded whole by the run's tokenizer)."""
+  def infer_actions(self, wave: np.ndarray, match_loudness: bool = True) -> Timeline:
+    """The action timeline of any 16 kHz mono recording, encoded whole by the run's tokenizer at its training
+    loudness (as `Editor.infer_actions`), or at the recording's own level with `match_loudness=False` (what
+    the models alone make of a gain change: `eval.action_measures.gain_invariance`)."""
     wave = check_wave(wave)
-    tokenizer = self.tokenizer
-    z_TC = codec.encode_long(tokenizer.model, tokenizer.params, wave).latents
+    if match_loudness:
+      z_TC = encode_at_training_level(self.tokenizer, wave)[0]
+    else:
+      z_TC = codec.encode_long(self.tokenizer.model, self.tokenizer.params, wave).latents
     return Timeline(self.timeline_of(z_TC), self.step_seconds, len(wave) / SAMPLE_RATE)
 
   def recordings(self, split: str = "validation") -> list[RecordingRef]:

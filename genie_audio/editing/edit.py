@@ -7,14 +7,17 @@
 
 `edit` (waves are 16 kHz mono float; `codec.load_audio` reads any file into that form):
   1. validate the span and the requested actions (cheap, before any model runs);
-  2. encode the whole recording (chunked, exact: `codec.encode_long`) and infer its timeline with the LAM;
+  2. encode the whole recording (chunked, exact: `codec.encode_long`) at the loudness the tokenizer trained at
+     (times `codec.training_level_gain`, as `codec.reconstruct` does: a quiet or loud file is otherwise coded
+     off the training distribution) and infer its timeline with the LAM;
   3. the span [start, end) covers action steps s0..s1-1 (steps are aligned to the recording's start, K latent
      frames each), i.e. latent frames [s0 K, s1 K); those frames get the requested actions, every other frame
      keeps its inferred one;
   4. in-paint those frames with the dynamics model (ODE over the span only, classifier-free guidance), inside a
      window of the model's training length around the span when the recording is longer than that (a span
      longer than one window is written left to right in windows whose first half is context: `plan_windows`);
-  5. decode only the re-generated frames plus a margin of context frames each side (`codec.decode_long`);
+  5. decode only the re-generated frames plus a margin of context frames each side (`codec.decode_long`) and
+     divide them by that gain, back to the recording's own level;
   6. splice the decoded audio into the ORIGINAL waveform over [start, end) exactly, with equal-power
      crossfades inside the span at its seams (`splice.splice`): outside the span nothing changes.
 Invalid requests raise `EditError` (a ValueError) naming the problem before any work is done.
@@ -156,16 +159,28 @@ def plan_windows(total_frames: int, window_frames: int, first: int, end: int, al
   return windows
 
 
+def encode_at_training_level(tokenizer: stages.Stage, wave: np.ndarray) -> tuple[np.ndarray, float]:
+  """(normalised latent (T, C), gain): `wave` encoded whole at the loudness of the tokenizer's training data
+  (times `gain = codec.training_level_gain(wave)`); audio decoded from it, divided by `gain`, is back at the
+  recording's own level."""
+  gain = codec.training_level_gain(wave)
+  encoded = codec.encode_long(tokenizer.model, tokenizer.params, np.asarray(wave, np.float32) * np.float32(gain))
+  return encoded.latents, gain
+
+
 def render(tokenizer: stages.Stage, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
-           span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int) -> np.ndarray:
-  """Decodes latent frames [frames) plus `margin_frames` each side and splices [span.start, span.end) of the
-  result into `original_T`; every sample outside the span is the original's."""
+           span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int,
+           gain: float = 1.0) -> np.ndarray:
+  """Decodes latent frames [frames) plus `margin_frames` each side, divides them by the `gain` the latents
+  were encoded at, and splices [span.start, span.end) of the result into `original_T`; every sample outside
+  the span is the original's."""
   stride = tokenizer.model.total_stride
   r0, r1 = max(0, frames[0] - margin_frames), min(latents_TC.shape[0], frames[1] + margin_frames)
   decoded = codec.decode_long(tokenizer.model, tokenizer.params, latents_TC[r0:r1], seed,
                               num_steps=settings.num_steps, method=settings.method,
                               chunk_frames=settings.chunk_frames, overlap_frames=settings.overlap_frames)
-  return splice.splice(original_T, decoded, span.start, span.end, fade, generated_offset=r0 * stride)
+  return splice.splice(original_T, decoded / np.float32(gain), span.start, span.end, fade,
+                       generated_offset=r0 * stride)
 
 
 def run_guidance_max_t(edit_config) -> float:
@@ -209,8 +224,9 @@ class Editor:
   # ---------------------------------------------------------------------------------------------- actions
 
   def encode(self, wave: np.ndarray) -> np.ndarray:
-    """A whole recording's normalised latent (T, C)."""
-    return codec.encode_long(self.tokenizer.model, self.tokenizer.params, check_wave(wave)).latents
+    """A whole recording's normalised latent (T, C), coded at the training loudness
+    (`encode_at_training_level`)."""
+    return encode_at_training_level(self.tokenizer, check_wave(wave))[0]
 
   def timeline_of(self, latents_TC: np.ndarray) -> np.ndarray:
     return actions_lib.infer_timeline(self._infer, self.lam.params, latents_TC, self.frames_per_action,
@@ -284,7 +300,7 @@ class Editor:
     seconds = {}
 
     clock = time.perf_counter()
-    z_TC = self.encode(wave)
+    z_TC, gain = encode_at_training_level(self.tokenizer, wave)
     seconds["encode"] = time.perf_counter() - clock
     clock = time.perf_counter()
     codes = self.timeline_of(z_TC)
@@ -322,13 +338,13 @@ class Editor:
     clock = time.perf_counter()
     margin = max(1, int(round(self.edit_defaults.margin_seconds * self.frame_rate)))
     fade = int(round(self.edit_defaults.crossfade_seconds * SAMPLE_RATE))
-    out = render(self.tokenizer, self.decode, wave, z_new, span, (f0, f1), margin, fade, seed)
+    out = render(self.tokenizer, self.decode, wave, z_new, span, (f0, f1), margin, fade, seed, gain)
     seconds["decode"] = time.perf_counter() - clock
     info = dict(start_s=span.start / SAMPLE_RATE, end_s=span.end / SAMPLE_RATE,
                 steps=[span.first_step, span.end_step], step_seconds=self.step_seconds,
                 actions_before=codes[span.first_step:span.end_step].tolist(),
                 actions_after=[int(a) for a in requested], guidance_scale=guidance, guidance_max_t=max_t,
-                num_steps=steps, seed=seed,
+                num_steps=steps, seed=seed, level_gain_db=round(20.0 * math.log10(gain), 3),
                 window_s=[windows[0][0] / self.frame_rate, (windows[-1][0] + W) / self.frame_rate],
                 windows=len(windows),
                 seconds={k: round(v, 4) for k, v in seconds.items()})

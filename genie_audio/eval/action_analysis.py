@@ -6,14 +6,20 @@
 
 Step s of a recording's action timeline governs its audio samples [s K stride, (s + 1) K stride) (K latent
 frames per action, `stride` samples per frame). Each step gets the descriptors of `descriptors.py` (loudness and
-its change, spectral centroid and its change, onset density, chroma movement, low/high balance), measured on
-the recording's prepared audio. Per action: the number of steps, their share, and each descriptor's mean,
-spread (std, quartiles) and count of measurable steps; a profile (mean in standard deviations of all steps) for
-the figure; and its most typical steps: those nearest the action's centroid in that standardised space.
+its change, spectral centroid and its change, onset density, chroma movement, low/high balance and its
+change), measured on the recording's prepared audio. Per action: the number of steps, their share, and each
+descriptor's mean, spread (std, quartiles) and count of measurable steps; a profile (mean in standard
+deviations of all steps) for the figure; and its most typical steps: those nearest the action's centroid in
+that standardised space. Over all steps (`measure`, `action_measures.py`): the share of each descriptor's
+variance the action explains (eta squared, state vs move descriptors) and, given the reader, gain
+invariance: how many steps keep their action when the recording is played 10 dB softer or 6 dB louder.
 
 write_report writes (atomically, each file complete or absent):
-  actions.md     the per-action table (mean ± std), markdown
+  actions.md     the per-action table (mean ± std), then the eta squared and gain invariance tables, markdown
   actions.csv    the per-action statistics, one row per action and one for all steps
+  measures.json  {"eta_squared": {"state": {descriptor: value}, "move": {...}}, "gain_invariance":
+                 {"-10dB": x, "+6dB": y}, "gain_invariance_raw": {...}} (gain entries only if measured)
+  eta_squared.csv  one row per descriptor: kind, eta squared, measurable steps
   steps.csv      every step: recording, times, action, descriptors
   actions.png    one panel per action: its descriptor profile
   examples/      action{a}_{rank}.wav: the most typical steps with `context_s` of audio each side, and
@@ -25,6 +31,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -34,7 +41,7 @@ import soundfile as sf
 
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.eval import descriptors, plots
+from genie_audio.eval import action_measures, descriptors, plots
 
 FADE_S = 0.01                  # fade in/out of example clips (no clicks at their cuts)
 FORMATS = {"centroid_hz": "{:.0f}", "onset_density": "{:.1f}"}   # others: {:.2f}
@@ -170,10 +177,27 @@ def typical_steps(analysis: Analysis, per_action: int = 3, min_gap_s: float = 1.
   return chosen
 
 
+def measure(analysis: Analysis, reader=None) -> dict[str, Any]:
+  """Eta squared of every descriptor by action; with `reader` (an `ActionReader`) also the gain invariance of
+  the analysed recordings (as analysed: cut to the same length), by the editor's inference (coded at the
+  training loudness: `gain_invariance`) and with the tokenizer seeing the played level
+  (`gain_invariance_raw`). Keys as in `measures.json` (module docstring); None where eta squared is undefined
+  (a descriptor never measured or constant), so the result is plain JSON."""
+  eta = action_measures.eta_squared_table(analysis.steps, analysis.codes)
+  finite = lambda table: {name: (v if np.isfinite(v) else None) for name, v in table.items()}
+  result: dict[str, Any] = {"eta_squared": {kind: finite(table) for kind, table in eta.items()}}
+  if reader is not None:
+    waves = [pipelines.read_wave(r["audio_path"], 0, r["num_samples"]) for r in analysis.recordings]
+    for key, matched in (("gain_invariance", True), ("gain_invariance_raw", False)):
+      infer = lambda wave, m=matched: reader.infer_actions(wave, match_loudness=m).codes
+      result[key] = action_measures.gain_invariance(infer, waves)
+  return result
+
+
 # ------------------------------------------------------------------------------------------------- outputs
 
-def _format(name: str, value: float) -> str:
-  return "–" if not np.isfinite(value) else FORMATS.get(name, "{:.2f}").format(value)
+def _format(name: str, value: float | None) -> str:
+  return "–" if value is None or not np.isfinite(value) else FORMATS.get(name, "{:.2f}").format(value)
 
 
 def markdown_table(summary: list[dict[str, Any]]) -> str:
@@ -186,6 +210,32 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
               for n in descriptors.NAMES]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
+
+
+def measures_markdown(measures: dict[str, Any], steps: dict[str, np.ndarray] | None = None) -> str:
+  """The eta squared table (kind, descriptor, value[, measurable steps]) and, if measured, the gain
+  invariance table."""
+  lines = ["", "Share of each descriptor's variance across steps explained by the action (eta squared):", "",
+           "| kind | descriptor | eta squared |" + (" steps |" if steps else ""),
+           "|---|---|---|" + ("---|" if steps else "")]
+  for kind, table in measures["eta_squared"].items():
+    for name, value in table.items():
+      count = f" {int(np.isfinite(steps[name]).sum())} |" if steps else ""
+      lines.append(f"| {kind} | {name} | {_format('eta', value)} |{count}")
+  if "gain_invariance" in measures:
+    gains = list(measures["gain_invariance"])
+    lines += ["", "Gain invariance: share of steps whose action is unchanged at another gain:", "",
+              "| inference | " + " | ".join(gains) + " |", "|---|" + "---|" * len(gains)]
+    for key, label in (("gain_invariance", "editor (coded at the training loudness)"),
+                       ("gain_invariance_raw", "models alone (coded at the played level)")):
+      if key in measures:
+        lines.append(f"| {label} | " + " | ".join(f"{measures[key][g]:.3f}" for g in gains) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def eta_squared_rows(measures: dict[str, Any], steps: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+  return [dict(descriptor=name, kind=kind, eta_squared=value, steps=int(np.isfinite(steps[name]).sum()))
+          for kind, table in measures["eta_squared"].items() for name, value in table.items()]
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
@@ -268,13 +318,19 @@ def profile_figure(analysis: Analysis):
 
 
 def write_report(analysis: Analysis, output_dir: str | os.PathLike, examples: int = 3,
-                 context_s: float = 0.5) -> dict[str, str]:
-  """Writes the table, CSVs, figure and example WAVs (module docstring) into `output_dir`; returns their paths."""
+                 context_s: float = 0.5, measures: dict[str, Any] | None = None) -> dict[str, str]:
+  """Writes the tables, CSVs, figure and example WAVs (module docstring) into `output_dir`; returns their
+  paths. `measures` (default: `measure(analysis)`, eta squared only) go into actions.md and measures.json."""
   output_dir = Path(output_dir)
   output_dir.mkdir(parents=True, exist_ok=True)
   summary = summarize(analysis)
-  paths = {"table": write_text(output_dir / "actions.md", markdown_table(summary)),
+  measures = measure(analysis) if measures is None else measures
+  table = markdown_table(summary) + measures_markdown(measures, analysis.steps)
+  paths = {"table": write_text(output_dir / "actions.md", table),
            "csv": write_text(output_dir / "actions.csv", csv_text(summary)),
+           "measures": write_text(output_dir / "measures.json", json.dumps(measures, indent=1)),
+           "eta_squared_csv": write_text(output_dir / "eta_squared.csv",
+                                         csv_text(eta_squared_rows(measures, analysis.steps))),
            "steps_csv": write_text(output_dir / "steps.csv", csv_text(step_rows(analysis)))}
   figure = profile_figure(analysis)
   paths["figure"] = write_atomically(output_dir / "actions.png",

@@ -16,7 +16,11 @@ Descriptors of one passage (DESCRIPTORS holds names, units and meanings):
   chroma_change         cosine distance (0 = same pitch classes, 1 = disjoint) between the 12-bin chroma of
                         its first and second halves
   low_high_db           10 log10(energy below LOW_HZ / energy above HIGH_HZ): > 0 bass-heavy, < 0 bright
-Silent frames (below SILENCE_DB) have no centroid or chroma; a descriptor that cannot be measured is NaN.
+  low_high_change_db    trend of the frames' low/high balance across the passage, times its duration (the
+                        bass dropping out of a passage gives a large negative value)
+Silent frames (below SILENCE_DB) have no centroid, chroma or balance; a descriptor that cannot be measured is
+NaN. STATES describe how a passage sounds (level, brightness, balance); MOVES what happens in it or since
+the previous one (the actions should carry moves: a gain change of the recording shifts only the level).
 """
 
 from __future__ import annotations
@@ -50,8 +54,12 @@ DESCRIPTORS: tuple[tuple[str, str, str], ...] = (
     ("onset_density", "1/s", "onsets per second"),
     ("chroma_change", "0..1", "chroma distance, 1st vs 2nd half"),
     ("low_high_db", "dB", f"energy <{LOW_HZ:g} Hz vs >{HIGH_HZ:g} Hz"),
+    ("low_high_change_db", "dB", "band balance trend across the step"),
 )
 NAMES = tuple(name for name, _, _ in DESCRIPTORS)
+STATES = ("loudness_db", "centroid_hz", "low_high_db")
+MOVES = tuple(name for name in NAMES if name not in STATES)
+BALANCE_RANGE_DB = 80.0   # a band with (almost) no energy would otherwise give +-200 dB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +179,12 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
   return float(1.0 - np.dot(a, b) / (na * nb))
 
 
+def balance_db(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+  """10 log10(low / high), kept within +-BALANCE_RANGE_DB."""
+  ratio = (np.asarray(low) + 1e-20) / (np.asarray(high) + 1e-20)
+  return np.clip(10.0 * np.log10(ratio), -BALANCE_RANGE_DB, BALANCE_RANGE_DB)
+
+
 def step_descriptors(features: FrameFeatures, step_samples: int, num_steps: int | None = None
                      ) -> dict[str, np.ndarray]:
   """Descriptors (module docstring) of consecutive passages of `step_samples` samples: {name: (S,)}.
@@ -206,6 +220,7 @@ def step_descriptors(features: FrameFeatures, step_samples: int, num_steps: int 
       out["chroma_change"][s] = cosine_distance(first, second)
     loud = db >= SILENCE_DB
     if loud.any():
-      low, high = features.low_energy[idx][loud].sum(), features.high_energy[idx][loud].sum()
-      out["low_high_db"][s] = float(np.clip(10.0 * np.log10((low + 1e-20) / (high + 1e-20)), -80.0, 80.0))
+      low, high = features.low_energy[idx][loud], features.high_energy[idx][loud]
+      out["low_high_db"][s] = float(balance_db(low.sum(), high.sum()))
+      out["low_high_change_db"][s] = trend(balance_db(low, high), times[loud], duration)
   return out

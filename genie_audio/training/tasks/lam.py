@@ -18,6 +18,11 @@ Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
       what independent draws from the same code distribution would score.
   media: lam/action_timeline, the inferred actions of one validation clip over its spectrogram (a figure,
       `eval/timeline_media.py`; `eval.timeline_seconds` long, default 8).
+`report` (launch/evaluate.py on a finished run) adds, over the whole recordings of the eval split
+(`eval/action_analysis.measure`): eta_squared {"state": {descriptor: value}, "move": {...}}, the share of
+each step descriptor's variance the action explains, and gain_invariance {"-10dB": x, "+6dB": y}, the share
+of steps whose action (inferred as the editor does, coded at the training loudness) is unchanged when the
+recording is played at that gain; gain_invariance_raw is the same with the tokenizer seeing the played level.
 """
 
 from __future__ import annotations
@@ -310,9 +315,22 @@ class LamTask(Task):
                        "on audio files")
     metrics, _ = self.evaluate(params, ema_params, step=-1)
     windows = self.eval_windows()
+    try:
+      measures = self.action_measures(ema_params if ema_params is not None else params)
+    except FileNotFoundError as e:  # e.g. the audio or the tokenizer run is gone: the rest still holds
+      measures = {"measures_note": f"eta_squared and gain_invariance not measured: {e}"}
     # The command's interface keys are the metric names without the `eval/lam/` namespace.
     return {"eval_windows": 0 if windows is None else len(windows),
-            **{name.removeprefix("eval/lam/"): value for name, value in metrics.items()}}
+            **{name.removeprefix("eval/lam/"): value for name, value in metrics.items()}, **measures}
+
+  def action_measures(self, params) -> dict:
+    """Eta squared and gain invariance of the eval split's recordings (`action_analysis.measure`)."""
+    # Imported here: the editing stack (tokenizer, stages) is needed by the report only, not by training.
+    from genie_audio.editing import action_reader, stages
+    from genie_audio.eval import action_analysis
+    lam = stages.Stage(str(self.workdir), self.config, self.model, params, step=-1)
+    reader = action_reader.ActionReader(lam, self.latent_dir)
+    return action_analysis.measure(action_analysis.analyze(reader, self.config.eval.split), reader)
 
 
 def lam_eval_metrics(codes_NS: np.ndarray, shifted_codes_NS: np.ndarray, errors: dict[str, np.ndarray],
