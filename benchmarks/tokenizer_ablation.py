@@ -38,7 +38,7 @@ PY = sys.executable
 METRICS = ("chroma_similarity", "mel_distance", "lsd")
 
 
-def step_seconds(arms: list[str], rounds: int = 3) -> dict[str, tuple[float, int]]:
+def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:
   """{arm: (train-step seconds, parameter count)} at the training batch. The arms are timed in turn for
   `rounds` rounds and the fastest round counts, so a burst of other load on the machine does not make one
   arm look slow."""

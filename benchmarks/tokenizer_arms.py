@@ -10,6 +10,8 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_stft   conv-stem encoder, flow on compressed STFT frames
   stft_stft   STFT encoder and STFT flow
   stft_stft_wide  stft_stft with the decoder widened to the wave decoder's CPU cost per step
+  stft_plane  STFT encoder, STFT flow with a 2D U-Net over (frames, bins) (`models/spectral_unet.py`)
+  wave_plane  conv-stem encoder, STFT flow with the 2D U-Net
 """
 
 import ml_collections
@@ -27,6 +29,9 @@ ARMS = {
     "wave_stft": _STFT_FLOW,
     "stft_stft": dict(_STFT_ENCODER, **_STFT_FLOW),
     "stft_stft_wide": dict(_STFT_ENCODER, **_STFT_FLOW, decoder_channels=(128, 256), decoder_depth=2),
+    "stft_plane": dict(_STFT_ENCODER, **_STFT_FLOW, decoder_kind="unet2d", decoder_channels=(32, 64), decoder_freq_patch=16,
+                       cond_channels=64),
+    "wave_plane": dict(_STFT_FLOW, decoder_kind="unet2d", decoder_channels=(32, 64), decoder_freq_patch=16, cond_channels=64),
 }
 
 

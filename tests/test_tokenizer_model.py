@@ -53,7 +53,12 @@ def tiny_stft():
   return _init(_model("tiny", **STFT))
 
 
-@pytest.fixture(params=["tiny", "tiny_stft"])
+@pytest.fixture(scope="module")
+def tiny_plane():
+  return _init(_model("tiny", **STFT, decoder_kind="unet2d", decoder_channels=(16, 32), decoder_freq_patch=16))
+
+
+@pytest.fixture(params=["tiny", "tiny_stft", "tiny_plane"])
 def any_tiny(request):
   return request.getfixturevalue(request.param)
 
@@ -118,6 +123,18 @@ def test_stft_flow_space_and_encoder(tiny_stft):
   np.testing.assert_allclose(true_x0, wave, atol=1e-4)
   # The encoder reads magnitudes: a sign flip of the waveform leaves the latent (almost) unchanged.
   np.testing.assert_allclose(model.apply(variables, -wave, method="encode"), z, atol=1e-4)
+
+
+def test_plane_decoder_keeps_shapes_and_starts_at_zero_velocity(tiny_plane):
+  model, variables, wave = tiny_plane
+  z = model.apply(variables, wave, method="encode")
+  x_t = jax.random.normal(jax.random.key(4), (4, *model.flow_shape(3200)))
+  v = model.apply(variables, x_t, jnp.full((4,), 0.5), z, method="velocity")
+  assert v.shape == (4, 20, 642)
+  assert not np.any(v)  # zero-initialised output layer
+  with pytest.raises(ValueError, match="'unet2d' needs flow_space 'stft'"):
+    _model("tiny", decoder_kind="unet2d").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
+                                               jnp.zeros((1,)))
 
 
 def test_bf16_forward_is_finite(tiny):

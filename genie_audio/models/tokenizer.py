@@ -34,6 +34,7 @@ import ml_collections
 from genie_audio.diffusion import flow
 from genie_audio.models import spectral
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
+from genie_audio.models.spectral_unet import SpectralVelocityNet
 from genie_audio.models.layers import ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm
 
 Dtype = Any
@@ -177,6 +178,9 @@ class Tokenizer(nn.Module):
     patch_size: waveform samples per decoder patch (flow_space 'wave'); must divide the hop.
     stft_hop: STFT hop in samples (window 4 hops) for the 'stft' encoder input and flow space.
     stft_power: magnitude compression of the 'stft' flow space (|X|^power e^(i phase)).
+    decoder_kind: 'unet1d' (a U-Net over frames, every frame's coefficients as channels) or 'unet2d' (a U-Net
+      over the STFT plane, `models/spectral_unet.py`; flow_space 'stft' only). decoder_freq_patch: neighbouring
+      bins per position of that plane.
     decoder_channels: U-Net widths per level (x2 down-sampling between levels, DC-AE shortcuts, so each
       consecutive pair must satisfy w[i+1] | 2 * w[i]). decoder_depth: residual blocks per level and side.
     decoder_attn_depth, decoder_heads: adaLN transformer blocks at the lowest U-Net rate (0 = none).
@@ -199,6 +203,8 @@ class Tokenizer(nn.Module):
   patch_size: int = 40
   stft_hop: int = 160
   stft_power: float = 0.5
+  decoder_kind: str = "unet1d"
+  decoder_freq_patch: int = 16
   decoder_channels: tuple[int, ...] = (256, 512, 512)
   decoder_depth: int = 2
   decoder_attn_depth: int = 4
@@ -275,6 +281,10 @@ class Tokenizer(nn.Module):
     for field in ("encoder_input", "flow_space"):
       if getattr(self, field) not in ("wave", "stft"):
         raise ValueError(f"{field} must be 'wave' or 'stft', got {getattr(self, field)!r}")
+    if self.decoder_kind not in ("unet1d", "unet2d"):
+      raise ValueError(f"decoder_kind must be 'unet1d' or 'unet2d', got {self.decoder_kind!r}")
+    if self.decoder_kind == "unet2d" and self.flow_space != "stft":
+      raise ValueError("decoder_kind 'unet2d' needs flow_space 'stft' (it convolves over frequency bins)")
     if "stft" in (self.encoder_input, self.flow_space) and (self.stft_hop < 2 or self.stft_hop % 2):
       raise ValueError(f"stft_hop must be a positive even number of samples, got {self.stft_hop}")
     for i, r in enumerate(self.strides):
@@ -292,10 +302,15 @@ class Tokenizer(nn.Module):
     self.encoder = Encoder(self.strides, self.encoder_channels, self.encoder_depth, self.encoder_kernel_size,
                            self.latent_dim, stft_hop=self.stft_hop if self.encoder_input == "stft" else 0,
                            dtype=self.dtype)
-    self.decoder = VelocityNet(_factorize(self.total_stride // self.frame_hop),
-                               self.cond_channels or self.decoder_channels[0], self.decoder_channels,
-                               self.decoder_depth, self.decoder_attn_depth, self.decoder_heads,
-                               self.decoder_kernel_size, dtype=self.dtype)
+    cond_factors = _factorize(self.total_stride // self.frame_hop)
+    cond_channels = self.cond_channels or self.decoder_channels[0]
+    if self.decoder_kind == "unet2d":
+      self.decoder = SpectralVelocityNet(cond_factors, cond_channels, self.decoder_channels, self.decoder_depth,
+                                         freq_patch=self.decoder_freq_patch, dtype=self.dtype)
+    else:
+      self.decoder = VelocityNet(cond_factors, cond_channels, self.decoder_channels, self.decoder_depth,
+                                 self.decoder_attn_depth, self.decoder_heads, self.decoder_kernel_size,
+                                 dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
     if T % self.total_stride:
@@ -353,7 +368,7 @@ class Tokenizer(nn.Module):
 
 _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder_channels", "decoder_depth")
 _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
-             "latent_norm", "decoder_attn_depth", "decoder_heads",
+             "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
