@@ -12,6 +12,8 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
   stft_stft_wide  stft_stft with the decoder widened to the wave decoder's CPU cost per step
   stft_plane  STFT encoder, STFT flow with a 2D U-Net over (frames, bins) (`models/spectral_unet.py`)
   wave_plane  conv-stem encoder, STFT flow with the 2D U-Net
+  wave_scale24  wave_wave with the waveform scaled by 24 in the flow (12 in the preset)
+  wave_lowt   wave_wave trained on diffusion times t = u^2 (more at low noise, where the fine detail is made)
 """
 
 import ml_collections
@@ -32,7 +34,11 @@ ARMS = {
     "stft_plane": dict(_STFT_ENCODER, **_STFT_FLOW, decoder_kind="unet2d", decoder_channels=(32, 64), decoder_freq_patch=16,
                        cond_channels=64),
     "wave_plane": dict(_STFT_FLOW, decoder_kind="unet2d", decoder_channels=(32, 64), decoder_freq_patch=16, cond_channels=64),
+    "wave_scale24": dict(wave_scale=24.0),
+    "wave_lowt": {},
 }
+# Arms that change the training rather than the model.
+CONFIG = {"wave_lowt": dict(time_power=2.0)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -40,4 +46,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS)}")
   c = tokenizer.get_config("tiny")
   c.model = ml_collections.ConfigDict(dict(tokenizer.TINY_50HZ, **ARMS[arg]))
+  c.update(CONFIG.get(arg, {}))
   return c

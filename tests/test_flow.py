@@ -32,6 +32,10 @@ def test_target_velocity_is_time_derivative_and_x0_inverts():
 def test_sample_time_range():
   t = flow.sample_time(jax.random.key(0), 1000)
   assert t.shape == (1000,) and float(t.min()) >= 0 and float(t.max()) <= 1
+  # power 2: the same draws squared, E[u^2] = 1/3 instead of 1/2.
+  low = flow.sample_time(jax.random.key(0), 1000, power=2.0)
+  np.testing.assert_allclose(low, t ** 2, rtol=1e-6)
+  assert abs(float(low.mean()) - 1 / 3) < 0.03
 
 
 def test_sample_sync_fraction_and_ordering():

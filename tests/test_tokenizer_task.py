@@ -75,6 +75,7 @@ def test_stage_configs_validate(module, preset):
     ({"data.crop_seconds": 1.01}, "config.data.crop_seconds=1.01"),
     ({"eval.clip_seconds": 0.0}, "config.eval.clip_seconds"),
     ({"noise_sync_prob": 1.5}, "config.noise_sync_prob"),
+    ({"time_power": 0.0}, "config.time_power"),
     ({"eval.method": "rk4"}, "config.eval.method"),
     ({"data.augment.lowpass_prob": 2.0}, "config.data.augment.lowpass_prob=2.0"),
     ({"optim.trainable": "enc(oder"}, "config.optim.trainable"),

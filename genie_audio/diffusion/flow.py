@@ -42,9 +42,9 @@ def predict_x0(x_t: jax.Array, v: jax.Array, t: jax.Array, s_min: float = 0.0) -
   return (x_t - k * v) / (1 - t + k)
 
 
-def sample_time(rng: jax.Array, batch_size: int) -> jax.Array:
-  """t ~ U[0, 1], shape (B,)."""
-  return jax.random.uniform(rng, (batch_size,), jnp.float32)
+def sample_time(rng: jax.Array, batch_size: int, power: float = 1.0) -> jax.Array:
+  """t = u^power with u ~ U[0, 1], shape (B,): uniform for power 1; power > 1 trains more at low noise."""
+  return jax.random.uniform(rng, (batch_size,), jnp.float32) ** power
 
 
 def sample_sync(rng: jax.Array, t_B: jax.Array, prob: float = 0.1) -> tuple[jax.Array, jax.Array]:

@@ -69,6 +69,8 @@ class TokenizerTask(Task):
     for field in ("data.crop_seconds", "eval.clip_seconds", "eval.chunk_seconds"):
       seconds_to_samples(config, field, model)
     augment.from_config(config.data.get("augment", {}))  # names the bad field
+    if config.get("time_power", 1.0) <= 0:
+      _fail("time_power", config.time_power, "must be > 0 (1 = uniform diffusion times)")
     if not 0 <= config.noise_sync_prob <= 1:
       _fail("noise_sync_prob", config.noise_sync_prob, "must be in [0, 1]")
     if config.eval.num_clips < 1:
@@ -110,7 +112,7 @@ class TokenizerTask(Task):
     del step
     wave_BT = batch["wave"].astype(jnp.float32)
     k_t, k_sync, k_noise, k_latent = jax.random.split(rng, 4)
-    t_B = flow.sample_time(k_t, wave_BT.shape[0])
+    t_B = flow.sample_time(k_t, wave_BT.shape[0], self.config.get("time_power", 1.0))
     tau_B, t_B = flow.sample_sync(k_sync, t_B, self.config.noise_sync_prob)
     noise = jax.random.normal(k_noise, (wave_BT.shape[0], *self.model.flow_shape(wave_BT.shape[1])), jnp.float32)
     v, aux = self.model.apply({"params": params}, wave_BT, noise, t_B, tau_B, rngs={"noise": k_latent})
