@@ -32,6 +32,9 @@ _BUDGET_STEPS = flags.DEFINE_integer("budget_steps", None, "See --budget_arm.")
 _ARMS = flags.DEFINE_list("arms", list(tokenizer_arms.ARMS), "Arms to run.")
 _RUNS = flags.DEFINE_string("runs", "runs/ablation", "Folder for the arms' runs.")
 _DATA = flags.DEFINE_string("dataset_dir", "data/demo", "Prepared dataset.")
+_FIXED = flags.DEFINE_list("fixed_steps", [], "arm=N pairs: train these arms N steps instead of the measured "
+                          "budget (e.g. an arm with the same network as one already run, so equal steps are equal "
+                          "compute, whatever the load on the machine when each was timed).")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps when scoring.")
 
 PY = sys.executable
@@ -90,6 +93,7 @@ def main(argv):
   if _BUDGET_ARM.value:
     budget = _BUDGET_STEPS.value * timing[_BUDGET_ARM.value][0]
   steps = {arm: round(budget / seconds) for arm, (seconds, _) in timing.items()}
+  steps.update({arm: int(n) for arm, n in (item.split("=") for item in _FIXED.value)})
   common.print_table([dict(arm=a, step_s=s, params=n, steps=steps[a]) for a, (s, n) in timing.items()],
                      f"equal CPU time ({budget:.0f} s of train steps): steps per arm")
   ood = os.path.join(_RUNS.value, "ood")

@@ -3,7 +3,8 @@
     python launch/train.py --config benchmarks/tokenizer_arms.py:ARM --workdir runs/ablation/ARM \
         --config.data.dataset_dir=data/demo --config.total_steps=N
 
-Every arm is configs/tokenizer.py:tiny with another model; `benchmarks/tokenizer_ablation.py` trains and
+Every arm is configs/tokenizer.py:tiny with another model (all start from WAVE_TINY, the tiny preset before
+the change); `benchmarks/tokenizer_ablation.py` trains and
 scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_wave   the tiny preset before the change: conv stem over samples, flow on 20-sample patches
   stft_wave   STFT log-magnitude encoder, flow on waveform patches
@@ -14,11 +15,16 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_plane  conv-stem encoder, STFT flow with the 2D U-Net
   wave_scale24  wave_wave with the waveform scaled by 24 in the flow (12 in the preset)
   wave_lowt   wave_wave trained on diffusion times t = u^2 (more at low noise, where the fine detail is made)
+  wave_stft_s28  wave_stft with the waveform scaled by 28 (compressed coefficients at about 2x the noise's std)
 """
 
 import ml_collections
 
 from configs import tokenizer
+from genie_audio.models.tokenizer import PRESETS
+
+# The tiny 50 frames/s tokenizer before issue 10 (waveform in, flow on 20-sample patches): every arm's base.
+WAVE_TINY = dict(PRESETS["tiny"], patch_size=20, decoder_channels=(64, 128))
 
 _STFT_ENCODER = dict(encoder_input="stft", stft_hop=160, strides=(2,), encoder_channels=(64, 64))
 # wave_scale 7: compressed STFT coefficients of prepared audio (-23 LUFS) then have about unit variance
@@ -36,6 +42,7 @@ ARMS = {
     "wave_plane": dict(_STFT_FLOW, decoder_kind="unet2d", decoder_channels=(32, 64), decoder_freq_patch=16, cond_channels=64),
     "wave_scale24": dict(wave_scale=24.0),
     "wave_lowt": {},
+    "wave_stft_s28": dict(_STFT_FLOW, wave_scale=28.0),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0)}
@@ -45,6 +52,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if arg not in ARMS:
     raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS)}")
   c = tokenizer.get_config("tiny")
-  c.model = ml_collections.ConfigDict(dict(tokenizer.TINY_50HZ, **ARMS[arg]))
+  c.model = ml_collections.ConfigDict(dict(WAVE_TINY, **ARMS[arg]))
   c.update(CONFIG.get(arg, {}))
   return c

@@ -69,14 +69,16 @@ def test_full_presets_shapes_via_eval_shape(name, frames, dim):
   B, T = 2, 5 * 16000
   wave = jax.ShapeDtypeStruct((B, T), jnp.float32)
   t = jax.ShapeDtypeStruct((B,), jnp.float32)
-  variables = jax.eval_shape(model.init, jax.random.key(0), wave, wave, t)
+  variables = jax.eval_shape(model.init, jax.random.key(0), wave,
+                             jax.ShapeDtypeStruct((B, *model.flow_shape(T)), jnp.float32), t)
   n_params = sum(x.size for x in jax.tree.leaves(variables))
   assert 20e6 < n_params < 60e6, n_params
   assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(variables))
   z = jax.eval_shape(functools.partial(model.apply, method="encode"), variables, wave)
   assert z.shape == (B, frames, dim) and z.dtype == jnp.float32
-  v = jax.eval_shape(functools.partial(model.apply, method="velocity"), variables, wave, t, z)
-  assert v.shape == (B, T) and v.dtype == jnp.float32
+  x = jax.ShapeDtypeStruct((B, *model.flow_shape(T)), jnp.float32)
+  v = jax.eval_shape(functools.partial(model.apply, method="velocity"), variables, x, t, z)
+  assert v.shape == x.shape and v.dtype == jnp.float32
 
 
 def test_latent_is_normalised_and_velocity_shape(tiny):

@@ -67,7 +67,8 @@ def test_stage_configs_validate(module, preset):
   task = TokenizerTask(config)
   assert task.crop_frames == 16000 and config.task == "tokenizer"
   assert task.frame_rate == (50 if module is tokenizer else 8)
-  assert task.model.wave_scale == 12.0  # every preset diffuses -23 LUFS audio at about unit variance
+  # Every preset's flow runs on compressed STFT frames of the waveform times 28 (issue 10's ablation).
+  assert task.model.flow_space == "stft" and task.model.wave_scale == 28.0
   assert task.augment.active
 
 

@@ -48,15 +48,19 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(strides=(2, 4, 5, 8), encoder_channels=(4, 8, 16, 40, 64), encoder_depth=1, latent_dim=16,
                  patch_size=40, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
                  dtype="float32", wave_scale=12.0),
-    # GPU size, 16 kHz -> 50 frames/s (stride 320), 400 patches/s in the decoder; 43.1M params.
+    # GPU size, 16 kHz -> 50 frames/s (stride 320); the flow on compressed STFT frames at 100 frames/s (the
+    # CPU ablation's winner, configs/tokenizer.py); 42.2M params.
     "full_50hz": dict(strides=(2, 4, 5, 8), encoder_channels=(32, 64, 128, 320, 512), encoder_depth=2,
-                      latent_dim=64, patch_size=40, decoder_channels=(256, 512, 512), decoder_depth=2,
-                      decoder_attn_depth=2, decoder_heads=8, dtype="bfloat16", wave_scale=12.0),
-    # GPU size, 16 kHz -> 8 frames/s (stride 2000), 160 patches/s in the decoder; 50.6M params. The last
-    # width (400) is not a multiple of latent_dim (128), so this preset has no DC-AE output shortcut.
+                      latent_dim=64, patch_size=40, flow_space="stft", stft_hop=160, stft_power=0.5,
+                      decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
+                      dtype="bfloat16", wave_scale=28.0),
+    # GPU size, 16 kHz -> 8 frames/s (stride 2000), the flow on STFT frames at hop 200 (80 frames/s); 50.6M
+    # params. The last width (400) is not a multiple of latent_dim (128), so this preset has no DC-AE output
+    # shortcut.
     "full_8hz": dict(strides=(4, 5, 5, 4, 5), encoder_channels=(32, 64, 160, 400, 400, 400), encoder_depth=2,
-                     latent_dim=128, patch_size=100, decoder_channels=(256, 512, 512), decoder_depth=2,
-                     decoder_attn_depth=2, decoder_heads=8, dtype="bfloat16", wave_scale=12.0),
+                     latent_dim=128, patch_size=100, flow_space="stft", stft_hop=200, stft_power=0.5,
+                     decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
+                     dtype="bfloat16", wave_scale=28.0),
 }
 
 
