@@ -1,12 +1,14 @@
 """Encodes and decodes one audio file with a trained tokenizer (to listen to what it keeps).
 
   python launch/reconstruct.py --workdir runs/tok_tiny --input song.mp3 --output song_recon.wav \
-      [--steps 50 --method euler|heun --seed 0]
+      [--steps 50 --method euler|heun --seed 0] [--figure pair.png --figure_start 20 --figure_seconds 4]
 
 Any format, rate, length and channel count goes in (decoded, mixed to mono, resampled to 16 kHz); the
 output is 16 kHz mono, written atomically (a temporary file, then renamed). Long files go through the
 chunked codec (genie_audio/editing/codec.py), at the training data's loudness (the output gets the inverse
-gain). The last line printed is one JSON summary.
+gain). With --figure, a PNG of the original and reconstructed spectrograms (0-4 kHz, one colour scale) of a
+stretch of the file, where lost notes show as missing harmonic lines. The last line printed is one JSON
+summary.
 """
 
 import json
@@ -25,6 +27,7 @@ import soundfile as sf  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing import codec  # noqa: E402
+from genie_audio.eval import plots  # noqa: E402
 from genie_audio.models.tokenizer import tokenizer_from_config  # noqa: E402
 from genie_audio.training import run  # noqa: E402
 
@@ -35,6 +38,9 @@ _OUTPUT = flags.DEFINE_string("output", None, "Where to write the reconstruction
 _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps (default: the run's config.eval.sampler_steps).")
 _METHOD = flags.DEFINE_enum("method", "euler", ["euler", "heun"], "ODE sampler.")
 _SEED = flags.DEFINE_integer("seed", 0, "Noise seed (fixed seed = reproducible output).")
+_FIGURE = flags.DEFINE_string("figure", None, "Also write original / reconstruction spectrograms to this PNG.")
+_FIGURE_START = flags.DEFINE_float("figure_start", 0.0, "Start of the figure's stretch (seconds).")
+_FIGURE_SECONDS = flags.DEFINE_float("figure_seconds", 4.0, "Length of the figure's stretch (seconds).")
 
 
 def main(argv):
@@ -64,6 +70,14 @@ def main(argv):
   tmp = output.with_name(f".{output.name}.tmp")
   sf.write(tmp, np.clip(recon, -1.0, 1.0), SAMPLE_RATE, format=fmt)
   os.replace(tmp, output)
+  if _FIGURE.value:
+    start_sample = int(_FIGURE_START.value * SAMPLE_RATE)
+    stretch = slice(start_sample, start_sample + int(_FIGURE_SECONDS.value * SAMPLE_RATE))
+    figure = Path(_FIGURE.value)
+    tmp = figure.with_name(f".{figure.name}.tmp.png")
+    plots.stft_figure({"original": wave[stretch], "reconstruction": recon[stretch]},
+                      title=f"{Path(_INPUT.value).name}, {steps} {_METHOD.value} steps").savefig(tmp, dpi=80)
+    os.replace(tmp, figure)
   print(json.dumps({"output": str(output), "seconds_audio": round(len(recon) / SAMPLE_RATE, 3),
                     "seconds_compute": round(seconds, 3),
                     "sampler_steps": steps, "method": _METHOD.value, "seed": _SEED.value}))

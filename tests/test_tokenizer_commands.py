@@ -50,12 +50,15 @@ def test_reconstruct_any_rate_and_channels(workdir, tmp_path):
   stereo = np.stack([fake_data.harmonic_notes(0.7, rng)] * 2, axis=1)
   sf.write(tmp_path / "in.flac", stereo[::2], 8000)  # 8 kHz stereo, 0.7 s
   result = _launch("reconstruct.py", "--workdir", workdir, "--input", tmp_path / "in.flac",
-                   "--output", tmp_path / "out.wav", "--steps", 2, "--method", "heun")
+                   "--output", tmp_path / "out.wav", "--steps", 2, "--method", "heun", "--figure",
+                   tmp_path / "pair.png", "--figure_seconds", 0.5)
   assert result.returncode == 0, result.stderr[-3000:]
   wave, rate = sf.read(tmp_path / "out.wav")
   assert rate == 16000 and wave.shape == (11200,)
   assert json.loads(result.stdout.strip().splitlines()[-1])["sampler_steps"] == 2
-  assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac", "out.wav"]  # no temporary left
+  assert (tmp_path / "pair.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  # No temporary left.
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac", "out.wav", "pair.png"]
 
 
 def test_evaluate_last_line_is_json_with_metrics_and_baselines(workdir):
