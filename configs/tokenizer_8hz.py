@@ -2,7 +2,8 @@
 
     python launch/train.py --config configs/tokenizer_8hz.py --workdir runs/tokenizer_8hz              # GPU
     python launch/train.py --config configs/tokenizer_8hz.py:tiny --workdir runs/tok8_tiny              # CPU
-        # 3000 steps, ~10 min on 2 cores: eval mel distance 2.97 vs 15.6 (silence) and 16.0 (low-pass)
+        # 3000 steps on 2 cores (flow on STFT frames): validation mel distance 4.06 (envelope vocoder 3.05),
+        # chroma similarity 0.65 (vocoder 0.67, silence 0.65): at this size and rate it carries no notes yet
 
 Same fields as configs/tokenizer.py (progressive training, evaluation, ...); only the model differs.
 """
