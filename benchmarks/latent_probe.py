@@ -108,11 +108,12 @@ def main(argv):
     envelope = fit_ridge(fit[1], fit[2], _RIDGE.value)
     mean_chroma = fit[2].mean(0)
     for name, (lat, env, tgt) in tests.items():
-      const = np.broadcast_to(mean_chroma, tgt.shape)
-      rows.append(dict(run=os.path.basename(workdir.rstrip("/")), test=name, frames=len(tgt),
-                       latent_cos=cosine(latent(lat), tgt), envelope_cos=cosine(envelope(env), tgt),
-                       mean_chroma_cos=cosine(const, tgt), latent_corr=cosine(latent(lat), tgt, True),
-                       envelope_corr=cosine(envelope(env), tgt, True), mean_chroma_corr=cosine(const, tgt, True)))
+      estimates = {"latent": latent(lat), "envelope": envelope(env),
+                   "mean_chroma": np.broadcast_to(mean_chroma, tgt.shape)}
+      row = dict(run=os.path.basename(workdir.rstrip("/")), test=name, frames=len(tgt))
+      row.update({f"{k}_cos": cosine(v, tgt) for k, v in estimates.items()})
+      row.update({f"{k}_corr": cosine(v, tgt, centre=True) for k, v in estimates.items()})
+      rows.append(row)
   common.print_table(rows, "chroma read-out (cosine / centred cosine of predicted and true chroma; higher = more pitch)")
 
 

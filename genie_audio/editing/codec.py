@@ -146,16 +146,17 @@ def encode_long(model: Tokenizer, params: PyTree, wave_T: np.ndarray, *, chunk_f
   return Encoded(z_TC.astype(np.float32), n)
 
 
-def frame_noise(rng: jax.Array | int, frames: int, samples_per_frame: int) -> np.ndarray:
-  """Unit Gaussian noise (frames * samples_per_frame,), drawn per frame from fold_in(rng, frame): the noise
-  of a frame is the same however the recording is chunked or padded."""
+def frame_noise(rng: jax.Array | int, frames: int, values_per_frame: int) -> np.ndarray:
+  """Unit Gaussian noise (frames * values_per_frame,), drawn per latent frame from fold_in(rng, frame): the
+  noise of a frame is the same however the recording is chunked or padded. The values are the frame's share
+  of the tokenizer's flow space (`math.prod(model.flow_shape(total_stride))`)."""
   key = jax.random.key(rng) if isinstance(rng, int) else rng
-  return np.asarray(_draw_frame_noise(key, jnp.arange(frames), samples_per_frame)).reshape(-1)
+  return np.asarray(_draw_frame_noise(key, jnp.arange(frames), values_per_frame)).reshape(-1)
 
 
 @functools.partial(jax.jit, static_argnums=2)
-def _draw_frame_noise(key: jax.Array, frames_F: jax.Array, samples_per_frame: int) -> jax.Array:
-  draw = lambda i: jax.random.normal(jax.random.fold_in(key, i), (samples_per_frame,), jnp.float32)
+def _draw_frame_noise(key: jax.Array, frames_F: jax.Array, values_per_frame: int) -> jax.Array:
+  draw = lambda i: jax.random.normal(jax.random.fold_in(key, i), (values_per_frame,), jnp.float32)
   return jax.vmap(draw)(frames_F)
 
 
