@@ -1,9 +1,17 @@
-"""LAM ablation: codebook size x action granularity K, with the controllability gap of each (CPU-size runs).
+"""Issue 11's LAM ablation: which arm makes actions that are moves rather than volume levels.
 
-    python benchmarks/lam_ablation.py --tokenizer runs/demo/tokenizer --actions 4,8,16 --frames 5,10,20
+    python benchmarks/lam_ablation.py --tokenizer runs/demo/tokenizer [--arms base,norm] [--steps 1500]
 
-Trains `configs/lam.py:tiny` once per cell on the tokenizer run's latents (resuming cells already trained),
-evaluates it with launch/evaluate.py and prints one table.
+Trains every arm of benchmarks/lam_arms.py for the same number of steps on the tokenizer run's latents (equal
+steps are equal compute there; a finished arm is reused), evaluates each with launch/evaluate.py (on the
+validation split: the hidden-span errors, codebook use, stability, eta squared of every step descriptor by
+action, gain invariance) and prints one table. Columns:
+  gap          hidden-span error with random actions / with the inferred ones (controllability)
+  none/inf     the same with no action: what the actions add over the context alone
+  codes        codes used on the validation windows; perp: their perplexity
+  stab         stability: same code for a step and the step read one frame later
+  level, centroid: state eta squared; the move columns are the move descriptors' eta squared
+  gain-10/+6   gain invariance with the tokenizer hearing the played level (`gain_invariance_raw`)
 """
 
 import json
@@ -15,13 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks import lam_arms  # noqa: E402
 from benchmarks.common import print_table  # noqa: E402
+from genie_audio.eval.descriptors import MOVES  # noqa: E402
 
 _TOKENIZER = flags.DEFINE_string("tokenizer", "runs/demo/tokenizer", "Trained tokenizer run (with latents).")
 _OUT = flags.DEFINE_string("out", "runs/lam_ablation", "Folder for the ablation runs.")
-_ACTIONS = flags.DEFINE_list("actions", ["4", "8", "16"], "Codebook sizes.")
-_FRAMES = flags.DEFINE_list("frames", ["5", "10", "20"], "Latent frames per action (K).")
-_STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per cell.")
+_ARMS = flags.DEFINE_list("arms", list(lam_arms.ARMS), "Arms to run (benchmarks/lam_arms.py).")
+_STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per arm (the demo's LAM steps).")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,24 +42,48 @@ def _run(*args: str) -> str:
   return result.stdout
 
 
+def evaluate_arm(arm: str) -> dict:
+  """Trains (or resumes) the arm and returns its launch/evaluate.py report."""
+  workdir = os.path.join(_OUT.value, arm)
+  report_path = os.path.join(workdir, f"report_{_STEPS.value}.json")
+  if os.path.exists(report_path):
+    with open(report_path) as f:
+      return json.load(f)
+  _run("launch/train.py", f"--config=benchmarks/lam_arms.py:{arm}", f"--workdir={workdir}",
+       f"--config.init.tokenizer.workdir={os.path.abspath(_TOKENIZER.value)}",
+       f"--config.total_steps={_STEPS.value}", f"--config.eval_every_steps={_STEPS.value}",
+       f"--config.checkpoint_every_steps={_STEPS.value}")
+  report = json.loads(_run("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
+  with open(report_path + ".tmp", "w") as f:
+    json.dump(report, f)
+  os.replace(report_path + ".tmp", report_path)
+  return report
+
+
+def table_row(arm: str, report: dict) -> dict:
+  eta = report.get("eta_squared", {"state": {}, "move": {}})
+  gain = report.get("gain_invariance_raw", {})
+  row = {"arm": arm, "gap": report["controllability_gap"],
+         "none/inf": report["hidden_error_none"] / report["hidden_error_inferred"],
+         "codes": f"{round(report['codebook_usage'] * report['num_actions'])}/{report['num_actions']}",
+         "perp": report["perplexity"], "stab": report["stability"],
+         "level": eta["state"].get("loudness_db"), "centroid": eta["state"].get("centroid_hz"),
+         "balance": eta["state"].get("low_high_db")}
+  row.update({name: eta["move"].get(name) for name in MOVES})
+  row.update({"gain-10": gain.get("-10dB"), "gain+6": gain.get("+6dB")})
+  return row
+
+
 def main(argv):
   del argv
   rows = []
-  for num_actions in map(int, _ACTIONS.value):
-    for frames in map(int, _FRAMES.value):
-      workdir = os.path.join(_OUT.value, f"A{num_actions}_K{frames}")
-      _run("launch/train.py", "--config=configs/lam.py:tiny", f"--workdir={workdir}",
-           f"--config.init.tokenizer.workdir={_TOKENIZER.value}", f"--config.total_steps={_STEPS.value}",
-           f"--config.model.num_actions={num_actions}", f"--config.model.frames_per_action={frames}",
-           f"--config.eval_every_steps={_STEPS.value}")
-      report = json.loads(_run("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
-      rows.append({"actions": num_actions, "K": frames, "s/action": frames / 50,
-                   "codes used": report["codebook_usage"] * num_actions, "perplexity": report["perplexity"],
-                   "err inferred": report["hidden_error_inferred"], "err none": report["hidden_error_none"],
-                   "err random": report["hidden_error_random"], "gap (random/inferred)":
-                   report["controllability_gap"], "none/inferred":
-                   report["hidden_error_none"] / report["hidden_error_inferred"], "stability": report["stability"]})
-  print_table(rows, title=f"LAM ablation on {_TOKENIZER.value} latents ({_STEPS.value} steps each, tiny LAM)")
+  for arm in _ARMS.value:
+    report = evaluate_arm(arm)
+    report.setdefault("num_actions", lam_arms.get_config(arm).model.num_actions)
+    rows.append(table_row(arm, report))
+    print(json.dumps(rows[-1]), flush=True)
+  print_table(rows, title=f"LAM arms on {_TOKENIZER.value} latents ({_STEPS.value} steps each, tiny LAM, "
+                          "validation split)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
 from genie_audio.training import checkpoint, loop, optim, tasks
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.lam import LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir
+from genie_audio.training.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
+                                           window_channel_weights)
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
 # along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
@@ -142,6 +143,41 @@ def test_actions_carry_the_hidden_steps():
   assert purity > 0.85
 
 
+@pytest.mark.parametrize("view", ["window_norm", "delta"])
+def test_normalised_encoder_views_ignore_a_window_offset_and_scale(view):
+  """A window shifted and scaled per channel (a level or colour change in latent space) gets the same actions
+  under the standardised views, and (almost surely) other actions under the raw view."""
+  z, _ = synthetic_latents(np.random.default_rng(3), 16)
+  offset = np.array([3.0, -2.0, 1.0, 5.0], np.float32)
+  scale = np.array([2.0, 0.5, 3.0, 1.5], np.float32)
+  codes = {}
+  for name in (view, "window"):
+    model = LatentActionModel(latent_dim=C, frames_per_action=R, num_actions=8, model_dim=32, encoder_depth=1,
+                              decoder_depth=1, num_heads=2, code_dim=8, encoder_view=name)
+    variables = model.init(jax.random.key(0), z, np.zeros(z.shape[:2], bool))
+    infer = lambda x: np.asarray(model.apply(variables, x, method=LatentActionModel.infer_actions))
+    z_encoded = model.apply(variables, z, method=LatentActionModel.encode)
+    z_moved = model.apply(variables, z * scale + offset, method=LatentActionModel.encode)
+    codes[name] = (infer(z), infer(z * scale + offset))
+    if name == view:
+      np.testing.assert_allclose(z_moved, z_encoded, atol=2e-4)
+  np.testing.assert_array_equal(*codes[view])
+  assert np.mean(codes["window"][0] != codes["window"][1]) > 0.2
+
+
+def test_window_std_weighting_divides_each_channel_by_its_variance():
+  t = np.arange(8, dtype=np.float32)
+  target = np.stack([t, 10 * t + 7.0], axis=-1)[None]          # (1, 8, 2): variances 5.25 and 525
+  weights = np.asarray(window_channel_weights(jnp.asarray(target), "window_std"))
+  np.testing.assert_allclose(weights[0, 0], [1 / 5.25, 1 / 525], rtol=1e-5)
+  assert window_channel_weights(jnp.asarray(target), "none") is None
+  prediction = target + np.array([1.0, 10.0], np.float32)       # the same error relative to each channel's spread
+  mask = np.ones((1, 8), bool)
+  err, count = hidden_squared_error(prediction, target, mask, weights)
+  np.testing.assert_allclose(float(err[0]), 8 * (1 / 5.25 + 100 / 525), rtol=1e-5)
+  assert float(count[0]) == 16
+
+
 def test_eval_metrics_reduction():
   codes = np.array([[0, 0, 1, 1], [2, 2, 0, 0]])
   shifted = np.array([[0, 1, 1, 1], [2, 2, 0, 3]])
@@ -211,6 +247,14 @@ def test_validate_config_names_the_field():
   config = lam_config.get_config("tiny")
   config.vq.dead_threshold = 0.2
   with pytest.raises(ValueError, match="vq.dead_threshold"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
+  config.model.encoder_view = "spectrum"
+  with pytest.raises(ValueError, match="model.encoder_view='spectrum'"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
+  config.loss_weighting = "loud"
+  with pytest.raises(ValueError, match="loss_weighting='loud'"):
     LamTask.validate_config(config)
 
 

@@ -1,7 +1,7 @@
 """The latent action model (LAM): one discrete action per R latent frames, learnt by in-painting.
 
 Genie's LAM (arXiv 2402.15391) made non-causal for audio latents (DESIGN.md section 3):
-  encoder: latents (B, T, C) -> input projection + within-step phase embedding -> bidirectional
+  encoder: latents (B, T, C) -> the encoder's view of them (`encoder_view`) -> input projection + within-step phase embedding -> bidirectional
            TransformerBlocks (RoPE) over the whole window -> mean over the R frames of each action step
            -> (B, S, D) -> projection to the code dim -> VQ (K = num_actions codes) -> action embeddings
            (B, S, E).
@@ -15,6 +15,10 @@ Methods (flax `apply(..., method=...)`):
   __call__(latents, mask, drop_actions=None) -> (prediction_BTC, aux)   training forward
   infer_actions(latents) -> codes (B, S)                               encoder + VQ only
   decode(latents, mask, codes) -> prediction_BTC                       codes < 0 mean "no action"
+Encoder views (`encoder_view`): "window", the latents as they are; "window_norm", each channel standardised
+over the window (mean 0, std 1), so the encoder cannot see the window's absolute level or colour, only how its
+steps differ from one another; "delta", the frame-to-frame change of each channel (standardised over the
+window), the plainest "what moves" view. The decoder always sees the latents as they are.
 "No action" is a learned null-action embedding. Training swaps it in for a random fraction of windows
 (`drop_actions`), so decoding without actions is a trained, fair baseline for the actions' value.
 
@@ -36,6 +40,27 @@ from genie_audio.models.layers import RMSNorm, TransformerBlock
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
+ENCODER_VIEWS = ("window", "window_norm", "delta")
+_STD_FLOOR = 1e-3   # a channel that is constant over the window is centred, not blown up
+
+
+def standardize_over_time(x_BTC: jax.Array) -> jax.Array:
+  """Each channel of each window to mean 0 and std 1 over the frames."""
+  mean_B1C = jnp.mean(x_BTC, axis=1, keepdims=True)
+  std_B1C = jnp.std(x_BTC, axis=1, keepdims=True)
+  return (x_BTC - mean_B1C) / jnp.maximum(std_B1C, _STD_FLOOR)
+
+
+def encoder_view(latents_BTC: jax.Array, view: str) -> jax.Array:
+  """What the LAM encoder sees of a window (see the module docstring)."""
+  if view == "window":
+    return latents_BTC
+  if view == "window_norm":
+    return standardize_over_time(latents_BTC)
+  if view == "delta":
+    change_BTC = jnp.diff(latents_BTC, axis=1, prepend=latents_BTC[:, :1])
+    return standardize_over_time(change_BTC)
+  raise ValueError(f"LatentActionModel: encoder_view={view!r}, expected one of {ENCODER_VIEWS}")
 
 
 class LatentActionModel(nn.Module):
@@ -50,6 +75,7 @@ class LatentActionModel(nn.Module):
   code_dim: int = 32              # V
   beta: float = 0.25              # commitment weight
   normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
+  encoder_view: str = "window"    # ENCODER_VIEWS: what the encoder sees of the latents
   dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
 
   def setup(self):
@@ -89,7 +115,8 @@ class LatentActionModel(nn.Module):
     """Continuous per-step vectors (B, S, V), before quantisation."""
     B, T, _ = latents_BTC.shape
     S = self._steps(latents_BTC)
-    h_BTD = self.enc_in(latents_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
+    view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view)
+    h_BTD = self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
     for block in self.enc_blocks:
       h_BTD = block(h_BTD)
     h_BTD = self.enc_norm(h_BTD)

@@ -1,6 +1,8 @@
 """Stage 2: the latent action model, trained by in-painting hidden action steps of latent windows.
 
-loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). After each optimizer step,
+loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
+"none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
+over the window, so a window's level (constant over it) weighs no more than what moves within it. After each optimizer step,
 `post_update` refreshes the VQ's usage EMA (a param the optimizer never trains, see models/vq.py) and
 restarts dead codes from the batch's encodings.
 
@@ -44,7 +46,7 @@ from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
-from genie_audio.models.lam import LatentActionModel, lam_from_config
+from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,28 @@ log = logging.getLogger(__name__)
 _F32 = jnp.float32
 
 
-def hidden_squared_error(prediction_BTC: jax.Array, target_BTC: jax.Array, mask_BT: jax.Array
-                         ) -> tuple[jax.Array, jax.Array]:
+def hidden_squared_error(prediction_BTC: jax.Array, target_BTC: jax.Array, mask_BT: jax.Array,
+                         channel_weights_B1C: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
   """Per window: (sum of squared errors over hidden frames and channels, number of such values), (B,)."""
   weight_BT = mask_BT.astype(_F32)
-  err_BT = jnp.sum(jnp.square(prediction_BTC.astype(_F32) - target_BTC.astype(_F32)), axis=-1)
+  squared_BTC = jnp.square(prediction_BTC.astype(_F32) - target_BTC.astype(_F32))
+  if channel_weights_B1C is not None:
+    squared_BTC = squared_BTC * channel_weights_B1C
+  err_BT = jnp.sum(squared_BTC, axis=-1)
   return jnp.sum(err_BT * weight_BT, axis=1), jnp.sum(weight_BT, axis=1) * target_BTC.shape[-1]
+
+
+LOSS_WEIGHTINGS = ("none", "window_std")
+
+
+def window_channel_weights(target_BTC: jax.Array, weighting: str) -> jax.Array | None:
+  """Per-window, per-channel error weights (B, 1, C) for `loss_weighting`, None for "none"."""
+  if weighting == "none":
+    return None
+  if weighting == "window_std":
+    variance_B1C = jnp.var(target_BTC.astype(_F32), axis=1, keepdims=True)
+    return jax.lax.stop_gradient(1.0 / jnp.maximum(variance_B1C, 1e-4))
+  raise ValueError(f"loss_weighting={weighting!r}, expected one of {LOSS_WEIGHTINGS}")
 
 
 def _tokenizer_command(frame_rate: float) -> str:
@@ -150,6 +168,10 @@ class LamTask(Task):
     check(config.model.num_actions >= 2, "model.num_actions", config.model.num_actions, "must be >= 2")
     check(config.model.model_dim % config.model.num_heads == 0, "model.model_dim", config.model.model_dim,
           f"must be divisible by model.num_heads={config.model.num_heads}")
+    check(config.model.get("encoder_view", "window") in ENCODER_VIEWS, "model.encoder_view",
+          config.model.get("encoder_view"), f"must be one of {ENCODER_VIEWS}")
+    check(config.get("loss_weighting", "none") in LOSS_WEIGHTINGS, "loss_weighting",
+          config.get("loss_weighting"), f"must be one of {LOSS_WEIGHTINGS}")
     check(0 <= config.action_dropout < 1, "action_dropout", config.action_dropout, "must be in [0, 1)")
     check(0 < config.vq.usage_decay < 1, "vq.usage_decay", config.vq.usage_decay, "must be in (0, 1)")
     check(0 <= config.vq.dead_threshold < 1 / config.model.num_actions, "vq.dead_threshold",
@@ -193,7 +215,8 @@ class LamTask(Task):
     mask_BT = self.sample_mask(mask_rng, z_BTC.shape[0])
     drop_B = jax.random.bernoulli(drop_rng, self.config.action_dropout, (z_BTC.shape[0],))
     prediction_BTC, aux = self.model.apply({"params": params}, z_BTC, mask_BT, drop_B)
-    err_B, count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT)
+    weights_B1C = window_channel_weights(z_BTC, self.config.get("loss_weighting", "none"))
+    err_B, count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT, weights_B1C)
     recon = jnp.sum(err_B) / jnp.maximum(jnp.sum(count_B), 1.0)
     loss = recon + self.config.vq.loss_weight * aux["loss"]
     metrics = {

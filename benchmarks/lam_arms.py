@@ -1,0 +1,54 @@
+"""LAM ablation arms (issue 11: actions that are moves, not volume levels), as a config file.
+
+    python launch/train.py --config benchmarks/lam_arms.py:ARM --workdir runs/lam_ablation/ARM \
+        --config.init.tokenizer.workdir=runs/demo/tokenizer --config.total_steps=1500
+
+Every arm is configs/lam.py:tiny with a few fields changed; `benchmarks/lam_ablation.py` trains, scores and
+tabulates them. All arms have the same network and window, so equal steps are equal compute (the encoder views
+and the loss weighting cost a few elementwise operations).
+  base          the tiny preset before issue 11: the encoder sees the raw window, the loss scores raw latents
+  norm          the encoder sees each window standardised per channel (no absolute level or colour)
+  delta         the encoder sees the frame-to-frame change of each channel
+  wstd          the loss divides each channel's error by its variance in the window
+  norm_wstd     norm + wstd
+  short_masks   hidden runs of 1-2 steps between visible steps, no long blocks (every hidden step has context
+                on both sides, so its level is predictable and the action is left to carry the change)
+  norm_short    norm + short_masks
+  norm_16       norm with 16 actions
+  norm_r5       norm with 5 latent frames (0.1 s) per action
+"""
+
+import ml_collections
+
+from configs import lam
+
+_NORM = {"model.encoder_view": "window_norm"}
+_SHORT = {"mask.rate": 0.35, "mask.max_span": 2, "mask.block_prob": 0.0}
+
+ARMS = {
+    "base": {},
+    "norm": _NORM,
+    "delta": {"model.encoder_view": "delta"},
+    "wstd": {"loss_weighting": "window_std"},
+    "norm_wstd": dict(_NORM, loss_weighting="window_std"),
+    "short_masks": _SHORT,
+    "norm_short": dict(_NORM, **_SHORT),
+    "norm_16": dict(_NORM, **{"model.num_actions": 16}),
+    "norm_r5": dict(_NORM, **{"model.frames_per_action": 5}),
+}
+# Every field the arms change, at the value of the base arm (so an arm states its whole difference).
+BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
+        "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10}
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  if arg not in ARMS:
+    raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS)}")
+  c = lam.get_config("tiny")
+  for field, value in dict(BASE, **ARMS[arg]).items():
+    *parents, leaf = field.split(".")
+    node = c
+    for parent in parents:
+      node = node[parent]
+    node[leaf] = value
+  return c
