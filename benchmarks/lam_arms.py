@@ -16,6 +16,10 @@ and the loss weighting cost a few elementwise operations).
   norm_short    norm + short_masks
   norm_16       norm with 16 actions
   norm_r5       norm with 5 latent frames (0.1 s) per action
+Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
+  big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
+  norm_big      norm at that size
+  norm_16_big   norm_16 at that size
 """
 
 import ml_collections
@@ -23,6 +27,7 @@ import ml_collections
 from configs import lam
 
 _NORM = {"model.encoder_view": "window_norm"}
+_BIG = {"model.model_dim": 64, "model.encoder_depth": 2, "model.decoder_depth": 2, "model.num_heads": 4}
 _SHORT = {"mask.rate": 0.35, "mask.max_span": 2, "mask.block_prob": 0.0}
 
 ARMS = {
@@ -35,10 +40,14 @@ ARMS = {
     "norm_short": dict(_NORM, **_SHORT),
     "norm_16": dict(_NORM, **{"model.num_actions": 16}),
     "norm_r5": dict(_NORM, **{"model.frames_per_action": 5}),
+    "big": _BIG,
+    "norm_big": dict(_NORM, **_BIG),
+    "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
-        "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10}
+        "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
+        "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -59,8 +59,8 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
       audio_windows=16,             # windows decoded for the seam metrics
       audio_in_training=False))     # seams need the tokenizer's decoder: launch/evaluate.py always has them
 
-  if preset == "tiny":
-    c.total_steps = 1500
+  if preset == "tiny":  # the CPU demo size
+    c.total_steps = 2000
     c.batch_size = 16
     c.shard_min_size = 256
     c.optim.lr = 1e-3

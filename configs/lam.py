@@ -55,15 +55,15 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
   c.action_dropout = 0.1        # fraction of windows decoded with the null action (the "no action" baseline)
   c.eval = ml_collections.ConfigDict(dict(split="validation", num_windows=256, batch_size=32, seed=1234))
 
-  if preset == "tiny":
-    c.total_steps = 20
+  if preset == "tiny":  # the CPU demo size: 1500 steps take a few minutes on 2 cores
+    c.total_steps = 1500
     c.batch_size = 8
     c.shard_min_size = 2048      # still shards the MLP, attention and adaLN kernels over fsdp
     c.optim.lr = 1e-3
     c.optim.warmup_steps = 2
-    c.log_every_steps = 5
-    c.eval_every_steps = 10
-    c.checkpoint_every_steps = 10
+    c.log_every_steps = 25
+    c.eval_every_steps = 500
+    c.checkpoint_every_steps = 500
     c.async_checkpoints = False
     c.data.latent_dim = tiny_latent_dim
     c.init.tokenizer.workdir = tiny_tokenizer_workdir

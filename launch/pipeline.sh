@@ -18,8 +18,7 @@ $PY launch/train.py --config configs/tokenizer.py:tiny --workdir "$RUNS/tokenize
 $PY launch/evaluate.py --workdir "$RUNS/tokenizer"
 $PY launch/encode.py --workdir "$RUNS/tokenizer" --noprogress
 $PY launch/train.py --config configs/lam.py:tiny --workdir "$RUNS/lam" \
-  --config.init.tokenizer.workdir="$RUNS/tokenizer" --config.total_steps="$LAM_STEPS" \
-  --config.eval_every_steps=500 --config.checkpoint_every_steps=500 "$@"
+  --config.init.tokenizer.workdir="$RUNS/tokenizer" --config.total_steps="$LAM_STEPS" "$@"
 $PY launch/evaluate.py --workdir "$RUNS/lam"
 $PY launch/train.py --config configs/dynamics.py:tiny --workdir "$RUNS/dynamics" \
   --config.init.lam.workdir="$RUNS/lam" --config.total_steps="$DYNAMICS_STEPS" "$@"
