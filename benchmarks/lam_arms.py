@@ -16,6 +16,9 @@ and the loss weighting cost a few elementwise operations).
   norm_short    norm + short_masks
   norm_16       norm with 16 actions
   norm_r5       norm with 5 latent frames (0.1 s) per action
+  steps         the loss scores each hidden step's mean latent (what a step does as a whole), not its frames
+  norm_steps    norm + steps
+  norm_steps_16 norm_steps with 16 actions
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
@@ -40,6 +43,9 @@ ARMS = {
     "norm_short": dict(_NORM, **_SHORT),
     "norm_16": dict(_NORM, **{"model.num_actions": 16}),
     "norm_r5": dict(_NORM, **{"model.frames_per_action": 5}),
+    "steps": {"loss_space": "step_means"},
+    "norm_steps": dict(_NORM, loss_space="step_means"),
+    "norm_steps_16": dict(_NORM, loss_space="step_means", **{"model.num_actions": 16}),
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
@@ -47,7 +53,7 @@ ARMS = {
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
         "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
-        "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2}
+        "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -46,6 +46,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
       num_heads=8, mlp_ratio=4, code_dim=32, beta=0.25, normalize_codes=True, encoder_view="window",
       dtype="bfloat16"))
   c.loss_weighting = "none"     # "window_std": each channel's error over its variance in the window
+  c.loss_space = "frames"       # "step_means": score each hidden step's mean latent, not its frames
   c.mask = ml_collections.ConfigDict(dict(rate=0.5, max_span=4, block_prob=0.2, block_min=0.3, block_max=0.6))
   c.vq = ml_collections.ConfigDict(dict(
       loss_weight=1.0,          # total loss = hidden-frame MSE + loss_weight * (codebook + beta * commitment)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (launch/setup.sh) and runs the whole test suite on CPU with 8 fake devices (tests/conftest.py).
+# Sets up (launch/setup.sh) and runs the whole test suite on CPU with 8 fake devices per worker
+# (tests/conftest.py), one pytest-xdist worker per core (TEST_WORKERS=N to choose; 0 runs in this process).
+# Tests of one file stay on one worker (--dist loadfile), so a module's trained fixtures are built once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" --dist loadfile "$@"

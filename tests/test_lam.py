@@ -17,7 +17,7 @@ from genie_audio.models.lam import LatentActionModel
 from genie_audio.training import checkpoint, loop, optim, tasks
 from genie_audio.training.metrics import read_metrics
 from genie_audio.training.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
-                                           window_channel_weights)
+                                           step_means, window_channel_weights)
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
 # along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
@@ -178,6 +178,27 @@ def test_window_std_weighting_divides_each_channel_by_its_variance():
   assert float(count[0]) == 16
 
 
+def test_step_means_loss_ignores_detail_inside_a_step():
+  """In the step_means loss space a prediction off by zero-mean wiggles inside each step costs nothing; in the
+  frames space it does."""
+  z, _ = synthetic_latents(np.random.default_rng(4), 4)
+  np.testing.assert_allclose(step_means(jnp.asarray(z), R), z.reshape(4, S, R, C).mean(axis=2), rtol=1e-6)
+  wiggle = np.tile(np.array([1.0, -1.0, 2.0, -2.0], np.float32)[:R, None], (S, C))[None]
+  config = synthetic_config()
+  config.action_dropout = 0.0
+  task = LamTask(config)
+  params = task.init_params(jax.random.key(0), {"latents": z})
+  losses = {}
+  for space in ("frames", "step_means"):
+    config.loss_space = space
+    aux = {"loss": 0.0, "commitment_loss": 0.0, "codebook_loss": 0.0, "usage": 0.0, "perplexity": 0.0,
+           "usage_ema": jnp.zeros(8), "encodings": 0, "counts": 0}
+    with pytest.MonkeyPatch.context() as patch:  # a "model" whose prediction is the target plus the wiggles
+      patch.setattr(LatentActionModel, "apply", lambda self, variables, x, mask, drop: (jnp.asarray(z + wiggle), aux))
+      losses[space] = float(task.loss(params, {"latents": z}, jax.random.key(1), 0)[1]["train/recon_loss"])
+  assert losses["step_means"] < 1e-10 and losses["frames"] > 1.0, losses
+
+
 def test_eval_metrics_reduction():
   codes = np.array([[0, 0, 1, 1], [2, 2, 0, 0]])
   shifted = np.array([[0, 1, 1, 1], [2, 2, 0, 3]])
@@ -253,6 +274,10 @@ def test_validate_config_names_the_field():
   with pytest.raises(ValueError, match="model.encoder_view='spectrum'"):
     LamTask.validate_config(config)
   config = lam_config.get_config("tiny")
+  config.loss_space = "bars"
+  with pytest.raises(ValueError, match="loss_space='bars'"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
   config.loss_weighting = "loud"
   with pytest.raises(ValueError, match="loss_weighting='loud'"):
     LamTask.validate_config(config)
@@ -272,6 +297,7 @@ def test_sharded_smoke_run_saves_resumes_and_evaluates(tmp_path):
   first = loop.train(config, workdir, LamTask)
   assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 3
   assert first["eval/lam/controllability_gap"] > 0 and 0 <= first["eval/lam/stability"] <= 1
+  assert first["eval/lam/step_controllability_gap"] > 0 and first["eval/lam/step_error_none"] > 0
   config.total_steps = 5
   last = loop.train(config, workdir, LamTask)
   metrics = read_metrics(workdir)

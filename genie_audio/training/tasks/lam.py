@@ -2,7 +2,10 @@
 
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
-over the window, so a window's level (constant over it) weighs no more than what moves within it. After each optimizer step,
+over the window, so a window's level (constant over it) weighs no more than what moves within it.
+`loss_space`: "frames" scores every hidden latent frame; "step_means" scores the mean of each hidden step's R
+frames, so the actions answer for what a step does as a whole rather than its frame-to-frame detail (most of the
+latents' variance, which a few bits per step cannot carry). After each optimizer step,
 `post_update` refreshes the VQ's usage EMA (a param the optimizer never trains, see models/vq.py) and
 restarts dead codes from the batch's encodings.
 
@@ -11,6 +14,8 @@ Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
       the encoder inferred from the window, uniformly random actions, or the null action. The same masks
       for all three.
   eval/lam/controllability_gap: hidden_error_random / hidden_error_inferred (> 1: the actions matter).
+  eval/lam/step_error_{inferred,random,none}, eval/lam/step_controllability_gap: the same on each hidden step's
+      mean latent (the "step_means" loss space), whatever space the run trained in.
   eval/lam/codebook_usage, eval/lam/perplexity: fraction of codes used, exp(entropy) of their distribution,
       over the whole eval set.
   eval/lam/stability: each eval window is read one latent frame longer, and its actions are inferred on
@@ -66,6 +71,13 @@ def hidden_squared_error(prediction_BTC: jax.Array, target_BTC: jax.Array, mask_
 
 
 LOSS_WEIGHTINGS = ("none", "window_std")
+LOSS_SPACES = ("frames", "step_means")
+
+
+def step_means(x_BTC: jax.Array, frames_per_action: int) -> jax.Array:
+  """The mean of each action step's R frames, (B, S, C)."""
+  B, T, C = x_BTC.shape
+  return jnp.mean(x_BTC.reshape(B, T // frames_per_action, frames_per_action, C), axis=2)
 
 
 def window_channel_weights(target_BTC: jax.Array, weighting: str) -> jax.Array | None:
@@ -172,6 +184,8 @@ class LamTask(Task):
           config.model.get("encoder_view"), f"must be one of {ENCODER_VIEWS}")
     check(config.get("loss_weighting", "none") in LOSS_WEIGHTINGS, "loss_weighting",
           config.get("loss_weighting"), f"must be one of {LOSS_WEIGHTINGS}")
+    check(config.get("loss_space", "frames") in LOSS_SPACES, "loss_space", config.get("loss_space"),
+          f"must be one of {LOSS_SPACES}")
     check(0 <= config.action_dropout < 1, "action_dropout", config.action_dropout, "must be in [0, 1)")
     check(0 < config.vq.usage_decay < 1, "vq.usage_decay", config.vq.usage_decay, "must be in (0, 1)")
     check(0 <= config.vq.dead_threshold < 1 / config.model.num_actions, "vq.dead_threshold",
@@ -215,8 +229,13 @@ class LamTask(Task):
     mask_BT = self.sample_mask(mask_rng, z_BTC.shape[0])
     drop_B = jax.random.bernoulli(drop_rng, self.config.action_dropout, (z_BTC.shape[0],))
     prediction_BTC, aux = self.model.apply({"params": params}, z_BTC, mask_BT, drop_B)
-    weights_B1C = window_channel_weights(z_BTC, self.config.get("loss_weighting", "none"))
-    err_B, count_B = hidden_squared_error(prediction_BTC, z_BTC, mask_BT, weights_B1C)
+    target_BTC, scored_BTC, scored_mask_BT = z_BTC, prediction_BTC, mask_BT
+    if self.config.get("loss_space", "frames") == "step_means":
+      R = self.frames_per_action  # masks hide whole steps, so a step's first frame says whether it is hidden
+      target_BTC, scored_BTC = step_means(z_BTC, R), step_means(prediction_BTC, R)
+      scored_mask_BT = mask_BT[:, ::R]
+    weights_B1C = window_channel_weights(target_BTC, self.config.get("loss_weighting", "none"))
+    err_B, count_B = hidden_squared_error(scored_BTC, target_BTC, scored_mask_BT, weights_B1C)
     recon = jnp.sum(err_B) / jnp.maximum(jnp.sum(count_B), 1.0)
     loss = recon + self.config.vq.loss_weight * aux["loss"]
     metrics = {
@@ -281,8 +300,12 @@ class LamTask(Task):
       prediction_BTC = model.apply(variables, z3_BTC, mask3_BT, jnp.concatenate(list(candidates.values())),
                                    method=LatentActionModel.decode)
       err_B, count_B = hidden_squared_error(prediction_BTC, z3_BTC, mask3_BT)
+      R = self.frames_per_action
+      step_err_B, step_count_B = hidden_squared_error(step_means(prediction_BTC, R), step_means(z3_BTC, R),
+                                                      mask3_BT[:, ::R])
       errors = dict(zip(candidates, jnp.split(err_B, n)))
-      return codes_BS, shifted_codes_BS, errors, count_B[:B]
+      errors.update({f"step_{name}": e for name, e in zip(candidates, jnp.split(step_err_B, n))})
+      return codes_BS, shifted_codes_BS, errors, jnp.stack([count_B[:B], step_count_B[:B]], axis=-1)
 
     leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
     if isinstance(leaf_sharding, NamedSharding):  # keep inputs/outputs replicated on the params' mesh
@@ -301,7 +324,7 @@ class LamTask(Task):
     eval_step, replicated = self._eval_step
     batch_size, n = self.config.eval.batch_size, len(windows)
     codes, shifted, counts = [], [], []
-    errors = {"inferred": [], "random": [], "none": []}
+    errors = {f"{prefix}{name}": [] for prefix in ("", "step_") for name in ("inferred", "random", "none")}
     for index, start in enumerate(range(0, n, batch_size)):
       x = windows[start:start + batch_size]
       valid = len(x)
@@ -316,9 +339,18 @@ class LamTask(Task):
       for name in errors:
         errors[name].append(out[2][name][:valid])
       counts.append(out[3][:valid])
+    errors = {k: np.concatenate(v) for k, v in errors.items()}
+    counts_N2 = np.concatenate(counts)
     metrics = lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
-                               {k: np.concatenate(v) for k, v in errors.items()}, np.concatenate(counts),
+                               {k: v for k, v in errors.items() if not k.startswith("step_")}, counts_N2[:, 0],
                                self.config.model.num_actions, self.frames_per_action)
+    step_metrics = lam_eval_metrics(
+        np.concatenate(codes), np.concatenate(shifted),
+        {k.removeprefix("step_"): v for k, v in errors.items() if k.startswith("step_")}, counts_N2[:, 1],
+        self.config.model.num_actions, self.frames_per_action)
+    metrics.update({f"eval/lam/step_error_{name}": step_metrics[f"eval/lam/hidden_error_{name}"]
+                    for name in ("inferred", "random", "none")})
+    metrics["eval/lam/step_controllability_gap"] = step_metrics["eval/lam/controllability_gap"]
     return metrics, self.timeline_figure(params)
 
   def timeline_figure(self, params) -> dict:
