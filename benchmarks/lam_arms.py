@@ -16,6 +16,8 @@ and the loss weighting cost a few elementwise operations).
   norm_short    norm + short_masks
   norm_16       norm with 16 actions
   norm_r5       norm with 5 latent frames (0.1 s) per action
+  sdelta        the encoder sees each frame minus the frame one step earlier (step-to-step change)
+  sdelta_steps  sdelta + steps
   steps         the loss scores each hidden step's mean latent (what a step does as a whole), not its frames
   norm_steps    norm + steps
   norm_steps_16 norm_steps with 16 actions
@@ -43,6 +45,8 @@ ARMS = {
     "norm_short": dict(_NORM, **_SHORT),
     "norm_16": dict(_NORM, **{"model.num_actions": 16}),
     "norm_r5": dict(_NORM, **{"model.frames_per_action": 5}),
+    "sdelta": {"model.encoder_view": "step_delta"},
+    "sdelta_steps": {"model.encoder_view": "step_delta", "loss_space": "step_means"},
     "steps": {"loss_space": "step_means"},
     "norm_steps": dict(_NORM, loss_space="step_means"),
     "norm_steps_16": dict(_NORM, loss_space="step_means", **{"model.num_actions": 16}),

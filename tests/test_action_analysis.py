@@ -5,6 +5,7 @@ commands on the tiny pipeline's runs."""
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from genie_audio.editing.action_reader import ActionReader
-from genie_audio.eval import action_analysis, action_measures, descriptors, plots
+from genie_audio.eval import action_analysis, action_legend, action_measures, descriptors, plots
 from genie_audio.testing import runs
 
 # The tiny trained pipeline, as a session fixture registered once for every module that names it.
@@ -260,3 +261,22 @@ def test_actions_command_writes_the_timeline_png(pipeline_runs, tmp_path):
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert len(summary["timeline"]) == 30 and summary["output"] == str(tmp_path / "timeline.png")
   assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.png"]
+
+
+def test_legend_names_each_actions_strongest_tendencies():
+  rng = np.random.default_rng(0)
+  n = 600
+  codes = rng.integers(0, 3, n)                       # action 3 is never used
+  steps = {name: rng.normal(size=n) for name in descriptors.NAMES}
+  steps["loudness_jump_db"] = rng.normal(0.0, 2.0, n) + np.where(codes == 0, 6.0, 0.0)   # 0: jumps up
+  steps["onset_density"] = rng.normal(3.0, 1.0, n) - np.where(codes == 1, 2.0, 0.0)     # 1: sparser
+  steps["action"] = codes
+  analysis = action_analysis.Analysis(steps, [], num_actions=4, step_seconds=0.2)
+  lines = action_legend.legend(analysis)
+  # +6 dB against an all-step mean of about +2; 2 onsets/s fewer against a mean pulled down by a third of that
+  assert re.match(r"louder than the step before \(\+(3\.[6-9]|4\.[0-4]) dB\)", lines[0]), lines[0]
+  assert re.match(r"sparser \(-1\.[2-6] onsets/s\)", lines[1]), lines[1]
+  assert "louder than the step before" not in lines[1] and "sparser" not in lines[0]
+  assert lines[3] == "never used"
+  markdown = action_legend.legend_markdown(lines, np.bincount(codes, minlength=4))
+  assert "- **3** (0% of steps): never used" in markdown

@@ -143,7 +143,7 @@ def test_actions_carry_the_hidden_steps():
   assert purity > 0.85
 
 
-@pytest.mark.parametrize("view", ["window_norm", "delta"])
+@pytest.mark.parametrize("view", ["window_norm", "delta", "step_delta"])
 def test_normalised_encoder_views_ignore_a_window_offset_and_scale(view):
   """A window shifted and scaled per channel (a level or colour change in latent space) gets the same actions
   under the standardised views, and (almost surely) other actions under the raw view."""

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 import soundfile as sf
@@ -26,7 +27,8 @@ BASELINES = {"silence", "lowpass", "envelope_vocoder"} | ({"opus"} if baselines.
 def workdir(tmp_path_factory):
   dataset = fake_data.write_fake_dataset(tmp_path_factory.mktemp("data"), recordings=3, seconds=1.5)
   workdir = tmp_path_factory.mktemp("run")
-  loop.train(micro(dataset, total_steps=2, eval_every_steps=100), workdir, TokenizerTask)
+  # One device, as the commands below run: they then load programs this process compiled (tests/conftest.py).
+  loop.train(micro(dataset, total_steps=2, eval_every_steps=100), workdir, TokenizerTask, jax.devices()[:1])
   return workdir
 
 

@@ -15,7 +15,9 @@ variance the action explains (eta squared, state vs move descriptors) and, given
 invariance: how many steps keep their action when the recording is played 10 dB softer or 6 dB louder.
 
 write_report writes (atomically, each file complete or absent):
-  actions.md     the per-action table (mean ± std), then the eta squared and gain invariance tables, markdown
+  actions.md     the legend (one line per action, `action_legend.py`), the per-action table (mean ± std), then
+                 the eta squared and gain invariance tables, markdown
+  legend.json    {action: its legend line}
   actions.csv    the per-action statistics, one row per action and one for all steps
   measures.json  {"eta_squared": {"state": {descriptor: value}, "move": {...}}, "gain_invariance":
                  {"-10dB": x, "+6dB": y}, "gain_invariance_raw": {...}} (gain entries only if measured)
@@ -41,7 +43,7 @@ import soundfile as sf
 
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.eval import action_measures, descriptors, plots
+from genie_audio.eval import action_legend, action_measures, descriptors, plots
 
 FADE_S = 0.01                  # fade in/out of example clips (no clicks at their cuts)
 FORMATS = {"centroid_hz": "{:.0f}", "onset_density": "{:.1f}"}   # others: {:.2f}
@@ -325,8 +327,13 @@ def write_report(analysis: Analysis, output_dir: str | os.PathLike, examples: in
   output_dir.mkdir(parents=True, exist_ok=True)
   summary = summarize(analysis)
   measures = measure(analysis) if measures is None else measures
-  table = markdown_table(summary) + measures_markdown(measures, analysis.steps)
+  lines = action_legend.legend(analysis)
+  counts = np.bincount(analysis.codes, minlength=analysis.num_actions)[:analysis.num_actions]
+  table = (action_legend.legend_markdown(lines, counts) + "\n" + markdown_table(summary)
+           + measures_markdown(measures, analysis.steps))
   paths = {"table": write_text(output_dir / "actions.md", table),
+           "legend": write_text(output_dir / "legend.json", json.dumps({str(a): t for a, t in lines.items()},
+                                                                      indent=1)),
            "csv": write_text(output_dir / "actions.csv", csv_text(summary)),
            "measures": write_text(output_dir / "measures.json", json.dumps(measures, indent=1)),
            "eta_squared_csv": write_text(output_dir / "eta_squared.csv",

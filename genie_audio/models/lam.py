@@ -18,7 +18,9 @@ Methods (flax `apply(..., method=...)`):
 Encoder views (`encoder_view`): "window", the latents as they are; "window_norm", each channel standardised
 over the window (mean 0, std 1), so the encoder cannot see the window's absolute level or colour, only how its
 steps differ from one another; "delta", the frame-to-frame change of each channel (standardised over the
-window), the plainest "what moves" view. The decoder always sees the latents as they are.
+window), the plainest "what moves" view; "step_delta", each frame minus the frame one step (R frames) earlier
+(standardised), whose mean over a step is that step's mean minus the previous one's: what changed since the
+last step, without the frame-to-frame detail. The decoder always sees the latents as they are.
 "No action" is a learned null-action embedding. Training swaps it in for a random fraction of windows
 (`drop_actions`), so decoding without actions is a trained, fair baseline for the actions' value.
 
@@ -40,7 +42,7 @@ from genie_audio.models.layers import RMSNorm, TransformerBlock
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
-ENCODER_VIEWS = ("window", "window_norm", "delta")
+ENCODER_VIEWS = ("window", "window_norm", "delta", "step_delta")
 _STD_FLOOR = 1e-3   # a channel that is constant over the window is centred, not blown up
 
 
@@ -51,7 +53,7 @@ def standardize_over_time(x_BTC: jax.Array) -> jax.Array:
   return (x_BTC - mean_B1C) / jnp.maximum(std_B1C, _STD_FLOOR)
 
 
-def encoder_view(latents_BTC: jax.Array, view: str) -> jax.Array:
+def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int) -> jax.Array:
   """What the LAM encoder sees of a window (see the module docstring)."""
   if view == "window":
     return latents_BTC
@@ -59,6 +61,10 @@ def encoder_view(latents_BTC: jax.Array, view: str) -> jax.Array:
     return standardize_over_time(latents_BTC)
   if view == "delta":
     change_BTC = jnp.diff(latents_BTC, axis=1, prepend=latents_BTC[:, :1])
+    return standardize_over_time(change_BTC)
+  if view == "step_delta":  # z_t - z_{t-R}: averaged over a step, its mean minus the previous step's
+    R = frames_per_action
+    change_BTC = latents_BTC - jnp.concatenate([latents_BTC[:, :R], latents_BTC[:, :-R]], axis=1)
     return standardize_over_time(change_BTC)
   raise ValueError(f"LatentActionModel: encoder_view={view!r}, expected one of {ENCODER_VIEWS}")
 
@@ -115,7 +121,7 @@ class LatentActionModel(nn.Module):
     """Continuous per-step vectors (B, S, V), before quantisation."""
     B, T, _ = latents_BTC.shape
     S = self._steps(latents_BTC)
-    view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view)
+    view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view, self.frames_per_action)
     h_BTD = self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
     for block in self.enc_blocks:
       h_BTD = block(h_BTD)
