@@ -8,8 +8,8 @@ The stages' periodic evaluations are skipped (they are tested with the stages); 
 
 import pytest
 
+from genie_audio import tasks
 from genie_audio.testing import pipeline
-from genie_audio.training import tasks
 
 
 @pytest.fixture(scope="session")

@@ -112,13 +112,12 @@ def test_labels_are_cached_and_windows_carry_their_actions(tmp_path):
     calls.append(z.shape)
     return fake_infer(params, z)
   source, cache = {"lam_workdir": "lam", "lam_step": 7}, tmp_path / "labels.npz"
-  labels = action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
+  labels = actions.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
   assert sorted(labels) == ["shards/r0.npy", "shards/r1.npy", "shards/r2.npy"] and len(labels["shards/r0.npy"]) == 21
   n = len(calls)
-  again = action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
+  again = actions.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
   assert len(calls) == n and all(np.array_equal(labels[k], again[k]) for k in labels)  # read from the cache
-  action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, dict(source, lam_step=8), cache,
-                              progress=False)
+  actions.label_dataset(latent_dir, counting_infer, None, 2, 4, dict(source, lam_step=8), cache, progress=False)
   assert len(calls) > n  # another LAM checkpoint: relabelled
   ds = action_labels.labelled_windows(latent_dir, "train", labels, 2, 8, batch_size=4, seed=0)
   for i in range(3):

@@ -13,10 +13,10 @@ import soundfile as sf
 from configs import common
 from genie_audio.data import audio
 from genie_audio.editing.edit import EditError, Editor
+from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
 from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.dynamics import DynamicsTask
 
 REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
                "per_guidance"}

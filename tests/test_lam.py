@@ -1,7 +1,6 @@
 """Latent action model: full-size shapes, method consistency, learning actions on synthetic latents, and a
 sharded (2, 4) smoke run of the stage through the shared loop (save, resume, evaluate)."""
 
-import sys
 import types
 
 import jax
@@ -14,10 +13,12 @@ from configs import lam as lam_config
 from configs import lam_8hz
 from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
-from genie_audio.training import checkpoint, loop, optim, tasks
+from genie_audio import tasks
+from genie_audio.tasks import lam as lam_task
+from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
+                                   window_channel_weights)
+from genie_audio.training import checkpoint, loop, optim
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
-                                           window_channel_weights)
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
 # along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
@@ -220,13 +221,12 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   (tokenizer_dir / "checkpoints").mkdir(parents=True)
   calls = []
   fake_tokenizer = types.SimpleNamespace(latent_dim=16, total_stride=320)  # 50 frames/s
-  fake_run = types.SimpleNamespace(load_task=lambda workdir: types.SimpleNamespace(model=fake_tokenizer))
   def encode_dataset(workdir, output_dir=None):
     calls.append((workdir, output_dir))
     return str(write_fake_latents(output_dir))
-  monkeypatch.setitem(sys.modules, "genie_audio.training.run", fake_run)
-  fake_encoding = types.SimpleNamespace(encode_dataset=encode_dataset)
-  monkeypatch.setitem(sys.modules, "genie_audio.data.encoding", fake_encoding)
+  monkeypatch.setattr(lam_task.stages, "check_run", lambda workdir, *args: types.SimpleNamespace(task="tokenizer"))
+  monkeypatch.setattr(lam_task.stages, "build_model", lambda config: fake_tokenizer)
+  monkeypatch.setattr(lam_task.encoding, "encode_dataset", encode_dataset)
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tokenizer_dir)
   fake_tokenizer.latent_dim = 20

@@ -20,13 +20,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from genie_audio import codec
 from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import codec, stages
 from genie_audio.editing.edit import Timeline, check_wave, encode_at_training_level
-from genie_audio.training import run
+from genie_audio.runs import run, stages
 
 
 @dataclasses.dataclass(frozen=True)

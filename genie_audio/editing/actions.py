@@ -5,7 +5,8 @@ that overlap by half a window; each step takes its code from the window in which
 every code is inferred with context on both sides wherever the recording allows. Steps are aligned to the
 recording's first latent frame: step s covers latent frames [s K, (s + 1) K). A last partial step (T not a
 multiple of K) is completed by repeating the last frame. The same timeline labels the dynamics model's training
-data and the recordings a user edits, so the model is trained on exactly the actions an editor shows.
+data (`label_dataset`: every recording of a latent folder, cached in `data.action_labels`' file) and the
+recordings a user edits, so the model is trained on exactly the actions an editor shows.
 
 Dimension keys: B windows, T latent frames, C latent channels, S action steps, K frames per action step.
 """
@@ -13,11 +14,16 @@ Dimension keys: B windows, T latent frames, C latent channels, S action steps, K
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 import jax
 import numpy as np
+from tqdm import tqdm
 
+from genie_audio.data import action_labels
+from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
 
 PyTree = Any
@@ -83,3 +89,29 @@ def frame_actions(codes_S: np.ndarray, frames_per_action: int, frames: int | Non
   """Per-frame actions (T,): each step's code repeated over its K frames, cut to `frames`."""
   actions = np.repeat(np.asarray(codes_S, np.int32), frames_per_action)
   return actions if frames is None else actions[:frames]
+
+
+def label_dataset(latent_dir: str | os.PathLike, infer_fn: InferFn, params: PyTree, frames_per_action: int,
+                  window_steps: int, source: dict[str, Any], cache_path: str | os.PathLike | None = None,
+                  batch_size: int = 8, progress: bool = True) -> action_labels.Labels:
+  """Timelines of every recording of a complete latent folder (both splits); cached at `cache_path`.
+
+  `source` describes the LAM (e.g. its workdir and step) and is part of the cache key.
+  """
+  key = dict(source, latent_dir=str(Path(latent_dir).absolute()), frames_per_action=frames_per_action,
+             window_steps=window_steps)
+  if cache_path is not None:
+    cached = action_labels.read_labels(cache_path, key)
+    if cached is not None:
+      return cached
+  if latent_store.read_meta(latent_dir) is None:
+    raise FileNotFoundError(f"{latent_dir} holds no complete latents; run python launch/encode.py "
+                            f"--workdir TOKENIZER_RUN first")
+  entries = latent_store.read_entries(latent_dir)
+  labels = {}
+  for entry in tqdm(entries, desc="label actions", unit="rec", disable=not progress, dynamic_ncols=True):
+    z_TC = np.load(Path(latent_dir) / entry.shard)
+    labels[entry.shard] = infer_timeline(infer_fn, params, z_TC, frames_per_action, window_steps, batch_size)
+  if cache_path is not None:
+    action_labels.write_labels(cache_path, key, labels)
+  return labels

@@ -35,10 +35,12 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
+from genie_audio import codec
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import codec, inpainting, splice, stages
+from genie_audio.editing import inpainting, splice
 from genie_audio.models.dynamics import DynamicsModel
+from genie_audio.runs import stages
 
 PyTree = Any
 

@@ -38,10 +38,11 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit, stages
+from genie_audio.editing import edit
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel
+from genie_audio.runs import stages
 
 PyTree = Any
 

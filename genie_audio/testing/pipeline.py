@@ -14,11 +14,12 @@ import ml_collections
 
 from configs import dynamics as dynamics_configs
 from configs import lam as lam_configs
-from genie_audio.data import encoding
+from genie_audio import tasks
+from genie_audio.runs import encoding
 from genie_audio.testing import fake_data
 from genie_audio.testing.runs import override
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import loop, tasks
+from genie_audio.training import loop
 
 FRAMES_PER_ACTION = 5
 WINDOW_FRAMES = 40

@@ -1,7 +1,7 @@
 """The stage-specific half of training: everything the one loop needs to know about a model.
 
 The loop (`loop.py`) is shared by the tokenizer, latent action model and dynamics model; each stage is a
-small `Task` subclass in `tasks/`. The loop never branches on which stage it runs.
+small `Task` subclass in `genie_audio/tasks/`. The loop never branches on which stage it runs.
 
 Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches

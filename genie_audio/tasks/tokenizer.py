@@ -10,7 +10,6 @@ low-pass, an envelope vocoder and Opus at the latent's bitrate), with a spectrog
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import grain
@@ -20,10 +19,10 @@ import ml_collections
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from genie_audio import codec
 from genie_audio.data import augment, demo_corpus, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
-from genie_audio.editing import codec
 from genie_audio.eval import plots, reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 from genie_audio.training import checkpoint
@@ -91,10 +90,7 @@ class TokenizerTask(Task):
 
   def dataset_dir(self) -> str:
     """The prepared dataset; the demo corpus (the default) is built on first use."""
-    path = self.config.data.dataset_dir
-    if os.path.abspath(path) == os.path.abspath(demo_corpus.DEFAULT_DEMO_DIR):
-      demo_corpus.ensure_demo_corpus(path)
-    return path
+    return demo_corpus.ensure_if_default(self.config.data.dataset_dir)
 
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     return pipelines.waveform_crops(self.dataset_dir(), "train", self.crop_frames, batch_size=batch_size,
@@ -176,7 +172,7 @@ class TokenizerTask(Task):
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
     """Metrics and baselines averaged over the fixed validation crops, or over whole `audio_paths` files
-    (any format, rate and channels; encoded and decoded in overlapping chunks by `editing.codec`)."""
+    (any format, rate and channels; encoded and decoded in overlapping chunks by `codec`)."""
     e = self.config.eval
     steps, method, seed = steps or e.sampler_steps, method or e.method, e.seed if seed is None else seed
     params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer, many calls

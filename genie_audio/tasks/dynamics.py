@@ -3,11 +3,11 @@
 Upstream: `config.init.lam.workdir` names a finished LAM run. Its config gives the latent folder, the latent
 width C, the number of actions A and K (latent frames per action); the dynamics model is built from those, so
 a run cannot disagree with its LAM. Before training, every recording of the latent folder is labelled with
-the frozen LAM's action timeline (`editing.actions.infer_timeline`, cached in WORKDIR/action_labels.npz), and
+the frozen LAM's action timeline (`editing.actions.label_dataset`, cached in WORKDIR/action_labels.npz), and
 each frame of a training window carries its step's action: exactly what the editor feeds the model.
 
 Loss (`models.dynamics.dynamics_loss`): flow matching on the frames of a random edit mask
-(`editing.spans.sample_edit_mask` with `config.mask`), actions dropped for whole windows with probability
+(`models.spans.sample_edit_mask` with `config.mask`), actions dropped for whole windows with probability
 `config.cfg_drop_prob` (classifier-free guidance). EMA on (`config.ema_decay`).
 
 Evaluation (`genie_audio.eval.dynamics_eval`): in-painting error, action accuracy per guidance scale versus
@@ -28,10 +28,11 @@ import ml_collections
 
 from genie_audio.data import action_labels
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit, spans, stages
+from genie_audio.editing import edit
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
-from genie_audio.models.dynamics import DynamicsModel, dynamics_loss
-from genie_audio.training import run
+from genie_audio.models import spans
+from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
+from genie_audio.runs import stages
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,7 @@ class DynamicsTask(Task):
     self.lam_config = upstream_lam_config(config)
     self.frames_per_action = self.lam_config.model.frames_per_action
     self.num_actions = self.lam_config.model.num_actions
-    m = config.model
-    self.model = DynamicsModel(latent_dim=self.lam_config.data.latent_dim, dim=m.dim, depth=m.depth,
-                               num_heads=m.num_heads, num_actions=self.num_actions, mlp_ratio=m.mlp_ratio,
-                               s_min=m.s_min, dtype=jnp.dtype(m.dtype))
+    self.model = dynamics_from_config(config.model, self.lam_config.data.latent_dim, self.num_actions)
     self._lam: stages.Stage | None = None
     self._latent_dir: str | None = None
     self._labels: action_labels.Labels | None = None
@@ -107,7 +105,7 @@ class DynamicsTask(Task):
   @property
   def latent_dir(self) -> str:
     if self._latent_dir is None:
-      self._latent_dir = run.load_task(self.config.init.lam.workdir).latent_dir
+      self._latent_dir = stages.lam_latent_dir(self.lam)
     return self._latent_dir
 
   @property
@@ -125,7 +123,7 @@ class DynamicsTask(Task):
       source = {"lam_workdir": str(Path(lam.workdir).absolute()), "lam_step": lam.step}
       cache = Path(self.workdir) / LABELS if self.workdir else None
       window_steps = self.lam_config.data.window_frames // self.frames_per_action
-      self._labels = action_labels.label_dataset(
+      self._labels = actions_lib.label_dataset(
           self.latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params),
           self.frames_per_action, window_steps, source, cache, batch_size=self.config.label_batch_size,
           progress=jax.process_index() == 0)

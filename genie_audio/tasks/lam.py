@@ -29,7 +29,6 @@ recording is played at that gain; gain_invariance_raw is the same with the token
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 from pathlib import Path
@@ -43,10 +42,13 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
+from genie_audio.editing import action_reader
+from genie_audio.eval import action_analysis
 from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
+from genie_audio.runs import encoding, stages
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -99,17 +101,12 @@ def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
   """The folder of encoded latents this run reads, checked against the config; errors name the fix.
 
   `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded on the spot (once, by
-  `genie_audio.data.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
+  `genie_audio.runs.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
   the tokenizer run's latent width and rate match this config. Multi-process runs must encode beforehand.
   """
-  latent_dir = config.data.latent_dir
-  if not latent_dir:
-    tokenizer_dir = config.init.tokenizer.workdir
-    if not tokenizer_dir:
-      raise ValueError("set config.init.tokenizer.workdir=TOKENIZER_RUN (or config.data.latent_dir=LATENTS)")
-    latent_dir = str(Path(tokenizer_dir).absolute() / "latents")
-    if latent_store.read_meta(latent_dir) is None:
-      latent_dir = _encode(tokenizer_dir, latent_dir, config)
+  latent_dir = stages.config_latent_dir(config)
+  if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
+    latent_dir = _encode(config.init.tokenizer.workdir, latent_dir, config)
   meta = latent_store.read_meta(latent_dir)
   if meta is None:
     raise FileNotFoundError(
@@ -125,15 +122,12 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
         f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
         f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that folder here)")
   command = f"python launch/encode.py --workdir {tokenizer_dir}"
-  try:
-    encoding = importlib.import_module("genie_audio.data.encoding")
-    run = importlib.import_module("genie_audio.training.run")
-  except ModuleNotFoundError:
-    encoding = run = None
-  if encoding is None or jax.process_count() > 1:
+  if jax.process_count() > 1:
     raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
                             f"{command}")
-  tokenizer = run.load_task(tokenizer_dir).model  # check the widths before spending time on encoding
+  # Check the widths before spending time on encoding.
+  tokenizer = stages.build_model(stages.check_run(tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir",
+                                                  _tokenizer_command(config.data.frame_rate)))
   _check_latents(f"the tokenizer run {tokenizer_dir}", tokenizer.latent_dim,
                  SAMPLE_RATE / tokenizer.total_stride, config)
   log.warning("encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
@@ -348,9 +342,6 @@ class LamTask(Task):
 
   def action_measures(self, params) -> dict:
     """Eta squared and gain invariance of the eval split's recordings (`action_analysis.measure`)."""
-    # Imported here: the editing stack (tokenizer, stages) is needed by the report only, not by training.
-    from genie_audio.editing import action_reader, stages
-    from genie_audio.eval import action_analysis
     lam = stages.Stage(str(self.workdir), self.config, self.model, params, step=-1)
     reader = action_reader.ActionReader(lam, self.latent_dir)
     return action_analysis.measure(action_analysis.analyze(reader, self.config.eval.split), reader)

@@ -4,6 +4,9 @@ A dynamics run names its latent action model run (`config.init.lam.workdir`); th
 (its `data.latent_dir`, or its tokenizer run's `latents/` folder); the latents record the tokenizer run and
 the checkpoint step that encoded them (`latents.json`). Each stage is rebuilt from its own config and gets
 its params only (EMA params where the run kept them). Errors name the command that creates what is missing.
+
+A run's model is rebuilt from its config by `build_model`, with the same builders its stage's Task uses
+(`models.tokenizer.tokenizer_from_config`, `models.lam.lam_from_config`, `models.dynamics.dynamics_from_config`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ from typing import Any
 import ml_collections
 
 from genie_audio.data import latents as latent_store
-from genie_audio.training import checkpoint, run
+from genie_audio.models.dynamics import dynamics_from_config
+from genie_audio.models.lam import lam_from_config
+from genie_audio.models.tokenizer import tokenizer_from_config
+from genie_audio.runs import run
+from genie_audio.training import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +65,23 @@ def check_run(workdir: str | os.PathLike | None, task: str, what: str, command: 
   return config
 
 
+def build_model(config: ml_collections.ConfigDict) -> Any:
+  """The model a run of `config.task` trains, rebuilt from its config (a dynamics run's also reads its LAM's)."""
+  if config.task == "tokenizer":
+    return tokenizer_from_config(config)
+  if config.task == "lam":
+    return lam_from_config(config.model, config.data.latent_dim)
+  if config.task == "dynamics":
+    lam = check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", LAM_COMMAND)
+    return dynamics_from_config(config.model, lam.data.latent_dim, lam.model.num_actions)
+  raise ValueError(f"config.task={config.task!r} has no model to load; known: dynamics, lam, tokenizer")
+
+
 def load_stage(workdir: str | os.PathLike, step: int | None = None) -> Stage:
-  """A run's task model and its (EMA, if kept) params at `step` (default: latest)."""
-  task = run.load_task(workdir)
+  """A run's model and its (EMA, if kept) params at `step` (default: latest)."""
+  config = run.load_config(workdir)
   params, ema_params, step = run.load_train_params(workdir, step)
-  return Stage(str(workdir), task.config, task.model, ema_params if ema_params is not None else params, step)
+  return Stage(str(workdir), config, build_model(config), ema_params if ema_params is not None else params, step)
 
 
 def load_lam(workdir: str | os.PathLike, what: str = "config.init.lam.workdir") -> Stage:
@@ -71,9 +90,27 @@ def load_lam(workdir: str | os.PathLike, what: str = "config.init.lam.workdir") 
   return load_stage(workdir)
 
 
+def default_latent_dir(tokenizer_workdir: str | os.PathLike) -> str:
+  """Where `launch/encode.py` writes a tokenizer run's latents by default: WORKDIR/latents."""
+  return str(Path(tokenizer_workdir).absolute() / "latents")
+
+
+def config_latent_dir(config: ml_collections.ConfigDict) -> str:
+  """The latent folder a LAM config reads: `data.latent_dir`, else its tokenizer run's default (not checked)."""
+  if config.data.latent_dir:
+    return config.data.latent_dir
+  if not config.init.tokenizer.workdir:
+    raise ValueError("set config.init.tokenizer.workdir=TOKENIZER_RUN (or config.data.latent_dir=LATENTS)")
+  return default_latent_dir(config.init.tokenizer.workdir)
+
+
 def lam_latent_dir(lam: Stage) -> str:
-  """The latent folder the LAM run trained on (its task resolves and checks it)."""
-  return run.load_task(lam.workdir).latent_dir
+  """The latent folder the LAM run trained on, checked to be complete."""
+  latent_dir = config_latent_dir(lam.config)
+  if latent_store.read_meta(latent_dir) is None:
+    raise FileNotFoundError(f"{latent_dir} (the latents of the LAM run {lam.workdir}) holds no complete latents; "
+                            f"run python launch/encode.py --workdir TOKENIZER_RUN first")
+  return latent_dir
 
 
 def load_tokenizer(latent_dir: str | os.PathLike) -> Stage:
