@@ -224,8 +224,8 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   def encode_dataset(workdir, output_dir=None):
     calls.append((workdir, output_dir))
     return str(write_fake_latents(output_dir))
-  monkeypatch.setattr(lam_task.stages, "check_run", lambda workdir, *args: types.SimpleNamespace(task="tokenizer"))
-  monkeypatch.setattr(lam_task.stages, "build_model", lambda config: fake_tokenizer)
+  monkeypatch.setattr(lam_task.trained_run, "check_run", lambda workdir, *args: types.SimpleNamespace(task="tokenizer"))
+  monkeypatch.setattr(lam_task.trained_run, "build_model", lambda config: fake_tokenizer)
   monkeypatch.setattr(lam_task.encoding, "encode_dataset", encode_dataset)
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tokenizer_dir)

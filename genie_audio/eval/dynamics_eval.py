@@ -42,7 +42,7 @@ from genie_audio.editing import edit
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel
-from genie_audio.runs import stages
+from genie_audio.runs import trained_run
 
 PyTree = Any
 
@@ -88,8 +88,8 @@ def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_col
 class DynamicsEvaluator:
   """Holds the fixed windows, the frozen LAM and the jitted passes; `__call__` returns host-side metrics."""
 
-  def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: stages.Stage,
-               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], stages.Stage],
+  def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: trained_run.TrainedRun,
+               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], trained_run.TrainedRun],
                num_windows: int | None = None):
     self.config, self.model, self.lam, self.latent_dir = config, model, lam, latent_dir
     self.K = lam.config.model.frames_per_action

@@ -20,7 +20,7 @@ from genie_audio import codec
 from genie_audio.data import demo_corpus, latents, manifest, prepare
 from genie_audio.models.tokenizer import tokenizer_from_config
 from genie_audio.runs import run
-from genie_audio.runs.stages import default_latent_dir
+from genie_audio.runs.trained_run import default_latent_dir
 
 log = logging.getLogger(__name__)
 

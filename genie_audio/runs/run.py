@@ -2,7 +2,7 @@
 
 Every run folder holds WORKDIR/config.json (written by the loop) and WORKDIR/checkpoints/<step>/. Commands
 (`launch/evaluate.py`, `launch/encode.py`, `launch/reconstruct.py`) and later stages (which rebuild a frozen
-upstream model, `stages.py`) load runs through these functions, which fail with errors naming the workdir and
+upstream model, `trained_run.py`) load runs through these functions, which fail with errors naming the workdir and
 the command that would create what is missing.
 """
 

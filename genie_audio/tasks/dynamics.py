@@ -32,7 +32,7 @@ from genie_audio.editing import edit
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
 from genie_audio.models import spans
 from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
-from genie_audio.runs import stages
+from genie_audio.runs import trained_run
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _fail(field: str, value: Any, requirement: str) -> None:
 
 def upstream_lam_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The LAM run's config, after checking that `config.init.lam.workdir` is a finished LAM run."""
-  return stages.check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", stages.LAM_COMMAND)
+  return trained_run.check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", trained_run.LAM_COMMAND)
 
 
 class DynamicsTask(Task):
@@ -59,10 +59,10 @@ class DynamicsTask(Task):
     self.frames_per_action = self.lam_config.model.frames_per_action
     self.num_actions = self.lam_config.model.num_actions
     self.model = dynamics_from_config(config.model, self.lam_config.data.latent_dim, self.num_actions)
-    self._lam: stages.Stage | None = None
+    self._lam: trained_run.TrainedRun | None = None
     self._latent_dir: str | None = None
     self._labels: action_labels.Labels | None = None
-    self._tokenizer: stages.Stage | None = None
+    self._tokenizer: trained_run.TrainedRun | None = None
     self._evaluator: DynamicsEvaluator | None = None
 
   @classmethod
@@ -96,23 +96,23 @@ class DynamicsTask(Task):
   # ---------------------------------------------------------------------------------------------- upstream
 
   @property
-  def lam(self) -> stages.Stage:
+  def lam(self) -> trained_run.TrainedRun:
     """The frozen LAM (params on the host)."""
     if self._lam is None:
-      self._lam = stages.load_lam(self.config.init.lam.workdir)
+      self._lam = trained_run.load_lam(self.config.init.lam.workdir)
     return self._lam
 
   @property
   def latent_dir(self) -> str:
     if self._latent_dir is None:
-      self._latent_dir = stages.lam_latent_dir(self.lam)
+      self._latent_dir = trained_run.lam_latent_dir(self.lam)
     return self._latent_dir
 
   @property
-  def tokenizer(self) -> stages.Stage:
+  def tokenizer(self) -> trained_run.TrainedRun:
     """The tokenizer that encoded the latents (for decoding edits); loaded on first use."""
     if self._tokenizer is None:
-      self._tokenizer = stages.load_tokenizer(self.latent_dir)
+      self._tokenizer = trained_run.load_tokenizer(self.latent_dir)
     return self._tokenizer
 
   @property

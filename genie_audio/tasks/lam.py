@@ -48,7 +48,7 @@ from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
-from genie_audio.runs import encoding, stages
+from genie_audio.runs import encoding, trained_run
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
   `genie_audio.runs.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
   the tokenizer run's latent width and rate match this config. Multi-process runs must encode beforehand.
   """
-  latent_dir = stages.config_latent_dir(config)
+  latent_dir = trained_run.config_latent_dir(config)
   if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
     latent_dir = _encode(config.init.tokenizer.workdir, latent_dir, config)
   meta = latent_store.read_meta(latent_dir)
@@ -126,7 +126,7 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
     raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
                             f"{command}")
   # Check the widths before spending time on encoding.
-  tokenizer = stages.build_model(stages.check_run(tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir",
+  tokenizer = trained_run.build_model(trained_run.check_run(tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir",
                                                   _tokenizer_command(config.data.frame_rate)))
   _check_latents(f"the tokenizer run {tokenizer_dir}", tokenizer.latent_dim,
                  SAMPLE_RATE / tokenizer.total_stride, config)
@@ -342,7 +342,7 @@ class LamTask(Task):
 
   def action_measures(self, params) -> dict:
     """Eta squared and gain invariance of the eval split's recordings (`action_analysis.measure`)."""
-    lam = stages.Stage(str(self.workdir), self.config, self.model, params, step=-1)
+    lam = trained_run.TrainedRun(str(self.workdir), self.config, self.model, params, step=-1)
     reader = action_reader.ActionReader(lam, self.latent_dir)
     return action_analysis.measure(action_analysis.analyze(reader, self.config.eval.split), reader)
 

@@ -1,9 +1,10 @@
-"""The frozen upstream stages of a dynamics run, rebuilt from their run folders (config.json + checkpoint).
+"""A trained run loaded from its workdir (config.json + checkpoint) as a frozen model: `TrainedRun`.
 
-A dynamics run names its latent action model run (`config.init.lam.workdir`); the LAM run names its latents
-(its `data.latent_dir`, or its tokenizer run's `latents/` folder); the latents record the tokenizer run and
-the checkpoint step that encoded them (`latents.json`). Each stage is rebuilt from its own config and gets
-its params only (EMA params where the run kept them). Errors name the command that creates what is missing.
+Later stages and the editor use upstream runs this way. A dynamics run names its latent action model run
+(`config.init.lam.workdir`); the LAM run names its latents (its `data.latent_dir`, or its tokenizer run's
+`latents/` folder); the latents record the tokenizer run and the checkpoint step that encoded them
+(`latents.json`). Each run is rebuilt from its own config and gets its params only (EMA params where the run
+kept them). Errors name the command that creates what is missing.
 
 A run's model is rebuilt from its config by `build_model`, with the same builders its stage's Task uses
 (`models.tokenizer.tokenizer_from_config`, `models.lam.lam_from_config`, `models.dynamics.dynamics_from_config`).
@@ -38,8 +39,8 @@ DYNAMICS_COMMAND = ("python launch/train.py --config configs/dynamics.py --workd
 
 
 @dataclasses.dataclass(frozen=True)
-class Stage:
-  """One trained run: its folder, config, rebuilt model, params (host arrays) and checkpoint step."""
+class TrainedRun:
+  """A trained run: its folder, config, rebuilt model, params (host arrays) and checkpoint step."""
   workdir: str
   config: ml_collections.ConfigDict
   model: Any
@@ -77,17 +78,17 @@ def build_model(config: ml_collections.ConfigDict) -> Any:
   raise ValueError(f"config.task={config.task!r} has no model to load; known: dynamics, lam, tokenizer")
 
 
-def load_stage(workdir: str | os.PathLike, step: int | None = None) -> Stage:
+def load(workdir: str | os.PathLike, step: int | None = None) -> TrainedRun:
   """A run's model and its (EMA, if kept) params at `step` (default: latest)."""
   config = run.load_config(workdir)
   params, ema_params, step = run.load_train_params(workdir, step)
-  return Stage(str(workdir), config, build_model(config), ema_params if ema_params is not None else params, step)
+  return TrainedRun(str(workdir), config, build_model(config), ema_params if ema_params is not None else params, step)
 
 
-def load_lam(workdir: str | os.PathLike, what: str = "config.init.lam.workdir") -> Stage:
+def load_lam(workdir: str | os.PathLike, what: str = "config.init.lam.workdir") -> TrainedRun:
   """The frozen latent action model of a run (checked to be a finished LAM run)."""
   check_run(workdir, "lam", what, LAM_COMMAND)
-  return load_stage(workdir)
+  return load(workdir)
 
 
 def default_latent_dir(tokenizer_workdir: str | os.PathLike) -> str:
@@ -104,7 +105,7 @@ def config_latent_dir(config: ml_collections.ConfigDict) -> str:
   return default_latent_dir(config.init.tokenizer.workdir)
 
 
-def lam_latent_dir(lam: Stage) -> str:
+def lam_latent_dir(lam: TrainedRun) -> str:
   """The latent folder the LAM run trained on, checked to be complete."""
   latent_dir = config_latent_dir(lam.config)
   if latent_store.read_meta(latent_dir) is None:
@@ -113,7 +114,7 @@ def lam_latent_dir(lam: Stage) -> str:
   return latent_dir
 
 
-def load_tokenizer(latent_dir: str | os.PathLike) -> Stage:
+def load_tokenizer(latent_dir: str | os.PathLike) -> TrainedRun:
   """The tokenizer that encoded `latent_dir`, at the checkpoint step that encoded it where it still exists."""
   meta = latent_store.read_meta(latent_dir)
   if meta is None:
@@ -127,4 +128,4 @@ def load_tokenizer(latent_dir: str | os.PathLike) -> Stage:
     log.warning("%s was encoded by step %s of %s, which is no longer kept; decoding with its latest step %d",
                 latent_dir, step, workdir, max(kept))
     step = None
-  return load_stage(workdir, step)
+  return load(workdir, step)
