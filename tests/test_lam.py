@@ -15,7 +15,7 @@ from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
 from genie_audio import tasks
 from genie_audio.tasks import lam as lam_task
-from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
+from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, prepare_latents,
                                    window_channel_weights)
 from genie_audio.training import checkpoint, loop, optim
 from genie_audio.training.metrics import read_metrics
@@ -207,13 +207,13 @@ def test_latent_dir_errors_name_the_command(tmp_path):
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tmp_path / "no_tokenizer")
   with pytest.raises(FileNotFoundError, match="launch/train.py --config configs/tokenizer.py"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
   config.data.latent_dir = str(write_fake_latents(tmp_path / "latents", latent_dim=8))
   with pytest.raises(ValueError, match="latent_dim=8 at 50.0 frames/s.*expects latent_dim=16"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
   config.data.latent_dir = str(tmp_path / "empty")
   with pytest.raises(FileNotFoundError, match="launch/encode.py"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
 
 
 def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path, monkeypatch):
@@ -231,12 +231,22 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   config.init.tokenizer.workdir = str(tokenizer_dir)
   fake_tokenizer.latent_dim = 20
   with pytest.raises(ValueError, match="tokenizer run .* latent_dim=20"):
-    resolve_latent_dir(config)  # checked before encoding anything
+    prepare_latents(config)  # checked before encoding anything
   assert not calls
   fake_tokenizer.latent_dim = 16
-  latent_dir = resolve_latent_dir(config)
+  latent_dir = prepare_latents(config)
   assert latent_dir == str(tokenizer_dir.absolute() / "latents") and len(calls) == 1
-  assert resolve_latent_dir(config) == latent_dir and len(calls) == 1  # complete latents are reused
+  assert prepare_latents(config) == latent_dir and len(calls) == 1  # complete latents are reused
+
+
+def test_the_latents_are_read_only_after_prepare(tmp_path):
+  config = lam_config.get_config("tiny")
+  config.data.latent_dir = str(write_fake_latents(tmp_path / "latents"))
+  task = LamTask(config)
+  with pytest.raises(RuntimeError, match=r"LamTask.prepare\(\) has not run"):
+    _ = task.latent_dir
+  task.prepare()
+  assert task.latent_dir == config.data.latent_dir
 
 
 def test_validate_config_names_the_field():

@@ -82,3 +82,18 @@ def test_upstream_params_start_a_new_run(dataset, tmp_path):
   short = checkpoint.Checkpointer(tmp_path / "short", read_only=True).read_state(5)["params"]
   long = checkpoint.Checkpointer(tmp_path / "long", read_only=True).read_state(1)["params"]
   np.testing.assert_allclose(short["Dense_0"]["kernel"], long["Dense_0"]["kernel"], atol=1e-6)
+
+
+def test_the_loop_prepares_the_task_once_before_reading_data(dataset, tmp_path):
+  calls = []
+
+  class Recorded(ToyTask):
+    def prepare(self):
+      calls.append("prepare")
+
+    def train_data(self, *args):
+      calls.append("train_data")
+      return super().train_data(*args)
+
+  loop.train(runs.toy(dataset, total_steps=1), tmp_path, Recorded)
+  assert calls == ["prepare", "train_data"]

@@ -91,15 +91,21 @@ def frame_actions(codes_S: np.ndarray, frames_per_action: int, frames: int | Non
   return actions if frames is None else actions[:frames]
 
 
+def labels_key(latent_dir: str | os.PathLike, source: dict[str, Any], frames_per_action: int,
+               window_steps: int) -> dict[str, Any]:
+  """What made a set of timelines, the key of the label cache: the LAM (`source`), the latents, K, the window."""
+  return dict(source, latent_dir=str(Path(latent_dir).absolute()), frames_per_action=frames_per_action,
+              window_steps=window_steps)
+
+
 def label_dataset(latent_dir: str | os.PathLike, infer_fn: InferFn, params: PyTree, frames_per_action: int,
                   window_steps: int, source: dict[str, Any], cache_path: str | os.PathLike | None = None,
                   batch_size: int = 8, progress: bool = True) -> action_labels.Labels:
   """Timelines of every recording of a complete latent folder (both splits); cached at `cache_path`.
 
-  `source` describes the LAM (e.g. its workdir and step) and is part of the cache key.
+  `source` describes the LAM (e.g. its workdir and step) and is part of the cache key (`labels_key`).
   """
-  key = dict(source, latent_dir=str(Path(latent_dir).absolute()), frames_per_action=frames_per_action,
-             window_steps=window_steps)
+  key = labels_key(latent_dir, source, frames_per_action, window_steps)
   if cache_path is not None:
     cached = action_labels.read_labels(cache_path, key)
     if cached is not None:

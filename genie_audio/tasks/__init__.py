@@ -29,6 +29,9 @@ def get(name: str) -> type[Task]:
 
 
 def load(workdir: str | os.PathLike) -> Task:
-  """A finished run's `Task`, rebuilt from its config (`launch/evaluate.py` reports through it)."""
+  """A finished run's `Task`, rebuilt from its config and prepared (`Task.prepare`: its upstream runs loaded,
+  its inputs found, made only where missing), ready to evaluate (`launch/evaluate.py` reports through it)."""
   config = run.load_config(workdir)
-  return get(config.task)(config, str(workdir))
+  task = get(config.task)(config, str(workdir))
+  task.prepare()
+  return task

@@ -1,5 +1,8 @@
 """Stage 2: the latent action model, trained by in-painting hidden action steps of latent windows.
 
+Preparation (`prepare`, before training): the latents named by `data.latent_dir` or the tokenizer run's
+`latents/`, encoded there first if missing (`prepare_latents`), checked against the config's width and rate.
+
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
 over the window, so a window's level (constant over it) weighs no more than what moves within it. After each optimizer step,
@@ -49,6 +52,7 @@ from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.runs import encoding, trained_run
+from genie_audio.training import distributed
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -97,42 +101,45 @@ def _check_latents(where: str, latent_dim: int, frame_rate: float, config: ml_co
         f"python launch/encode.py --workdir TOKENIZER_RUN")
 
 
-def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
+def prepare_latents(config: ml_collections.ConfigDict) -> str:
   """The folder of encoded latents this run reads, checked against the config; errors name the fix.
 
-  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded on the spot (once, by
-  `genie_audio.runs.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
-  the tokenizer run's latent width and rate match this config. Multi-process runs must encode beforehand.
+  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded here when it is missing
+  (with `runs.encoding.encode_dataset`, the function behind launch/encode.py), after checking that the
+  tokenizer run's latent width and rate match this config. Process 0 encodes; the other processes wait for
+  its `latents.json`.
   """
   latent_dir = trained_run.config_latent_dir(config)
   if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
-    latent_dir = _encode(config.init.tokenizer.workdir, latent_dir, config)
+    _encode(config.init.tokenizer.workdir, latent_dir, config)
   meta = latent_store.read_meta(latent_dir)
   if meta is None:
     raise FileNotFoundError(
         f"{Path(latent_dir) / latent_store.META} does not exist: the latents are not (fully) encoded; run "
         f"python launch/encode.py --workdir TOKENIZER_RUN first")
   _check_latents(f"the latent folder {latent_dir}", meta["latent_dim"], meta["frame_rate"], config)
+  log.info("lam: reading the latents in %s (encoded by %s at step %s)", latent_dir,
+           meta.get("tokenizer_workdir", "?"), meta.get("tokenizer_step", "?"))
   return latent_dir
 
 
-def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDict) -> str:
+def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDict) -> None:
   if not (Path(tokenizer_dir) / "checkpoints").is_dir():
     raise FileNotFoundError(
         f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
         f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that folder here)")
   command = f"python launch/encode.py --workdir {tokenizer_dir}"
-  if jax.process_count() > 1:
-    raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
-                            f"{command}")
   # Check the widths before spending time on encoding.
-  tokenizer = trained_run.build_model(trained_run.check_run(tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir",
-                                                  _tokenizer_command(config.data.frame_rate)))
+  tokenizer = trained_run.build_model(trained_run.check_run(
+      tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir", _tokenizer_command(config.data.frame_rate)))
   _check_latents(f"the tokenizer run {tokenizer_dir}", tokenizer.latent_dim,
                  SAMPLE_RATE / tokenizer.total_stride, config)
-  log.warning("encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
+  log.warning("lam: encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
               latent_dir, command)
-  return str(encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir))
+  distributed.made_by_first_process(
+      lambda: encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir),
+      lambda: latent_dir if latent_store.read_meta(latent_dir) is not None else None,
+      f"the latents {latent_dir}", command)
 
 
 class LamTask(Task):
@@ -177,10 +184,15 @@ class LamTask(Task):
     except ValueError as e:
       raise ValueError(f"config.mask: {e}") from None
 
+  def prepare(self) -> None:
+    """Finds the encoded latents this run reads, encoding its tokenizer run's dataset first if they are missing."""
+    self._latent_dir = prepare_latents(self.config)
+
   @property
   def latent_dir(self) -> str:
+    """The encoded latents this run reads (found by `prepare`)."""
     if self._latent_dir is None:
-      self._latent_dir = resolve_latent_dir(self.config)
+      raise RuntimeError("LamTask.prepare() has not run: it finds (or encodes) the latents this run reads")
     return self._latent_dir
 
   def train_data(self, seed, batch_size, shard_index, shard_count):

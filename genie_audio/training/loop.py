@@ -1,6 +1,6 @@
 """The one train loop shared by every stage.
 
-Reads top to bottom: mesh -> data -> abstract state (`jax.eval_shape`) -> shardings -> jitted init ->
+Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state (`jax.eval_shape`) -> shardings -> jitted init ->
 jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else
 scratch) -> loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling.
 Everything stage-specific comes from the `Task`.
@@ -98,6 +98,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   workdir = Path(workdir).absolute()
   write_config(config, workdir)
   task = task_factory(config, str(workdir))
+  log.info("preparing the %s stage's inputs (%s.prepare)", task.name, type(task).__name__)
+  task.prepare()
   mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
   if config.batch_size % mesh.size:
     raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the {mesh.size} devices")

@@ -4,6 +4,9 @@ The loop (`loop.py`) is shared by the tokenizer, latent action model and dynamic
 small `Task` subclass in `genie_audio/tasks/`. The loop never branches on which stage it runs.
 
 Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
+  - `prepare()`: makes and finds what training reads beyond its config (upstream runs, encoded latents,
+    action labels), once, before the loop builds any data pipeline; the rest of the Task then reads ready
+    paths. Called on every process; only process 0 writes (`distributed.made_by_first_process`).
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
     (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
   - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
@@ -44,6 +47,12 @@ class Task:
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
     """Checks the stage's own config fields; raises ValueError naming the field. Default: nothing to check."""
     del config
+
+  def prepare(self) -> None:
+    """Makes and finds the stage's inputs before training or evaluation (see the module docstring).
+
+    Default: nothing to prepare.
+    """
 
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
