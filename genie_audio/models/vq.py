@@ -14,11 +14,10 @@ over D and averaged over the N vectors:
   commitment_loss = mean_N |z - sg(q)|^2    keeps the encoder close to its codes, weighted by `beta`;
   loss            = codebook_loss + beta * commitment_loss.
 
-The per-code usage EMA that drives the dead-code restart is a param of `VectorQuantizer` ("usage_ema", the
-EMA of the fraction of vectors assigned to each code), but it is never trained: its gradient is always zero
-and `LamTask.post_update` overwrites it fully every step with `update_usage(aux["usage_ema"], ...)`, where
-aux["usage_ema"] is the value read *before* the optimizer step. So whatever AdamW's weight decay did to it
-during the step is discarded.
+The per-code usage EMA that drives the dead-code restart (the EMA of the fraction of vectors assigned to each
+code, `init_usage`, `update_usage`) is not part of the module: it is a statistic, not a parameter, so it lives
+in the train state's non-trainable `stats` (no gradient, no optimizer state, no weight decay) and the LAM
+task's `post_update` advances it from each batch's `counts` and restarts dead codes with it.
 
 Dimension keys: N vectors (flattened batch positions), D code dim, K codebook size.
 """
@@ -88,6 +87,11 @@ def quantize(z_ND: jax.Array, codebook_KD: jax.Array, beta: float = 0.25, normal
   return q_st_ND, aux
 
 
+def init_usage(num_codes: int) -> jax.Array:
+  """The usage EMA before any batch: every code at a fair share, 1/K."""
+  return jnp.full((num_codes,), 1.0 / num_codes, _F32)
+
+
 def update_usage(usage_ema_K: jax.Array, counts_K: jax.Array, decay: float) -> jax.Array:
   """EMA of each code's share of the vectors (the shares of one batch sum to 1)."""
   share_K = counts_K / jnp.maximum(jnp.sum(counts_K), 1.0)
@@ -126,7 +130,7 @@ class VectorQuantizer(nn.Module):
   """VQ bottleneck over the last axis of z (..., D) -> (quantized (..., D), aux).
 
   aux: codes (...,), encodings (..., D) (normalised if `normalize`), codebook_loss, commitment_loss, loss,
-  counts (K,), usage (fraction of codes used), perplexity, usage_ema (K,) (the stored EMA, read-only here).
+  counts (K,), usage (fraction of codes used), perplexity. The usage EMA is kept outside (module docstring).
   """
   num_codes: int
   code_dim: int
@@ -135,9 +139,6 @@ class VectorQuantizer(nn.Module):
 
   def setup(self):
     self.codebook = self.param("codebook", nn.initializers.normal(1.0), (self.num_codes, self.code_dim), _F32)
-    # Not trained (zero gradient); overwritten by the task's post_update, see the module docstring.
-    self.usage_ema = self.param("usage_ema", nn.initializers.constant(1.0 / self.num_codes),
-                                (self.num_codes,), _F32)
 
   def __call__(self, z: jax.Array) -> tuple[jax.Array, dict[str, Any]]:
     if z.shape[-1] != self.code_dim:
@@ -146,7 +147,6 @@ class VectorQuantizer(nn.Module):
     q_ND, aux = quantize(z.reshape(-1, self.code_dim), self.codebook, self.beta, self.normalize)
     aux["codes"] = aux["codes"].reshape(lead)
     aux["encodings"] = aux["encodings"].reshape(*lead, self.code_dim)
-    aux["usage_ema"] = jax.lax.stop_gradient(self.usage_ema)
     return q_ND.reshape(*lead, self.code_dim), aux
 
   def lookup(self, codes: jax.Array) -> jax.Array:

@@ -5,9 +5,10 @@ Preparation (`prepare`, before training): the latents named by `data.latent_dir`
 
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
-over the window, so a window's level (constant over it) weighs no more than what moves within it. After each optimizer step,
-`post_update` refreshes the VQ's usage EMA (a param the optimizer never trains, see models/vq.py) and
-restarts dead codes from the batch's encodings.
+over the window, so a window's level (constant over it) weighs no more than what moves within it. After each
+optimizer step, `post_update` advances the VQ's usage EMA (non-trainable: the train state's `stats`, see
+models/vq.py), counts the codes below `vq.dead_threshold` (train/dead_codes) and restarts them from the
+batch's encodings.
 
 Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
   eval/lam/hidden_error_{inferred,random,none}: MSE on the hidden frames when the decoder gets the actions
@@ -209,6 +210,9 @@ class LamTask(Task):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
     return self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]
 
+  def init_stats(self):
+    return {"vq": {"usage_ema": vq_lib.init_usage(self.config.model.num_actions)}}
+
   def sample_mask(self, rng: jax.Array, batch: int) -> jax.Array:
     """(B, T) frame mask, True = hidden, aligned to action steps."""
     mask_BS = masking.sample_step_mask(rng, batch, self.num_steps, self.mask_config)
@@ -231,21 +235,22 @@ class LamTask(Task):
         "train/codebook_loss": aux["codebook_loss"],
         "train/codebook_usage": aux["usage"],
         "train/perplexity": aux["perplexity"],
-        "train/dead_codes": jnp.sum(aux["usage_ema"] < self.config.vq.dead_threshold).astype(_F32),
         "train/hidden_fraction": jnp.mean(mask_BT.astype(_F32)),
     }
-    restart_aux = {k: aux[k] for k in ("encodings", "counts", "usage_ema")}
+    restart_aux = {k: aux[k] for k in ("encodings", "counts")}
     return loss, metrics, restart_aux
 
-  def post_update(self, params, aux, rng):
-    """Usage EMA from the pre-step value (discarding what the optimizer did to it), then dead-code restart."""
-    vq = params["vq"]
-    usage_K = vq_lib.update_usage(aux["usage_ema"], aux["counts"], self.config.vq.usage_decay)
+  def post_update(self, params, stats, aux, rng):
+    """Advances the usage EMA with the batch's code counts, then restarts the dead codes."""
+    usage_K = stats["vq"]["usage_ema"]
+    metrics = {"train/dead_codes": jnp.sum(usage_K < self.config.vq.dead_threshold).astype(_F32)}
+    usage_K = vq_lib.update_usage(usage_K, aux["counts"], self.config.vq.usage_decay)
     encodings_ND = aux["encodings"].reshape(-1, aux["encodings"].shape[-1])
     codebook_KD, usage_K = vq_lib.restart_dead_codes(
-        vq["codebook"], usage_K, encodings_ND, rng, self.config.vq.dead_threshold,
+        params["vq"]["codebook"], usage_K, encodings_ND, rng, self.config.vq.dead_threshold,
         noise_scale=self.config.vq.restart_noise)
-    return {**params, "vq": {**vq, "codebook": codebook_KD, "usage_ema": usage_K}}
+    return ({**params, "vq": {**params["vq"], "codebook": codebook_KD}}, {**stats, "vq": {"usage_ema": usage_K}},
+            metrics)
 
   # --- evaluation -------------------------------------------------------------------------------------------
 

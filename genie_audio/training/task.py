@@ -10,9 +10,11 @@ Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
     (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
   - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
+  - `init_stats()` -> the task's non-trainable statistics (e.g. the VQ's code-usage EMA), kept in the train
+    state beside the params with no optimizer state; default {}.
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
-  - `post_update(params, opt_state..., aux, rng)`: optional pure fix-up after the optimizer step
-    (e.g. dead-code restart in the VQ); default is identity.
+  - `post_update(params, stats, aux, rng)` -> (params, stats, metrics): optional pure fix-up after the
+    optimizer step (e.g. advancing the usage EMA and restarting dead VQ codes); default is identity.
   - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of media: numpy
     waveforms at 16 kHz or matplotlib figures, both logged to TensorBoard); host side,
     called every `eval_every_steps`.
@@ -64,10 +66,16 @@ class Task:
            ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
     raise NotImplementedError
 
-  def post_update(self, params: PyTree, aux: PyTree, rng: jax.Array) -> PyTree:
-    """A pure function of the new params; runs inside the jitted step."""
+  def init_stats(self) -> PyTree:
+    """Non-trainable statistics the task advances in `post_update`; default: none."""
+    return {}
+
+  def post_update(self, params: PyTree, stats: PyTree, aux: PyTree, rng: jax.Array
+                  ) -> tuple[PyTree, PyTree, dict[str, jax.Array]]:
+    """(params, stats, metrics) after the optimizer step, a pure function run inside the jitted step; `aux` is
+    what `loss` returned. Default: both unchanged, no metrics."""
     del aux, rng
-    return params
+    return params, stats, {}
 
   def upstream_params(self, abstract_params: PyTree) -> PyTree | None:
     """Params to start from when the workdir has no checkpoint (e.g. a shorter-crop run); None = scratch.
