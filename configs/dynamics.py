@@ -8,7 +8,7 @@
     python launch/train.py --config configs/dynamics.py:tiny --workdir runs/dyn_tiny    # CPU size, reads runs/lam_tiny
 
 The run reads everything upstream through `init.lam.workdir`: the LAM run's config gives the latent folder, the
-latent width, the number of actions and K (latent frames per action); the latents' `latents.json` gives the
+latent width, the number of actions and R (latent frames per action); the latents' `latents.json` gives the
 tokenizer run that decodes edits. Every recording is labelled once with the frozen LAM's action timeline
 (cached in WORKDIR/action_labels.npz). `configs/dynamics_8hz.py` reuses `dynamics_config` for 8 frames/s.
 """

@@ -81,7 +81,7 @@ def test_plan_windows(total, window, first, end, align, expected):
 
 
 def fake_infer(params, z_BTC):
-  """A stand-in LAM: the code of a step is the rounded mean of its frames' channel 0 (K = 2)."""
+  """A stand-in LAM: the code of a step is the rounded mean of its frames' channel 0 (R = 2)."""
   del params
   B, T, _ = z_BTC.shape
   return np.round(z_BTC[..., 0].reshape(B, T // 2, 2).mean(-1)).astype(np.int32)
@@ -92,7 +92,7 @@ def test_timeline_covers_every_step_from_central_windows():
   assert list(actions.window_starts(3, 4)) == [0]
   owners = actions.step_owners(10, actions.window_starts(10, 4), 4)
   assert list(owners) == [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]
-  codes = np.arange(11) % 4  # 11 steps of K = 2, the last one partial (21 frames)
+  codes = np.arange(11) % 4  # 11 steps of R = 2, the last one partial (21 frames)
   z = np.repeat(codes, 2)[:21, None].astype(np.float32) * np.ones((1, 3), np.float32)
   timeline = actions.infer_timeline(fake_infer, None, z, 2, window_steps=4, batch_size=3)
   np.testing.assert_array_equal(timeline, codes)

@@ -4,7 +4,7 @@ per-frame actions.
 Every recording's action timeline comes from the frozen LAM (`editing.actions.label_dataset`), the same timeline
 an editor shows for that recording. Timelines are small (one int per action step), so all of them live in
 memory; they are cached in one .npz file with a description of what made them (LAM run and step, latent folder,
-K, window): `read_labels` returns None for a cache made by anything else. `write_labels` replaces the file
+R, window): `read_labels` returns None for a cache made by anything else. `write_labels` replaces the file
 atomically, so a process reading it never sees half a file.
 
 Batches: {"latents": float32 (B, T, C), "actions": int32 (B, T)}; windows start on action-step boundaries, as
@@ -31,7 +31,7 @@ Labels = dict[str, np.ndarray]  # latent shard path (relative to the latent fold
 
 
 def read_labels(path: str | os.PathLike, key: dict[str, Any]) -> Labels | None:
-  """The timelines cached at `path` if they were made as `key` describes (LAM, latents, K, window), else None."""
+  """The timelines cached at `path` if they were made as `key` describes (LAM, latents, R, window), else None."""
   if not Path(path).exists():
     return None
   with np.load(path, allow_pickle=False) as cached:

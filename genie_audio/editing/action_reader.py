@@ -79,7 +79,7 @@ class ActionReader:
     return self._tokenizer
 
   def timeline_of(self, latents_TC: np.ndarray) -> np.ndarray:
-    """(S,) int32 action codes of a recording's normalised latent (T, C), S = ceil(T / K)."""
+    """(S,) int32 action codes of a recording's normalised latent (T, C), S = ceil(T / R)."""
     return actions_lib.infer_timeline(self._infer, self.lam.params, latents_TC, self.frames_per_action,
                                       self.window_steps)
 

@@ -10,8 +10,8 @@
   2. encode the whole recording (chunked, exact: `codec.encode_long`) at the loudness the tokenizer trained at
      (times `codec.training_level_gain`, as `codec.reconstruct` does: a quiet or loud file is otherwise coded
      off the training distribution) and infer its timeline with the LAM;
-  3. the span [start, end) covers action steps s0..s1-1 (steps are aligned to the recording's start, K latent
-     frames each), i.e. latent frames [s0 K, s1 K); those frames get the requested actions, every other frame
+  3. the span [start, end) covers action steps s0..s1-1 (steps are aligned to the recording's start, R latent
+     frames each), i.e. latent frames [s0 R, s1 R); those frames get the requested actions, every other frame
      keeps its inferred one;
   4. in-paint those frames with the dynamics model (ODE over the span only, classifier-free guidance), inside a
      window of the model's training length around the span when the recording is longer than that (a span
@@ -320,11 +320,11 @@ class Editor:
 
     new_codes = codes.copy()
     new_codes[span.first_step:span.end_step] = requested
-    T, K = z_TC.shape[0], self.frames_per_action
-    f0, f1 = span.first_step * K, min(span.end_step * K, T)
+    T, R = z_TC.shape[0], self.frames_per_action
+    f0, f1 = span.first_step * R, min(span.end_step * R, T)
     W = min(self.window_frames, T)
-    windows = plan_windows(T, self.window_frames, f0, f1, K)
-    frame_actions = actions_lib.frame_actions(new_codes, K, T)
+    windows = plan_windows(T, self.window_frames, f0, f1, R)
+    frame_actions = actions_lib.frame_actions(new_codes, R, T)
     clock = time.perf_counter()
     z_new = z_TC.copy()
     for index, (w0, p0, p1) in enumerate(windows):  # later windows read the frames earlier ones wrote

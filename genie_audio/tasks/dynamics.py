@@ -1,7 +1,7 @@
 """Stage 3: the masked dynamics model, trained to in-paint spans of latent windows given the LAM's actions.
 
 Upstream: `config.init.lam.workdir` names a finished LAM run. Its config gives the latent folder, the latent
-width C, the number of actions A and K (latent frames per action); the dynamics model is built from those, so
+width C, the number of actions A and R (latent frames per action); the dynamics model is built from those, so
 a run cannot disagree with its LAM. Before training (`prepare`), the frozen LAM is loaded and every recording
 of its latent folder is labelled with the LAM's action timeline (`editing.actions.label_dataset`, once: cached
 in WORKDIR/action_labels.npz), and each frame of a training window carries its step's action: exactly what
@@ -77,10 +77,10 @@ class DynamicsTask(Task):
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
     lam = upstream_lam_config(config)
-    K = lam.model.frames_per_action
-    if config.data.window_frames < K or config.data.window_frames % K:
+    R = lam.model.frames_per_action
+    if config.data.window_frames < R or config.data.window_frames % R:
       _fail("data.window_frames", config.data.window_frames,
-            f"must be a positive multiple of the LAM's frames_per_action={K} ({config.init.lam.workdir})")
+            f"must be a positive multiple of the LAM's frames_per_action={R} ({config.init.lam.workdir})")
     if config.model.dim % config.model.num_heads:
       _fail("model.dim", config.model.dim, f"must be divisible by model.num_heads={config.model.num_heads}")
     if not 0 <= config.cfg_drop_prob < 1:

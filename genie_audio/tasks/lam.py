@@ -242,14 +242,14 @@ class LamTask(Task):
 
   def post_update(self, params, stats, aux, rng):
     """Advances the usage EMA with the batch's code counts, then restarts the dead codes."""
-    usage_K = stats["vq"]["usage_ema"]
-    metrics = {"train/dead_codes": jnp.sum(usage_K < self.config.vq.dead_threshold).astype(_F32)}
-    usage_K = vq_lib.update_usage(usage_K, aux["counts"], self.config.vq.usage_decay)
+    usage_A = stats["vq"]["usage_ema"]
+    metrics = {"train/dead_codes": jnp.sum(usage_A < self.config.vq.dead_threshold).astype(_F32)}
+    usage_A = vq_lib.update_usage(usage_A, aux["counts"], self.config.vq.usage_decay)
     encodings_ND = aux["encodings"].reshape(-1, aux["encodings"].shape[-1])
-    codebook_KD, usage_K = vq_lib.restart_dead_codes(
-        params["vq"]["codebook"], usage_K, encodings_ND, rng, self.config.vq.dead_threshold,
+    codebook_AD, usage_A = vq_lib.restart_dead_codes(
+        params["vq"]["codebook"], usage_A, encodings_ND, rng, self.config.vq.dead_threshold,
         noise_scale=self.config.vq.restart_noise)
-    return ({**params, "vq": {**params["vq"], "codebook": codebook_KD}}, {**stats, "vq": {"usage_ema": usage_K}},
+    return ({**params, "vq": {**params["vq"], "codebook": codebook_AD}}, {**stats, "vq": {"usage_ema": usage_A}},
             metrics)
 
   # --- evaluation -------------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ class LamTask(Task):
     return self._eval_windows if self._eval_windows.size else None
 
   def _make_eval_step(self, params):
-    model, T, S, K = self.model, self.config.data.window_frames, self.num_steps, self.config.model.num_actions
+    model, T, S, A = self.model, self.config.data.window_frames, self.num_steps, self.config.model.num_actions
     base = jax.random.key(self.config.eval.seed)
 
     def eval_step(params, x_BUC, index):
@@ -285,7 +285,7 @@ class LamTask(Task):
           model.apply(variables, both_BTC, method=LatentActionModel.infer_actions), 2)
       mask_rng, random_rng = jax.random.split(jax.random.fold_in(base, index))
       mask_BT = self.sample_mask(mask_rng, B)
-      candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, K),
+      candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, A),
                     "none": jnp.full((B, S), -1, jnp.int32)}
       n = len(candidates)
       z3_BTC, mask3_BT = jnp.tile(z_BTC, (n, 1, 1)), jnp.tile(mask_BT, (n, 1))

@@ -1,7 +1,7 @@
 """A whole micro pipeline for tests: fake dataset -> tokenizer -> encode -> LAM -> dynamics, a few steps each.
 
 Sizes are for seconds on CPU, not for quality: a 50 frames/s tokenizer with ~40k parameters (stride 320, like the
-real 50 frames/s preset, so edits are specified in the same seconds), a LAM with 4 actions of K = 5 frames
+real 50 frames/s preset, so edits are specified in the same seconds), a LAM with 4 actions of R = 5 frames
 (0.1 s) on 0.8 s windows, and a one-block dynamics model on the same windows.
 """
 
