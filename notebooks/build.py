@@ -35,8 +35,6 @@ if ROOT is None and importlib.util.find_spec("genie_audio") is None:
 if ROOT is not None:
   os.chdir(ROOT)  # run folders (runs/demo/...) are relative to the checkout
   sys.path.insert(0, str(ROOT))
-import logging
-logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax's notes on opening checkpoints read-only
 print("working in", Path.cwd())'''.replace("{repo}", REPO)
 
 

@@ -10,6 +10,8 @@ error saying so rather than loading something else.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +24,38 @@ def checkpoint_dir(workdir: str | Path) -> Path:
   return Path(workdir).absolute() / "checkpoints"
 
 
+def _is_read_only_note(record: logging.LogRecord) -> bool:
+  return record.levelno == logging.WARNING and record.getMessage().startswith("Given directory is read only=")
+
+
+@contextlib.contextmanager
+def _quiet_read_only_opening():
+  """Drops Orbax's warning that a read-only manager's directory is read only while one is created: it only
+  repeats what the caller asked for, and evaluation opens runs read-only dozens of times."""
+  absl_logger = logging.getLogger("absl")
+  note_filter = lambda record: not _is_read_only_note(record)
+  absl_logger.addFilter(note_filter)
+  try:
+    yield
+  finally:
+    absl_logger.removeFilter(note_filter)
+
+
 class Checkpointer:
-  """One CheckpointManager per run."""
+  """One CheckpointManager per run; `read_only` ones (evaluation, upstream runs) never write or delete."""
 
   def __init__(self, workdir: str | Path, max_to_keep: int = 3, use_async: bool = True,
                read_only: bool = False):
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=use_async,
-                                           read_only=read_only, create=not read_only)
-    self.manager = ocp.CheckpointManager(
-        checkpoint_dir(workdir), options=options,
-        item_handlers={"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()})
+    handlers = {"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()}
+    if not read_only:
+      options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=use_async)
+      self.manager = ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_handlers=handlers)
+      return
+    # Saving options a read-only manager would override (each with a warning) are left out.
+    options = ocp.CheckpointManagerOptions(read_only=True, create=False, max_to_keep=None, save_interval_steps=0,
+                                           enable_async_checkpointing=use_async)
+    with _quiet_read_only_opening():
+      self.manager = ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_handlers=handlers)
 
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
