@@ -1,8 +1,9 @@
 """The one train loop shared by every stage.
 
-Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state (`jax.eval_shape`) -> shardings -> jitted init ->
-jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else
-scratch) -> loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling.
+Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state
+(`jax.eval_shape`) -> shardings -> jitted init -> jitted step with the state donated -> restore (this workdir's
+checkpoint, else upstream params, else scratch) -> loop with logging, evaluation, checkpoints, a non-finite
+guard and SIGTERM handling.
 Everything stage-specific comes from the `Task`.
 """
 
