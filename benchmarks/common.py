@@ -64,7 +64,8 @@ def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, fl
 
   config = task.config
   optimizer = optim.make_optimizer(config.optim, config.total_steps)
-  init = jax.jit(lambda key: state_lib.create(task.init_params(key, batch), optimizer, config.ema_decay > 0))
+  init = jax.jit(lambda key: state_lib.create(task.init_params(key, batch), optimizer, config.ema_decay > 0,
+                                              task.init_stats()))
   step = jax.jit(loop.make_train_step(task, optimizer, config), donate_argnums=0)
   step_flops = flops.step_flops(step, jax.eval_shape(init, jax.random.key(0)), batch)
   holder = [init(jax.random.key(0))]

@@ -23,13 +23,13 @@ import numpy as np  # noqa: E402
 
 from benchmarks.common import print_table, time_train_step  # noqa: E402
 from configs import dynamics as dynamics_configs  # noqa: E402
+from genie_audio import tasks  # noqa: E402
 from genie_audio.data import manifest, pipelines  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
 from genie_audio.models.dynamics import DynamicsModel  # noqa: E402
-from genie_audio.training import run  # noqa: E402
+from genie_audio.tasks.dynamics import DynamicsTask  # noqa: E402
 from genie_audio.training.task import Task  # noqa: E402
-from genie_audio.training.tasks.dynamics import DynamicsTask  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Dynamics run folder.")
 _SECONDS = flags.DEFINE_float("seconds", 10.0, "Clip length.")
@@ -93,7 +93,7 @@ def main(argv):
   editor = Editor.load(_WORKDIR.value)
   rows = edit_rows(editor, clip(editor))
   peak = flops.measure_matmul_peak(jnp.float32)
-  task = run.load_task(_WORKDIR.value)
+  task = tasks.load(_WORKDIR.value)
   batch = {k: np.asarray(v) for k, v in task.train_data(0, task.config.batch_size, 0, 1)[0].items()}
   rows.append(train_step_row("this run", task, batch, peak))
   full = dynamics_configs.get_config()

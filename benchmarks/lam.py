@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from benchmarks.common import print_table, time_train_step  # noqa: E402
 from configs import lam as lam_configs  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
-from genie_audio.training.tasks.lam import LamTask  # noqa: E402
+from genie_audio.tasks.lam import LamTask  # noqa: E402
 
 _PRESET = flags.DEFINE_enum("preset", "tiny", ["tiny", "default"], "configs/lam.py preset.")
 _WINDOWS = flags.DEFINE_list("window_seconds", ["5", "10", "20"], "Window lengths to time.")

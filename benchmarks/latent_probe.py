@@ -20,10 +20,10 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
+from genie_audio import codec, tasks  # noqa: E402
 from genie_audio.data import manifest, pipelines  # noqa: E402
-from genie_audio.editing import codec  # noqa: E402
 from genie_audio.eval import audio_metrics, baselines, pitch  # noqa: E402
-from genie_audio.training import run  # noqa: E402
+from genie_audio.runs import run  # noqa: E402
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Tokenizer runs to probe.", required=True)
 _OOD = flags.DEFINE_string("ood", "runs/ablation/ood", "Folder of out-of-corpus audio ('' to skip).")
@@ -95,7 +95,7 @@ def main(argv):
   del argv
   rows = []
   for workdir in _WORKDIRS.value:
-    task = run.load_task(workdir)
+    task = tasks.load(workdir)
     params, ema, _ = run.load_train_params(workdir)
     params = ema if ema is not None else params
     data = task.config.data.dataset_dir

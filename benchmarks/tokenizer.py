@@ -6,7 +6,7 @@ the same run), step time at 1, 2 and 5 s crops, and decoding real-time factor at
     python benchmarks/tokenizer.py --preset tiny --config configs/tokenizer_8hz.py
 
 Train steps are the loop's real step (loss, grads, AdamW, EMA) on one device; FLOPs come from XLA's cost
-analysis. Decoding is `editing.codec.decode_long` with the config's chunking; RTF = compute s / audio s.
+analysis. Decoding is `codec.decode_long` with the config's chunking; RTF = compute s / audio s.
 Prints one table.
 """
 
@@ -22,10 +22,10 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.common import print_table, time_fn, time_train_step  # noqa: E402
+from genie_audio import codec  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
-from genie_audio.editing import codec  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
-from genie_audio.training.tasks.tokenizer import TokenizerTask  # noqa: E402
+from genie_audio.tasks.tokenizer import TokenizerTask  # noqa: E402
 
 _PRESET = flags.DEFINE_enum("preset", "tiny", ["tiny", "default"], "Config preset.")
 _CONFIG = flags.DEFINE_string("config", "configs/tokenizer.py", "Tokenizer config file.")

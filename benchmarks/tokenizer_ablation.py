@@ -47,7 +47,7 @@ def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int
   arm look slow."""
   import jax
 
-  from genie_audio.training.tasks.tokenizer import TokenizerTask
+  from genie_audio.tasks.tokenizer import TokenizerTask
   best = {}
   for _ in range(rounds):
     for arm in arms:

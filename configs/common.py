@@ -37,7 +37,7 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
 
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  c.task = ""                    # name in genie_audio.training.tasks.REGISTRY
+  c.task = ""                    # a name in genie_audio.tasks.REGISTRY (or module:Class)
   c.seed = 0
   c.total_steps = 10_000
   c.batch_size = 32              # global, over all processes and devices
@@ -92,7 +92,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
       re.compile(c.optim.trainable)
     except re.error as e:
       _check(False, "optim.trainable", c.optim.trainable, f"is not a valid regular expression ({e})")
-  from genie_audio.training import tasks  # imported here: the registry imports jax, configs stay light
+  from genie_audio import tasks  # imported here: the registry imports jax, configs stay light
   tasks.get(c.task).validate_config(c)
 
 

@@ -8,7 +8,7 @@
     python launch/train.py --config configs/dynamics.py:tiny --workdir runs/dyn_tiny    # CPU size, reads runs/lam_tiny
 
 The run reads everything upstream through `init.lam.workdir`: the LAM run's config gives the latent folder, the
-latent width, the number of actions and K (latent frames per action); the latents' `latents.json` gives the
+latent width, the number of actions and R (latent frames per action); the latents' `latents.json` gives the
 tokenizer run that decodes edits. Every recording is labelled once with the frozen LAM's action timeline
 (cached in WORKDIR/action_labels.npz). `configs/dynamics_8hz.py` reuses `dynamics_config` for 8 frames/s.
 """
@@ -39,7 +39,7 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   c.data.window_frames = window_frames  # T, a multiple of the LAM's frames_per_action
   c.model = ml_collections.ConfigDict(dict(dim=512, depth=8, num_heads=8, mlp_ratio=4, s_min=0.0,
                                            dtype="bfloat16"))
-  # Edit masks as an editor selects them (genie_audio/editing/spans.py).
+  # Edit masks as an editor selects them (genie_audio/models/spans.py).
   c.mask = ml_collections.ConfigDict(dict(min_frac=0.1, max_frac=0.6, max_spans=3, multi_prob=0.25,
                                           edge_prob=0.2))
   c.cfg_drop_prob = 0.1         # share of windows trained with no actions (classifier-free guidance)

@@ -16,9 +16,9 @@ from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from genie_audio import codec  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
-from genie_audio.editing import codec  # noqa: E402
 from genie_audio.editing.action_reader import ActionReader  # noqa: E402
 from genie_audio.eval import action_analysis, plots  # noqa: E402
 

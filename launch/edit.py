@@ -18,9 +18,9 @@ from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from genie_audio import codec  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
-from genie_audio.editing import codec  # noqa: E402
 from genie_audio.editing.edit import EditError, Editor  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Dynamics run folder.", required=True)

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from genie_audio.data import encoding, latents  # noqa: E402
+from genie_audio.data import latents  # noqa: E402
+from genie_audio.runs import encoding  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Tokenizer run folder.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "Latent folder (default: WORKDIR/latents).")

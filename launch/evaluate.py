@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
+from genie_audio import tasks  # noqa: E402
 from genie_audio.data import audio, prepare  # noqa: E402
-from genie_audio.training import run  # noqa: E402
+from genie_audio.runs import run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder.", required=True)
 _AUDIO = flags.DEFINE_string("audio", None, "Audio file or folder (searched recursively) to evaluate on.")
@@ -50,7 +51,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
     paths = audio_paths(_AUDIO.value) if _AUDIO.value else None
-    task = run.load_task(_WORKDIR.value)
+    task = tasks.load(_WORKDIR.value)
     params, ema_params, step = run.load_train_params(_WORKDIR.value)
     options = {k: v for k, v in dict(steps=_STEPS.value, method=_METHOD.value, seed=_SEED.value).items()
                if v is not None}

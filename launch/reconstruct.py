@@ -5,7 +5,7 @@
 
 Any format, rate, length and channel count goes in (decoded, mixed to mono, resampled to 16 kHz); the
 output is 16 kHz mono, written atomically (a temporary file, then renamed). Long files go through the
-chunked codec (genie_audio/editing/codec.py), at the training data's loudness (the output gets the inverse
+chunked codec (genie_audio/codec.py), at the training data's loudness (the output gets the inverse
 gain). With --figure, a PNG of the original and reconstructed spectrograms (0-4 kHz, one colour scale) of a
 stretch of the file, where lost notes show as missing harmonic lines. The last line printed is one JSON
 summary.
@@ -24,12 +24,12 @@ from absl import logging as absl_logging  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from genie_audio import codec  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
-from genie_audio.editing import codec  # noqa: E402
 from genie_audio.eval import plots  # noqa: E402
 from genie_audio.models.tokenizer import tokenizer_from_config  # noqa: E402
-from genie_audio.training import run  # noqa: E402
+from genie_audio.runs import run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Tokenizer run folder.", required=True)
 _INPUT = flags.DEFINE_string("input", None, "Audio file to reconstruct.", required=True)

@@ -15,7 +15,8 @@ from absl import logging as absl_logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from configs import common  # noqa: E402
-from genie_audio.training import distributed, loop, tasks  # noqa: E402
+from genie_audio import tasks  # noqa: E402
+from genie_audio.training import distributed, loop  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Stage config file[:preset].", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder (checkpoints, logs, config).")
@@ -32,7 +33,7 @@ def main(argv):
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO
   logging.getLogger("genie_audio").setLevel(logging.INFO)
   distributed.initialize(config.distributed)
-  workdir = _WORKDIR.value or os.path.join(common.REPO_ROOT, "runs", config.task)
+  workdir = _WORKDIR.value or os.path.join(common.REPO_ROOT, "runs", task_cls.name)
   metrics = loop.train(config, workdir, task_cls)
   print({k: round(v, 6) for k, v in sorted(metrics.items())})
 

@@ -35,8 +35,6 @@ if ROOT is None and importlib.util.find_spec("genie_audio") is None:
 if ROOT is not None:
   os.chdir(ROOT)  # run folders (runs/demo/...) are relative to the checkout
   sys.path.insert(0, str(ROOT))
-import logging
-logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax's notes on opening checkpoints read-only
 print("working in", Path.cwd())'''.replace("{repo}", REPO)
 
 
@@ -73,12 +71,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, Markdown, display
 
+from genie_audio import tasks
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.eval import plots, reconstruction
-from genie_audio.training import run
+from genie_audio.runs import run
 from genie_audio.training.metrics import read_metrics
 
-task = run.load_task(WORKDIR)
+task = tasks.load(WORKDIR)
 params, ema_params, step = run.load_train_params(WORKDIR)
 params = jax.device_put(ema_params if ema_params is not None else params)
 e = task.config.eval
@@ -201,9 +200,9 @@ GUIDANCE_SCALES = None      # None: the scales the run's own evaluation uses''')
 import numpy as np
 from IPython.display import Audio, Markdown, display
 
+from genie_audio import codec
 from genie_audio.data import manifest
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.editing import codec
 from genie_audio.editing.edit import Editor
 from genie_audio.eval import edit_metrics, plots
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from genie_audio import tasks
 from genie_audio.testing import pipeline
-from genie_audio.training import tasks
 
 _DONE = "pipeline_runs.json"
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genie_audio.editing import codec
+from genie_audio import codec
 from genie_audio.models.tokenizer import normalize_latent, tokenizer_from_config
 from genie_audio.testing import fake_data
 from genie_audio.testing.tokenizer_config import micro

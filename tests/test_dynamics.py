@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from genie_audio.editing import spans
+from genie_audio.models import spans
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel, dynamics_loss
 from genie_audio.training import sharding
 

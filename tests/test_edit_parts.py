@@ -81,7 +81,7 @@ def test_plan_windows(total, window, first, end, align, expected):
 
 
 def fake_infer(params, z_BTC):
-  """A stand-in LAM: the code of a step is the rounded mean of its frames' channel 0 (K = 2)."""
+  """A stand-in LAM: the code of a step is the rounded mean of its frames' channel 0 (R = 2)."""
   del params
   B, T, _ = z_BTC.shape
   return np.round(z_BTC[..., 0].reshape(B, T // 2, 2).mean(-1)).astype(np.int32)
@@ -92,7 +92,7 @@ def test_timeline_covers_every_step_from_central_windows():
   assert list(actions.window_starts(3, 4)) == [0]
   owners = actions.step_owners(10, actions.window_starts(10, 4), 4)
   assert list(owners) == [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]
-  codes = np.arange(11) % 4  # 11 steps of K = 2, the last one partial (21 frames)
+  codes = np.arange(11) % 4  # 11 steps of R = 2, the last one partial (21 frames)
   z = np.repeat(codes, 2)[:21, None].astype(np.float32) * np.ones((1, 3), np.float32)
   timeline = actions.infer_timeline(fake_infer, None, z, 2, window_steps=4, batch_size=3)
   np.testing.assert_array_equal(timeline, codes)
@@ -112,13 +112,12 @@ def test_labels_are_cached_and_windows_carry_their_actions(tmp_path):
     calls.append(z.shape)
     return fake_infer(params, z)
   source, cache = {"lam_workdir": "lam", "lam_step": 7}, tmp_path / "labels.npz"
-  labels = action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
+  labels = actions.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
   assert sorted(labels) == ["shards/r0.npy", "shards/r1.npy", "shards/r2.npy"] and len(labels["shards/r0.npy"]) == 21
   n = len(calls)
-  again = action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
+  again = actions.label_dataset(latent_dir, counting_infer, None, 2, 4, source, cache, progress=False)
   assert len(calls) == n and all(np.array_equal(labels[k], again[k]) for k in labels)  # read from the cache
-  action_labels.label_dataset(latent_dir, counting_infer, None, 2, 4, dict(source, lam_step=8), cache,
-                              progress=False)
+  actions.label_dataset(latent_dir, counting_infer, None, 2, 4, dict(source, lam_step=8), cache, progress=False)
   assert len(calls) > n  # another LAM checkpoint: relabelled
   ds = action_labels.labelled_windows(latent_dir, "train", labels, 2, 8, batch_size=4, seed=0)
   for i in range(3):

@@ -13,10 +13,10 @@ import soundfile as sf
 from configs import common
 from genie_audio.data import audio
 from genie_audio.editing.edit import EditError, Editor
+from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
 from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.dynamics import DynamicsTask
 
 REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
                "per_guidance"}
@@ -70,7 +70,7 @@ def test_span_longer_than_the_window_is_written_in_several_windows(editor, song)
 
 def test_edit_keeps_the_original_outside_the_span(editor, song):
   timeline = editor.infer_actions(song)
-  assert len(timeline) == 30 and timeline.step_seconds == pytest.approx(0.1)  # 3 s, K = 5 frames at 50/s
+  assert len(timeline) == 30 and timeline.step_seconds == pytest.approx(0.1)  # 3 s, R = 5 frames at 50/s
   start, end = 16000 + 123, 24000 + 45  # not on frame or step boundaries
   other = song[::-1].copy()
   for request in (dict(actions=[0, 1, 2, 3, 0, 1]), dict(resample=True), dict(actions_from=other)):

@@ -10,8 +10,8 @@ import optax
 import pytest
 
 from genie_audio.diffusion import samplers
-from genie_audio.editing import spans
 from genie_audio.editing.inpainting import inpaint
+from genie_audio.models import spans
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel, dynamics_loss
 
 B, T, C = 3, 10, 2

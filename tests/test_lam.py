@@ -1,7 +1,6 @@
 """Latent action model: full-size shapes, method consistency, learning actions on synthetic latents, and a
 sharded (2, 4) smoke run of the stage through the shared loop (save, resume, evaluate)."""
 
-import sys
 import types
 
 import jax
@@ -14,10 +13,12 @@ from configs import lam as lam_config
 from configs import lam_8hz
 from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
-from genie_audio.training import checkpoint, loop, optim, tasks
+from genie_audio import tasks
+from genie_audio.tasks import lam as lam_task
+from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, prepare_latents,
+                                   step_means, window_channel_weights)
+from genie_audio.training import checkpoint, loop, optim
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, resolve_latent_dir,
-                                           step_means, window_channel_weights)
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
 # along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
@@ -49,7 +50,8 @@ def test_full_size_shapes(config_module):
   batch = {"latents": jax.ShapeDtypeStruct((B, T, Cz), jnp.float32)}
   params = jax.eval_shape(task.init_params, jax.random.key(0), batch)
   assert params["vq"]["codebook"].shape == (8, config.model.code_dim)
-  assert params["vq"]["usage_ema"].shape == (8,)
+  assert list(params["vq"]) == ["codebook"]  # the usage EMA is a statistic of the train state, not a param
+  assert jax.eval_shape(task.init_stats)["vq"]["usage_ema"].shape == (8,)
   n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
   assert 20e6 < n_params < 100e6
   loss, metrics, aux = jax.eval_shape(task.loss, params, batch, jax.random.key(1), 0)
@@ -103,20 +105,21 @@ def test_actions_carry_the_hidden_steps():
   optimizer = optim.make_optimizer(config.optim, steps)
   rng = np.random.default_rng(0)
   params = jax.jit(task.init_params)(jax.random.key(0), {"latents": synthetic_latents(rng, 32)[0]})
-  opt_state = optimizer.init(params)
+  stats, opt_state = task.init_stats(), optimizer.init(params)
 
   @jax.jit
-  def train_step(params, opt_state, z, step):
+  def train_step(params, stats, opt_state, z, step):
     loss_rng, post_rng = jax.random.split(jax.random.fold_in(jax.random.key(1), step))
     def loss_fn(p):
       loss, metrics, aux = task.loss(p, {"latents": z}, loss_rng, step)
       return loss, (metrics, aux)
     (_, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return task.post_update(optax.apply_updates(params, updates), aux, post_rng), opt_state, metrics
+    params, stats, post_metrics = task.post_update(optax.apply_updates(params, updates), stats, aux, post_rng)
+    return params, stats, opt_state, {**metrics, **post_metrics}
 
   for step in range(steps):
-    params, opt_state, metrics = train_step(params, opt_state, synthetic_latents(rng, 32)[0], step)
+    params, stats, opt_state, metrics = train_step(params, stats, opt_state, synthetic_latents(rng, 32)[0], step)
   assert np.isfinite(float(metrics["train/recon_loss"]))
 
   @jax.jit
@@ -227,13 +230,13 @@ def test_latent_dir_errors_name_the_command(tmp_path):
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tmp_path / "no_tokenizer")
   with pytest.raises(FileNotFoundError, match="launch/train.py --config configs/tokenizer.py"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
   config.data.latent_dir = str(write_fake_latents(tmp_path / "latents", latent_dim=8))
   with pytest.raises(ValueError, match="latent_dim=8 at 50.0 frames/s.*expects latent_dim=16"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
   config.data.latent_dir = str(tmp_path / "empty")
   with pytest.raises(FileNotFoundError, match="launch/encode.py"):
-    resolve_latent_dir(config)
+    prepare_latents(config)
 
 
 def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path, monkeypatch):
@@ -241,23 +244,32 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   (tokenizer_dir / "checkpoints").mkdir(parents=True)
   calls = []
   fake_tokenizer = types.SimpleNamespace(latent_dim=16, total_stride=320)  # 50 frames/s
-  fake_run = types.SimpleNamespace(load_task=lambda workdir: types.SimpleNamespace(model=fake_tokenizer))
   def encode_dataset(workdir, output_dir=None):
     calls.append((workdir, output_dir))
     return str(write_fake_latents(output_dir))
-  monkeypatch.setitem(sys.modules, "genie_audio.training.run", fake_run)
-  fake_encoding = types.SimpleNamespace(encode_dataset=encode_dataset)
-  monkeypatch.setitem(sys.modules, "genie_audio.data.encoding", fake_encoding)
+  monkeypatch.setattr(lam_task.trained_run, "check_run", lambda workdir, *args: types.SimpleNamespace(task="tokenizer"))
+  monkeypatch.setattr(lam_task.trained_run, "build_model", lambda config: fake_tokenizer)
+  monkeypatch.setattr(lam_task.encoding, "encode_dataset", encode_dataset)
   config = lam_config.get_config("tiny")
   config.init.tokenizer.workdir = str(tokenizer_dir)
   fake_tokenizer.latent_dim = 20
   with pytest.raises(ValueError, match="tokenizer run .* latent_dim=20"):
-    resolve_latent_dir(config)  # checked before encoding anything
+    prepare_latents(config)  # checked before encoding anything
   assert not calls
   fake_tokenizer.latent_dim = 16
-  latent_dir = resolve_latent_dir(config)
+  latent_dir = prepare_latents(config)
   assert latent_dir == str(tokenizer_dir.absolute() / "latents") and len(calls) == 1
-  assert resolve_latent_dir(config) == latent_dir and len(calls) == 1  # complete latents are reused
+  assert prepare_latents(config) == latent_dir and len(calls) == 1  # complete latents are reused
+
+
+def test_the_latents_are_read_only_after_prepare(tmp_path):
+  config = lam_config.get_config("tiny")
+  config.data.latent_dir = str(write_fake_latents(tmp_path / "latents"))
+  task = LamTask(config)
+  with pytest.raises(RuntimeError, match=r"LamTask.prepare\(\) has not run"):
+    _ = task.latent_dir
+  task.prepare()
+  assert task.latent_dir == config.data.latent_dir
 
 
 def test_validate_config_names_the_field():
@@ -290,7 +302,7 @@ def test_sharded_smoke_run_saves_resumes_and_evaluates(tmp_path):
   config.mesh.data, config.mesh.fsdp = 2, 4
   config.total_steps, config.checkpoint_every_steps, config.eval_every_steps = 3, 3, 3
   config.log_every_steps = 1
-  config.optim.weight_decay = 1.0  # would visibly shrink the usage EMA if post_update did not overwrite it
+  config.optim.weight_decay = 1.0  # would visibly shrink the usage EMA if the optimizer saw it
   config.optim.final_lr_fraction = 1.0
   assert tasks.get(config.task) is LamTask
   workdir = tmp_path / "run"
@@ -303,6 +315,25 @@ def test_sharded_smoke_run_saves_resumes_and_evaluates(tmp_path):
   metrics = read_metrics(workdir)
   assert all(np.isfinite(metrics[s]["train/recon_loss"]) for s in range(1, 6))
   assert "eval/lam/hidden_error_none" in metrics[5] and last["train/codebook_usage"] > 0
+  assert "train/dead_codes" in metrics[5]
   state = checkpoint.Checkpointer(workdir, read_only=True).read_state(5)
-  # The usage EMA is a distribution over codes (no restarts so early): weight decay did not touch it.
-  np.testing.assert_allclose(state["params"]["vq"]["usage_ema"].sum(), 1.0, atol=1e-5)
+  # The usage EMA is a distribution over codes (no restarts so early): weight decay did not touch it. It is
+  # saved with the state, and no optimizer state or EMA is kept for it.
+  np.testing.assert_allclose(state["stats"]["vq"]["usage_ema"].sum(), 1.0, atol=1e-5)
+  paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state)[0]]
+  assert [path for path in paths if "usage_ema" in path] == ["['stats']['vq']['usage_ema']"]
+
+
+def test_checkpoints_from_before_the_stats_fail_clearly(tmp_path):
+  """The old layout (usage EMA among the LAM's params, no `stats`) is neither resumed nor read as params."""
+  import orbax.checkpoint as ocp
+  old = {"step": np.int32(3), "params": {"vq": {"codebook": np.ones((4, 2), np.float32),
+                                                "usage_ema": np.full((4,), 0.25, np.float32)}}}
+  ckpt = checkpoint.Checkpointer(tmp_path, use_async=False)
+  ckpt.manager.save(3, args=ocp.args.Composite(state=ocp.args.StandardSave(old)))
+  ckpt.close()
+  reader = checkpoint.Checkpointer(tmp_path, read_only=True)
+  with pytest.raises(ValueError, match="keeps the VQ usage EMA among its params.*train the LAM run again"):
+    reader.read_state()
+  with pytest.raises(ValueError, match="cannot be resumed"):
+    reader.restore(jax.eval_shape(lambda: {"step": jnp.int32(0), "params": {}, "stats": {}}))

@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from genie_audio import tasks
 from genie_audio.data import latents, pipelines
-from genie_audio.data.encoding import encode_dataset
 from genie_audio.eval import baselines
+from genie_audio.runs import run
+from genie_audio.runs.encoding import encode_dataset
+from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import fake_data, runs
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import loop, run
+from genie_audio.training import loop
 from genie_audio.training.metrics import MetricWriter
-from genie_audio.training.tasks.tokenizer import TokenizerTask
 
 KEYS = {"mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"}
 # Opus joins the baselines where opus-tools are installed; otherwise baseline_notes says it is missing.
@@ -74,7 +76,7 @@ def test_evaluate_last_line_is_json_with_metrics_and_baselines(workdir):
 
 
 def test_evaluation_logs_chroma_baselines_and_a_spectrogram_pair(workdir, tmp_path):
-  task = run.load_task(workdir)
+  task = tasks.load(workdir)
   params, ema, _ = run.load_train_params(workdir)
   metrics, media = task.evaluate(params, ema, step=2)
   assert 0 <= metrics["eval/recon/chroma_similarity"] <= 1
@@ -90,7 +92,7 @@ def test_evaluation_logs_chroma_baselines_and_a_spectrogram_pair(workdir, tmp_pa
 def test_report_on_whole_files(workdir, tmp_path):
   sf.write(tmp_path / "a.wav", fake_data.harmonic_notes(0.9, np.random.default_rng(2)), 22050)
   params, ema, _ = run.load_train_params(workdir)
-  report = run.load_task(workdir).report(params, ema, [str(tmp_path / "a.wav")], steps=2)
+  report = tasks.load(workdir).report(params, ema, [str(tmp_path / "a.wav")], steps=2)
   assert KEYS <= report.keys() and np.isfinite(report["mel_distance"]) and len(report["per_file"]) == 1
   assert report["per_file"][0]["baselines"] == report["baselines"]  # one file: its own baselines are the mean
   assert KEYS <= report["baselines"]["lowpass"].keys()

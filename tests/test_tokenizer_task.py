@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from configs import common, tokenizer, tokenizer_8hz
+from genie_audio.runs import run
+from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import fake_data
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import checkpoint, loop, run
+from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
-from genie_audio.training.tasks.tokenizer import TokenizerTask
 
 
 MESH = {"mesh.data": 2, "mesh.fsdp": 4}

@@ -1,5 +1,7 @@
 """The shared loop on the toy stage: sharding equivalence, resume, non-finite guard, EMA, upstream params."""
 
+import logging
+
 import jax
 import numpy as np
 import pytest
@@ -82,3 +84,32 @@ def test_upstream_params_start_a_new_run(dataset, tmp_path):
   short = checkpoint.Checkpointer(tmp_path / "short", read_only=True).read_state(5)["params"]
   long = checkpoint.Checkpointer(tmp_path / "long", read_only=True).read_state(1)["params"]
   np.testing.assert_allclose(short["Dense_0"]["kernel"], long["Dense_0"]["kernel"], atol=1e-6)
+
+
+def test_the_loop_prepares_the_task_once_before_reading_data(dataset, tmp_path):
+  calls = []
+
+  class Recorded(ToyTask):
+    def prepare(self):
+      calls.append("prepare")
+
+    def train_data(self, *args):
+      calls.append("train_data")
+      return super().train_data(*args)
+
+  loop.train(runs.toy(dataset, total_steps=1), tmp_path, Recorded)
+  assert calls == ["prepare", "train_data"]
+
+
+def test_opening_a_run_read_only_logs_no_orbax_notes(tmp_path, caplog):
+  import orbax.checkpoint as ocp
+  writer = checkpoint.Checkpointer(tmp_path, use_async=False)
+  state = {"step": np.int32(1), "params": {"w": np.ones(3, np.float32)}, "stats": {}}
+  writer.manager.save(1, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
+  writer.close()
+  caplog.set_level(logging.INFO)
+  for _ in range(3):  # as an evaluation does, many times
+    checkpoint.Checkpointer(tmp_path, read_only=True).read_state()
+  assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+  logging.getLogger("absl").warning("Given directory is read only=%s", "elsewhere")  # filtered only while opening
+  assert any("elsewhere" in r.getMessage() for r in caplog.records)

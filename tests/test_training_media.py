@@ -5,7 +5,8 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from genie_audio.training import run
+from genie_audio import tasks
+from genie_audio.runs import run
 from genie_audio.training.metrics import MetricWriter
 
 # The tiny trained pipeline, as a session fixture registered once for every module that names it.
@@ -13,7 +14,7 @@ pytest_plugins = ["fixtures_pipeline"]
 
 
 def test_lam_evaluation_logs_the_action_timeline(pipeline_runs, tmp_path):
-  task = run.load_task(pipeline_runs["lam"])
+  task = tasks.load(pipeline_runs["lam"])
   params = run.load_params(pipeline_runs["lam"])
   mesh = jax.make_mesh((2, 4), ("data", "fsdp"))
   metrics, media = task.evaluate(jax.device_put(params, NamedSharding(mesh, P())), None, step=2)
@@ -28,7 +29,7 @@ def test_lam_evaluation_logs_the_action_timeline(pipeline_runs, tmp_path):
 
 
 def test_dynamics_evaluation_with_audio_returns_the_edits(pipeline_runs):
-  task = run.load_task(pipeline_runs["dynamics"])
+  task = tasks.load(pipeline_runs["dynamics"])
   task.config.eval.audio_in_training = True
   params, ema_params, _ = run.load_train_params(pipeline_runs["dynamics"])
   metrics, media = task.evaluate(params, ema_params, step=2)

@@ -1,11 +1,11 @@
-"""Action labels of a latent dataset, and the Grain pipeline of latent windows with their per-frame actions.
+"""Action labels of a latent dataset: their cache file, and the Grain pipeline of latent windows with their
+per-frame actions.
 
-Every recording's action timeline comes from the frozen LAM (`editing.actions.infer_timeline`: half-overlapping
-LAM windows over the whole recording, steps aligned to its first frame), the same timeline an editor shows for
-that recording. Timelines are small (one int per action step), so all of them live in memory; they are cached in
-one .npz file with a description of what made them (LAM run and step, latent folder, K, window), and a cache
-made by anything else is recomputed. The file is replaced atomically, so processes that each compute it never
-read half a file.
+Every recording's action timeline comes from the frozen LAM (`editing.actions.label_dataset`), the same timeline
+an editor shows for that recording. Timelines are small (one int per action step), so all of them live in
+memory; they are cached in one .npz file with a description of what made them (LAM run and step, latent folder,
+R, window): `read_labels` returns None for a cache made by anything else. `write_labels` replaces the file
+atomically, so a process reading it never sees half a file.
 
 Batches: {"latents": float32 (B, T, C), "actions": int32 (B, T)}; windows start on action-step boundaries, as
 the edit workflow's windows do.
@@ -21,49 +21,33 @@ from typing import Any
 
 import grain
 import numpy as np
-from tqdm import tqdm
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
-from genie_audio.editing import actions
 
 log = logging.getLogger(__name__)
 
-PyTree = Any
 Labels = dict[str, np.ndarray]  # latent shard path (relative to the latent folder) -> (S,) int32 codes
 
 
-def label_dataset(latent_dir: str | os.PathLike, infer_fn: actions.InferFn, params: PyTree,
-                  frames_per_action: int, window_steps: int, source: dict[str, Any],
-                  cache_path: str | os.PathLike | None = None, batch_size: int = 8, progress: bool = True
-                  ) -> Labels:
-  """Timelines of every recording of a complete latent folder (both splits); cached at `cache_path`.
+def read_labels(path: str | os.PathLike, key: dict[str, Any]) -> Labels | None:
+  """The timelines cached at `path` if they were made as `key` describes (LAM, latents, R, window), else None."""
+  if not Path(path).exists():
+    return None
+  with np.load(path, allow_pickle=False) as cached:
+    if json.loads(str(cached["meta"])) != key:
+      log.info("%s was made by another LAM or latent folder", path)
+      return None
+    return {name: cached[f"codes{i}"] for i, name in enumerate(json.loads(str(cached["shards"])))}
 
-  `source` describes the LAM (e.g. its workdir and step) and is part of the cache key.
-  """
-  key = dict(source, latent_dir=str(Path(latent_dir).absolute()), frames_per_action=frames_per_action,
-             window_steps=window_steps)
-  if cache_path is not None and Path(cache_path).exists():
-    with np.load(cache_path, allow_pickle=False) as cached:
-      if json.loads(str(cached["meta"])) == key:
-        return {name: cached[f"codes{i}"] for i, name in enumerate(json.loads(str(cached["shards"])))}
-    log.info("%s was made by another LAM or latent folder; relabelling", cache_path)
-  if latent_store.read_meta(latent_dir) is None:
-    raise FileNotFoundError(f"{latent_dir} holds no complete latents; run python launch/encode.py "
-                            f"--workdir TOKENIZER_RUN first")
-  entries = latent_store.read_entries(latent_dir)
-  labels = {}
-  for entry in tqdm(entries, desc="label actions", unit="rec", disable=not progress, dynamic_ncols=True):
-    z_TC = np.load(Path(latent_dir) / entry.shard)
-    labels[entry.shard] = actions.infer_timeline(infer_fn, params, z_TC, frames_per_action, window_steps,
-                                                 batch_size)
-  if cache_path is not None:
-    tmp = Path(cache_path).with_name(f".{Path(cache_path).name}.{os.getpid()}.tmp.npz")
-    names = list(labels)
-    np.savez(tmp, meta=json.dumps(key, sort_keys=True), shards=json.dumps(names),
-             **{f"codes{i}": labels[name] for i, name in enumerate(names)})
-    os.replace(tmp, cache_path)
-  return labels
+
+def write_labels(path: str | os.PathLike, key: dict[str, Any], labels: Labels) -> None:
+  """Writes the timelines and their `key` to `path`, atomically (a reader never sees half a file)."""
+  tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp.npz")
+  names = list(labels)
+  np.savez(tmp, meta=json.dumps(key, sort_keys=True), shards=json.dumps(names),
+           **{f"codes{i}": labels[name] for i, name in enumerate(names)})
+  os.replace(tmp, path)
 
 
 class _WindowReader:

@@ -405,3 +405,10 @@ def ensure_demo_corpus(output_dir: str | os.PathLike = DEFAULT_DEMO_DIR, seed: i
   """The demo corpus folder, built first if missing (10-30 s); for configs that default to it."""
   build_demo_corpus(output_dir, seed=seed, progress=False)
   return str(output_dir)
+
+
+def ensure_if_default(dataset_dir: str | os.PathLike) -> str:
+  """`dataset_dir`, with the demo corpus built first when it is the demo corpus's default folder."""
+  if os.path.abspath(dataset_dir) == os.path.abspath(DEFAULT_DEMO_DIR):
+    ensure_demo_corpus(dataset_dir)
+  return str(dataset_dir)

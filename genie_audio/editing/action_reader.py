@@ -20,13 +20,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from genie_audio import codec
 from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import codec, stages
 from genie_audio.editing.edit import Timeline, check_wave, encode_at_training_level
-from genie_audio.training import run
+from genie_audio.runs import run, trained_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +52,7 @@ def lam_workdir(workdir: str | os.PathLike) -> str:
 class ActionReader:
   """The frozen LAM of a run (params on device, jitted inference) and the latent folder it was trained on."""
 
-  def __init__(self, lam: stages.Stage, latent_dir: str):
+  def __init__(self, lam: trained_run.TrainedRun, latent_dir: str):
     self.lam = dataclasses.replace(lam, params=jax.device_put(lam.params))
     self.latent_dir = latent_dir
     self.frames_per_action = lam.config.model.frames_per_action
@@ -65,21 +65,21 @@ class ActionReader:
     self.step_seconds = self.step_samples / SAMPLE_RATE
     self.dataset_dir = meta.get("dataset_dir", "")
     self._infer = actions_lib.make_infer_fn(lam.model)
-    self._tokenizer: stages.Stage | None = None
+    self._tokenizer: trained_run.TrainedRun | None = None
 
   @classmethod
   def load(cls, workdir: str | os.PathLike) -> "ActionReader":
-    lam = stages.load_lam(lam_workdir(workdir), f"the LAM run of {workdir}")
-    return cls(lam, stages.lam_latent_dir(lam))
+    lam = trained_run.load_lam(lam_workdir(workdir), f"the LAM run of {workdir}")
+    return cls(lam, trained_run.lam_latent_dir(lam))
 
   @property
-  def tokenizer(self) -> stages.Stage:
+  def tokenizer(self) -> trained_run.TrainedRun:
     if self._tokenizer is None:
-      self._tokenizer = stages.load_tokenizer(self.latent_dir)
+      self._tokenizer = trained_run.load_tokenizer(self.latent_dir)
     return self._tokenizer
 
   def timeline_of(self, latents_TC: np.ndarray) -> np.ndarray:
-    """(S,) int32 action codes of a recording's normalised latent (T, C), S = ceil(T / K)."""
+    """(S,) int32 action codes of a recording's normalised latent (T, C), S = ceil(T / R)."""
     return actions_lib.infer_timeline(self._infer, self.lam.params, latents_TC, self.frames_per_action,
                                       self.window_steps)
 

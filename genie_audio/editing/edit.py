@@ -10,8 +10,8 @@
   2. encode the whole recording (chunked, exact: `codec.encode_long`) at the loudness the tokenizer trained at
      (times `codec.training_level_gain`, as `codec.reconstruct` does: a quiet or loud file is otherwise coded
      off the training distribution) and infer its timeline with the LAM;
-  3. the span [start, end) covers action steps s0..s1-1 (steps are aligned to the recording's start, K latent
-     frames each), i.e. latent frames [s0 K, s1 K); those frames get the requested actions, every other frame
+  3. the span [start, end) covers action steps s0..s1-1 (steps are aligned to the recording's start, R latent
+     frames each), i.e. latent frames [s0 R, s1 R); those frames get the requested actions, every other frame
      keeps its inferred one;
   4. in-paint those frames with the dynamics model (ODE over the span only, classifier-free guidance), inside a
      window of the model's training length around the span when the recording is longer than that (a span
@@ -35,10 +35,12 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
+from genie_audio import codec
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import codec, inpainting, splice, stages
+from genie_audio.editing import inpainting, splice
 from genie_audio.models.dynamics import DynamicsModel
+from genie_audio.runs import trained_run
 
 PyTree = Any
 
@@ -159,7 +161,7 @@ def plan_windows(total_frames: int, window_frames: int, first: int, end: int, al
   return windows
 
 
-def encode_at_training_level(tokenizer: stages.Stage, wave: np.ndarray) -> tuple[np.ndarray, float]:
+def encode_at_training_level(tokenizer: trained_run.TrainedRun, wave: np.ndarray) -> tuple[np.ndarray, float]:
   """(normalised latent (T, C), gain): `wave` encoded whole at the loudness of the tokenizer's training data
   (times `gain = codec.training_level_gain(wave)`); audio decoded from it, divided by `gain`, is back at the
   recording's own level."""
@@ -168,7 +170,7 @@ def encode_at_training_level(tokenizer: stages.Stage, wave: np.ndarray) -> tuple
   return encoded.latents, gain
 
 
-def render(tokenizer: stages.Stage, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
+def render(tokenizer: trained_run.TrainedRun, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
            span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int,
            gain: float = 1.0) -> np.ndarray:
   """Decodes latent frames [frames) plus `margin_frames` each side, divides them by the `gain` the latents
@@ -188,7 +190,7 @@ def run_guidance_max_t(edit_config) -> float:
   return float(edit_config.get("guidance_max_t", 1.0))
 
 
-def decode_settings(tokenizer: stages.Stage) -> DecodeSettings:
+def decode_settings(tokenizer: trained_run.TrainedRun) -> DecodeSettings:
   """The tokenizer run's own evaluation settings for decoding whole recordings."""
   e = tokenizer.config.eval
   return DecodeSettings(e.sampler_steps, e.method, codec.seconds_to_frames(tokenizer.model, e.chunk_seconds),
@@ -196,10 +198,10 @@ def decode_settings(tokenizer: stages.Stage) -> DecodeSettings:
 
 
 class Editor:
-  """The three stages of a dynamics run with their params on device and their jitted functions, cached."""
+  """A dynamics run and its LAM and tokenizer runs, with their params on device and jitted functions, cached."""
 
-  def __init__(self, dynamics: stages.Stage, lam: stages.Stage, tokenizer: stages.Stage):
-    put = lambda stage: dataclasses.replace(stage, params=jax.device_put(stage.params))  # one transfer
+  def __init__(self, dynamics: trained_run.TrainedRun, lam: trained_run.TrainedRun, tokenizer: trained_run.TrainedRun):
+    put = lambda trained: dataclasses.replace(trained, params=jax.device_put(trained.params))  # one transfer
     self.dynamics, self.lam, self.tokenizer = put(dynamics), put(lam), put(tokenizer)
     self.frames_per_action = lam.config.model.frames_per_action
     self.num_actions = lam.config.model.num_actions
@@ -216,10 +218,10 @@ class Editor:
   @classmethod
   def load(cls, workdir: str | os.PathLike) -> "Editor":
     """The editor of a finished dynamics run (its upstream LAM and tokenizer runs found through its config)."""
-    stages.check_run(workdir, "dynamics", "--workdir", stages.DYNAMICS_COMMAND)
-    dynamics = stages.load_stage(workdir)
-    lam = stages.load_lam(dynamics.config.init.lam.workdir, f"{workdir}'s config.init.lam.workdir")
-    return cls(dynamics, lam, stages.load_tokenizer(stages.lam_latent_dir(lam)))
+    trained_run.check_run(workdir, "dynamics", "--workdir", trained_run.DYNAMICS_COMMAND)
+    dynamics = trained_run.load(workdir)
+    lam = trained_run.load_lam(dynamics.config.init.lam.workdir, f"{workdir}'s config.init.lam.workdir")
+    return cls(dynamics, lam, trained_run.load_tokenizer(trained_run.lam_latent_dir(lam)))
 
   # ---------------------------------------------------------------------------------------------- actions
 
@@ -318,11 +320,11 @@ class Editor:
 
     new_codes = codes.copy()
     new_codes[span.first_step:span.end_step] = requested
-    T, K = z_TC.shape[0], self.frames_per_action
-    f0, f1 = span.first_step * K, min(span.end_step * K, T)
+    T, R = z_TC.shape[0], self.frames_per_action
+    f0, f1 = span.first_step * R, min(span.end_step * R, T)
     W = min(self.window_frames, T)
-    windows = plan_windows(T, self.window_frames, f0, f1, K)
-    frame_actions = actions_lib.frame_actions(new_codes, K, T)
+    windows = plan_windows(T, self.window_frames, f0, f1, R)
+    frame_actions = actions_lib.frame_actions(new_codes, R, T)
     clock = time.perf_counter()
     z_new = z_TC.copy()
     for index, (w0, p0, p1) in enumerate(windows):  # later windows read the frames earlier ones wrote

@@ -4,7 +4,7 @@
     analysis = analyze(reader, split="validation")         # every step of every validation recording
     paths = write_report(analysis, "runs/demo/lam/actions")
 
-Step s of a recording's action timeline governs its audio samples [s K stride, (s + 1) K stride) (K latent
+Step s of a recording's action timeline governs its audio samples [s R stride, (s + 1) R stride) (R latent
 frames per action, `stride` samples per frame). Each step gets the descriptors of `descriptors.py` (loudness and
 its change, spectral centroid and its change, onset density, chroma movement, low/high balance and its
 change), measured on the recording's prepared audio. Per action: the number of steps, their share, and each

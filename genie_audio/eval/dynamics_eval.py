@@ -1,7 +1,7 @@
 """Evaluation of a masked dynamics model as an editor uses it, on fixed validation windows.
 
 Each of N fixed windows (T latent frames, starting on an action-step boundary, round-robin over the validation
-recordings at evenly spaced positions) gets one fixed span of n = round(span_fraction * T / K) whole action
+recordings at evenly spaced positions) gets one fixed span of n = round(span_fraction * T / R) whole action
 steps with context on both sides, and n requested actions drawn uniformly from the A actions (seeded). Every
 variant below in-paints the span from the SAME start noise:
   own, guidance 1:    the span's own (labelled) actions     -> inpaint_error (latent MSE on the span) and
@@ -38,10 +38,11 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit, stages
+from genie_audio.editing import edit
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel
+from genie_audio.runs import trained_run
 
 PyTree = Any
 
@@ -61,7 +62,7 @@ def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_col
                   ) -> EvalWindows:
   """The fixed evaluation windows, spans and requests (deterministic for the config and `num_windows`,
   default `config.eval.num_windows`)."""
-  e, T, K = config.eval, window_frames, frames_per_action
+  e, T, R = config.eval, window_frames, frames_per_action
   N = num_windows or e.num_windows
   entries = [x for x in latent_store.load_split(latent_dir, e.split) if x.frames >= T]
   if not entries:
@@ -71,11 +72,11 @@ def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_col
   for i in range(N):
     entry, k = entries[i % len(entries)], i // len(entries)
     start = (entry.frames - T) * (2 * k + 1) // (2 * per_entry)
-    start -= start % K
+    start -= start % R
     latents.append(pipelines.read_latent(str(Path(latent_dir) / entry.shard), start, T))
-    frame_actions.append(actions_lib.frame_actions(labels[entry.shard], K)[start:start + T])
+    frame_actions.append(actions_lib.frame_actions(labels[entry.shard], R)[start:start + T])
     sources.append((entry.shard, start))
-  S = T // K
+  S = T // R
   n = min(max(1, round(e.span_fraction * S)), max(S - 2, 1))
   rng = np.random.default_rng(e.seed)
   low, high = (1, S - n) if S - n >= 2 else (0, S - n + 1)  # context on both sides where the window allows
@@ -87,14 +88,14 @@ def fixed_windows(latent_dir: str, labels: dict[str, np.ndarray], config: ml_col
 class DynamicsEvaluator:
   """Holds the fixed windows, the frozen LAM and the jitted passes; `__call__` returns host-side metrics."""
 
-  def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: stages.Stage,
-               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], stages.Stage],
+  def __init__(self, config: ml_collections.ConfigDict, model: DynamicsModel, lam: trained_run.TrainedRun,
+               latent_dir: str, labels: dict[str, np.ndarray], tokenizer: Callable[[], trained_run.TrainedRun],
                num_windows: int | None = None):
     self.config, self.model, self.lam, self.latent_dir = config, model, lam, latent_dir
-    self.K = lam.config.model.frames_per_action
+    self.frames_per_action = lam.config.model.frames_per_action
     self.num_actions = lam.config.model.num_actions
-    self.windows = fixed_windows(latent_dir, labels, config, config.data.window_frames, self.K, self.num_actions,
-                                 num_windows)
+    self.windows = fixed_windows(latent_dir, labels, config, config.data.window_frames, self.frames_per_action,
+                                 self.num_actions, num_windows)
     self._tokenizer = tokenizer
     self._fn = None
     self._lam_params = None
@@ -149,23 +150,23 @@ class DynamicsEvaluator:
                ) -> dict[str, Any]:
     if self._fn is None:
       self._compile(params)
-    w, K = self.windows, self.K
+    w, R = self.windows, self.frames_per_action
     num_steps = int(num_steps or self.config.edit.num_steps)
     seed = self.config.eval.seed if seed is None else int(seed)
     N, T = w.actions.shape
     steps_NS = w.first_step[:, None] + np.arange(w.span_steps)[None]          # span steps (N, n)
     mask = np.zeros((N, T), bool)
     for i, s in enumerate(w.first_step):
-      mask[i, s * K:(s + w.span_steps) * K] = True
+      mask[i, s * R:(s + w.span_steps) * R] = True
     requested_frames = w.actions.copy()
-    requested_frames[mask] = np.repeat(w.requested, K, axis=1).reshape(-1)
+    requested_frames[mask] = np.repeat(w.requested, R, axis=1).reshape(-1)
     span_error = lambda out: float(np.sum(np.square(out - w.latents) * mask[..., None])
                                    / (mask.sum() * w.latents.shape[-1]))
     pick = lambda codes: np.take_along_axis(codes, steps_NS, axis=1)
 
     own, own_codes, original_codes = self._passes(params, w.latents, mask, w.actions, 1.0, num_steps, seed)
     null, _, _ = self._passes(params, w.latents, mask, np.full_like(w.actions, NULL_ACTION), 0.0, num_steps, seed)
-    labels_Nn = pick(w.actions[:, ::K])  # the span's own actions (its recording's timeline)
+    labels_Nn = pick(w.actions[:, ::R])  # the span's own actions (its recording's timeline)
     metrics: dict[str, Any] = {
         "inpaint_error": span_error(own), "inpaint_error_unconditional": span_error(null),
         "action_accuracy_own": edit_metrics.action_accuracy(labels_Nn, pick(own_codes)),
@@ -183,7 +184,7 @@ class DynamicsEvaluator:
   def seams(self, own: np.ndarray, edited: dict[float, np.ndarray], mask: np.ndarray, seed: int
             ) -> dict[str, float]:
     """Seam distances of the first `audio_windows` windows (see the module docstring)."""
-    tokenizer, e, w, K = self._tokenizer(), self.config.eval, self.windows, self.K
+    tokenizer, e, w, R = self._tokenizer(), self.config.eval, self.windows, self.frames_per_action
     stride = tokenizer.model.total_stride
     settings = edit.decode_settings(tokenizer)
     margin = max(1, round(self.config.edit.margin_seconds * SAMPLE_RATE / stride))
@@ -193,7 +194,7 @@ class DynamicsEvaluator:
     distances = {name: [] for name in variants}
     for i in range(min(e.audio_windows, len(w.latents))):
       original = self._window_audio(*w.sources[i], w.latents.shape[1] * stride, stride)
-      f0, f1 = w.first_step[i] * K, (w.first_step[i] + w.span_steps) * K
+      f0, f1 = w.first_step[i] * R, (w.first_step[i] + w.span_steps) * R
       span = edit.Span(f0 * stride, f1 * stride, w.first_step[i], w.first_step[i] + w.span_steps)
       for name, latents in variants.items():
         out = edit.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)

@@ -31,9 +31,10 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 
 from genie_audio.diffusion import flow
-from genie_audio.editing import spans
+from genie_audio.models import spans
 from genie_audio.models.layers import AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate
 
 Dtype = Any
@@ -114,6 +115,13 @@ class DynamicsModel(nn.Module):
     aux = dict(x_t=x_t_BTC, v_target=flow.target_velocity(latents_BTC, noise_BTC, self.s_min),
                x0_pred=flow.predict_x0(x_t_BTC, v_BTC, t_B, self.s_min), t=t_B, mask=mask_BT)
     return v_BTC, aux
+
+
+def dynamics_from_config(model: ml_collections.ConfigDict, latent_dim: int, num_actions: int) -> DynamicsModel:
+  """Builds the model from `config.model`; the latent width C and the action count A come from the LAM run."""
+  return DynamicsModel(latent_dim=latent_dim, dim=model.dim, depth=model.depth, num_heads=model.num_heads,
+                       num_actions=num_actions, mlp_ratio=model.mlp_ratio, s_min=model.s_min,
+                       dtype=jnp.dtype(model.dtype))
 
 
 def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax.Array, actions_BT: jax.Array,

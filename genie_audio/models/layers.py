@@ -6,7 +6,7 @@ accelerators). Norm statistics and the attention softmax run in float32 whatever
 
 Dimension keys:
   B batch, T time (query positions), S time (key positions), C channels, D model dim,
-  E conditioning dim, H heads, K head dim, F MLP hidden dim.
+  E conditioning dim, N heads, H head dim (gemma's BTNH), F MLP hidden dim.
 """
 
 from __future__ import annotations
@@ -144,20 +144,20 @@ class MLP(nn.Module):
     return nn.Dense(D, dtype=self.dtype, param_dtype=_F32)(nn.gelu(h_BTF))
 
 
-def apply_rope(x_BTHK: jax.Array, positions_T: jax.Array | None = None, max_wavelength: float = 10_000.0
+def apply_rope(x_BTNH: jax.Array, positions_T: jax.Array | None = None, max_wavelength: float = 10_000.0
                ) -> jax.Array:
   """Rotary position embedding on the head dim (split-half convention); positions default to 0..T-1."""
-  T, K = x_BTHK.shape[1], x_BTHK.shape[-1]
-  half = K // 2
+  T, H = x_BTNH.shape[1], x_BTNH.shape[-1]
+  half = H // 2
   pos = jnp.arange(T, dtype=_F32) if positions_T is None else positions_T.astype(_F32)
   freqs = max_wavelength ** (-jnp.arange(half, dtype=_F32) / half)
-  ang_TK = pos[:, None] * freqs[None, :]
-  sin, cos = jnp.sin(ang_TK)[:, None, :], jnp.cos(ang_TK)[:, None, :]  # broadcast over heads
-  x1, x2 = x_BTHK[..., :half].astype(_F32), x_BTHK[..., half:2 * half].astype(_F32)
+  angles = pos[:, None] * freqs[None, :]  # (T, H // 2)
+  sin, cos = jnp.sin(angles)[:, None, :], jnp.cos(angles)[:, None, :]  # broadcast over heads
+  x1, x2 = x_BTNH[..., :half].astype(_F32), x_BTNH[..., half:2 * half].astype(_F32)
   rot = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
-  if K % 2:
-    rot = jnp.concatenate([rot, x_BTHK[..., -1:].astype(_F32)], axis=-1)
-  return rot.astype(x_BTHK.dtype)
+  if H % 2:
+    rot = jnp.concatenate([rot, x_BTNH[..., -1:].astype(_F32)], axis=-1)
+  return rot.astype(x_BTNH.dtype)
 
 
 class Attention(nn.Module):
@@ -174,18 +174,18 @@ class Attention(nn.Module):
     D = x_BTD.shape[-1]
     if D % self.num_heads:
       raise ValueError(f"Attention: model dim {D} is not divisible by num_heads={self.num_heads}")
-    H, K = self.num_heads, D // self.num_heads
-    qkv = nn.DenseGeneral((3, H, K), dtype=self.dtype, param_dtype=_F32, name="qkv")(x_BTD)
-    q_BTHK, k_BSHK, v_BSHK = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
-    # QK-norm keeps logits bounded in bf16 (per head, over K).
-    q_BTHK = RMSNorm(dtype=self.dtype, name="q_norm")(q_BTHK)
-    k_BSHK = RMSNorm(dtype=self.dtype, name="k_norm")(k_BSHK)
+    N, H = self.num_heads, D // self.num_heads
+    qkv = nn.DenseGeneral((3, N, H), dtype=self.dtype, param_dtype=_F32, name="qkv")(x_BTD)
+    q_BTNH, k_BSNH, v_BSNH = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    # QK-norm keeps logits bounded in bf16 (per head, over H).
+    q_BTNH = RMSNorm(dtype=self.dtype, name="q_norm")(q_BTNH)
+    k_BSNH = RMSNorm(dtype=self.dtype, name="k_norm")(k_BSNH)
     if self.use_rope:
-      q_BTHK, k_BSHK = apply_rope(q_BTHK), apply_rope(k_BSHK)
+      q_BTNH, k_BSNH = apply_rope(q_BTNH), apply_rope(k_BSNH)
     if mask is not None:
       mask = mask[:, None, None, :] if mask.ndim == 2 else mask[:, None, :, :]  # -> (B, 1, T|1, S)
-    out_BTHK = jax.nn.dot_product_attention(q_BTHK, k_BSHK, v_BSHK, mask=mask)
-    return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out")(out_BTHK)
+    out_BTNH = jax.nn.dot_product_attention(q_BTNH, k_BSNH, v_BSNH, mask=mask)
+    return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out")(out_BTNH)
 
 
 class TransformerBlock(nn.Module):

@@ -1,6 +1,6 @@
 """Vector-quantisation bottleneck: nearest code, straight-through gradients, VQ losses, dead-code restart.
 
-Used by the latent action model to turn one continuous vector per action step into one of K codes.
+Used by the latent action model to turn one continuous vector per action step into one of A codes (its actions).
 
 Codes are compared by L2 distance on L2-normalised vectors by default (`normalize=True`): the encodings and
 the codebook rows both live on the unit sphere, so the squared distance is 2 - 2 cos(z, c) and the nearest
@@ -14,13 +14,12 @@ over D and averaged over the N vectors:
   commitment_loss = mean_N |z - sg(q)|^2    keeps the encoder close to its codes, weighted by `beta`;
   loss            = codebook_loss + beta * commitment_loss.
 
-The per-code usage EMA that drives the dead-code restart is a param of `VectorQuantizer` ("usage_ema", the
-EMA of the fraction of vectors assigned to each code), but it is never trained: its gradient is always zero
-and `LamTask.post_update` overwrites it fully every step with `update_usage(aux["usage_ema"], ...)`, where
-aux["usage_ema"] is the value read *before* the optimizer step. So whatever AdamW's weight decay did to it
-during the step is discarded.
+The per-code usage EMA that drives the dead-code restart (the EMA of the fraction of vectors assigned to each
+code, `init_usage`, `update_usage`) is not part of the module: it is a statistic, not a parameter, so it lives
+in the train state's non-trainable `stats` (no gradient, no optimizer state, no weight decay) and the LAM
+task's `post_update` advances it from each batch's `counts` and restarts dead codes with it.
 
-Dimension keys: N vectors (flattened batch positions), D code dim, K codebook size.
+Dimension keys: N vectors (flattened batch positions), D code dim, A codebook size (the LAM's actions).
 """
 
 from __future__ import annotations
@@ -38,26 +37,26 @@ def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-6) -> jax.Array:
   return x * jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=True) + eps)
 
 
-def nearest_codes(z_ND: jax.Array, codebook_KD: jax.Array) -> jax.Array:
+def nearest_codes(z_ND: jax.Array, codebook_AD: jax.Array) -> jax.Array:
   """Index (N,) of the codebook row nearest to each vector in L2 distance (ties: the lowest index)."""
   # |z - c|^2 = |z|^2 - 2 z.c + |c|^2; |z|^2 is the same for every code, so it is left out.
-  dist_NK = -2.0 * jnp.einsum("ND,KD->NK", z_ND, codebook_KD) + jnp.sum(jnp.square(codebook_KD), -1)[None]
-  return jnp.argmin(dist_NK, axis=-1)
+  dist_NA = -2.0 * jnp.einsum("ND,AD->NA", z_ND, codebook_AD) + jnp.sum(jnp.square(codebook_AD), -1)[None]
+  return jnp.argmin(dist_NA, axis=-1)
 
 
 def code_counts(codes_N: jax.Array, num_codes: int) -> jax.Array:
-  """How many vectors picked each code, float32 (K,)."""
+  """How many vectors picked each code, float32 (A,)."""
   return jnp.sum(jax.nn.one_hot(codes_N, num_codes, dtype=_F32), axis=0)
 
 
-def perplexity(counts_K: jax.Array) -> jax.Array:
-  """exp(entropy) of the code distribution given by `counts_K`: 1 = one code, K = all codes equally."""
-  p_K = counts_K / jnp.maximum(jnp.sum(counts_K), 1e-9)
-  entropy = -jnp.sum(jnp.where(p_K > 0, p_K * jnp.log(jnp.where(p_K > 0, p_K, 1.0)), 0.0))
+def perplexity(counts_A: jax.Array) -> jax.Array:
+  """exp(entropy) of the code distribution given by `counts_A`: 1 = one code, A = all codes equally."""
+  p_A = counts_A / jnp.maximum(jnp.sum(counts_A), 1e-9)
+  entropy = -jnp.sum(jnp.where(p_A > 0, p_A * jnp.log(jnp.where(p_A > 0, p_A, 1.0)), 0.0))
   return jnp.exp(entropy)
 
 
-def quantize(z_ND: jax.Array, codebook_KD: jax.Array, beta: float = 0.25, normalize: bool = True
+def quantize(z_ND: jax.Array, codebook_AD: jax.Array, beta: float = 0.25, normalize: bool = True
              ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Quantises each vector to its nearest code; returns (straight-through quantized (N, D), aux).
 
@@ -65,68 +64,73 @@ def quantize(z_ND: jax.Array, codebook_KD: jax.Array, beta: float = 0.25, normal
   vectors. The forward value is the code; the backward pass copies the gradient of the output onto z.
   """
   z_ND = z_ND.astype(_F32)
-  codebook_KD = codebook_KD.astype(_F32)
+  codebook_AD = codebook_AD.astype(_F32)
   if normalize:
-    z_ND, codebook_KD = l2_normalize(z_ND), l2_normalize(codebook_KD)
-  codes_N = nearest_codes(z_ND, codebook_KD)
-  q_ND = codebook_KD[codes_N]
+    z_ND, codebook_AD = l2_normalize(z_ND), l2_normalize(codebook_AD)
+  codes_N = nearest_codes(z_ND, codebook_AD)
+  q_ND = codebook_AD[codes_N]
   codebook_loss = jnp.mean(jnp.sum(jnp.square(jax.lax.stop_gradient(z_ND) - q_ND), axis=-1))
   commitment_loss = jnp.mean(jnp.sum(jnp.square(z_ND - jax.lax.stop_gradient(q_ND)), axis=-1))
   # Straight-through estimator: forward q, backward identity onto z.
   q_st_ND = z_ND + jax.lax.stop_gradient(q_ND - z_ND)
-  counts_K = code_counts(codes_N, codebook_KD.shape[0])
+  counts_A = code_counts(codes_N, codebook_AD.shape[0])
   aux = {
       "codes": codes_N,
       "encodings": jax.lax.stop_gradient(z_ND),  # what a dead code is restarted from
       "codebook_loss": codebook_loss,
       "commitment_loss": commitment_loss,
       "loss": codebook_loss + beta * commitment_loss,
-      "counts": counts_K,
-      "usage": jnp.mean((counts_K > 0).astype(_F32)),  # fraction of codes used by this batch
-      "perplexity": perplexity(counts_K),
+      "counts": counts_A,
+      "usage": jnp.mean((counts_A > 0).astype(_F32)),  # fraction of codes used by this batch
+      "perplexity": perplexity(counts_A),
   }
   return q_st_ND, aux
 
 
-def update_usage(usage_ema_K: jax.Array, counts_K: jax.Array, decay: float) -> jax.Array:
+def init_usage(num_codes: int) -> jax.Array:
+  """The usage EMA before any batch: every code at a fair share, 1/A."""
+  return jnp.full((num_codes,), 1.0 / num_codes, _F32)
+
+
+def update_usage(usage_ema_A: jax.Array, counts_A: jax.Array, decay: float) -> jax.Array:
   """EMA of each code's share of the vectors (the shares of one batch sum to 1)."""
-  share_K = counts_K / jnp.maximum(jnp.sum(counts_K), 1.0)
-  return decay * usage_ema_K + (1.0 - decay) * share_K
+  share_A = counts_A / jnp.maximum(jnp.sum(counts_A), 1.0)
+  return decay * usage_ema_A + (1.0 - decay) * share_A
 
 
-def restart_dead_codes(codebook_KD: jax.Array, usage_ema_K: jax.Array, encodings_ND: jax.Array,
+def restart_dead_codes(codebook_AD: jax.Array, usage_ema_A: jax.Array, encodings_ND: jax.Array,
                        rng: jax.Array, threshold: float, noise_scale: float = 0.01,
                        reset_usage: float | None = None) -> tuple[jax.Array, jax.Array]:
   """Replaces every code whose usage EMA is below `threshold` by a random encoding of the batch.
 
-  Each dead code gets a different encoding (drawn without replacement when N >= K) plus Gaussian noise of
+  Each dead code gets a different encoding (drawn without replacement when N >= A) plus Gaussian noise of
   `noise_scale` times the encodings' RMS, so two codes restarted from near-identical encodings still
-  separate. The restarted codes' usage is set to `reset_usage` (default 1/K, a fair share) so that they
-  get time to win vectors before they can be declared dead again; keep `threshold` well below 1/K.
+  separate. The restarted codes' usage is set to `reset_usage` (default 1/A, a fair share) so that they
+  get time to win vectors before they can be declared dead again; keep `threshold` well below 1/A.
   Live codes and their usage are returned unchanged. Pure, so it runs inside the jitted train step.
   """
-  K, D = codebook_KD.shape
+  A, D = codebook_AD.shape
   N = encodings_ND.shape[0]
   pick_rng, noise_rng = jax.random.split(rng)
-  if N >= K:
-    index_K = jax.random.permutation(pick_rng, N)[:K]
+  if N >= A:
+    index_A = jax.random.permutation(pick_rng, N)[:A]
   else:
-    index_K = jax.random.randint(pick_rng, (K,), 0, N)
-  encodings_ND = encodings_ND.astype(codebook_KD.dtype)
+    index_A = jax.random.randint(pick_rng, (A,), 0, N)
+  encodings_ND = encodings_ND.astype(codebook_AD.dtype)
   rms = jnp.sqrt(jnp.mean(jnp.square(encodings_ND)))
-  fresh_KD = encodings_ND[index_K] + noise_scale * rms * jax.random.normal(noise_rng, (K, D), codebook_KD.dtype)
-  dead_K = usage_ema_K < threshold
-  new_codebook_KD = jnp.where(dead_K[:, None], fresh_KD, codebook_KD)
-  reset = 1.0 / K if reset_usage is None else reset_usage
-  new_usage_K = jnp.where(dead_K, jnp.asarray(reset, usage_ema_K.dtype), usage_ema_K)
-  return new_codebook_KD, new_usage_K
+  fresh_AD = encodings_ND[index_A] + noise_scale * rms * jax.random.normal(noise_rng, (A, D), codebook_AD.dtype)
+  dead_A = usage_ema_A < threshold
+  new_codebook_AD = jnp.where(dead_A[:, None], fresh_AD, codebook_AD)
+  reset = 1.0 / A if reset_usage is None else reset_usage
+  new_usage_A = jnp.where(dead_A, jnp.asarray(reset, usage_ema_A.dtype), usage_ema_A)
+  return new_codebook_AD, new_usage_A
 
 
 class VectorQuantizer(nn.Module):
   """VQ bottleneck over the last axis of z (..., D) -> (quantized (..., D), aux).
 
   aux: codes (...,), encodings (..., D) (normalised if `normalize`), codebook_loss, commitment_loss, loss,
-  counts (K,), usage (fraction of codes used), perplexity, usage_ema (K,) (the stored EMA, read-only here).
+  counts (A,), usage (fraction of codes used), perplexity. The usage EMA is kept outside (module docstring).
   """
   num_codes: int
   code_dim: int
@@ -135,9 +139,6 @@ class VectorQuantizer(nn.Module):
 
   def setup(self):
     self.codebook = self.param("codebook", nn.initializers.normal(1.0), (self.num_codes, self.code_dim), _F32)
-    # Not trained (zero gradient); overwritten by the task's post_update, see the module docstring.
-    self.usage_ema = self.param("usage_ema", nn.initializers.constant(1.0 / self.num_codes),
-                                (self.num_codes,), _F32)
 
   def __call__(self, z: jax.Array) -> tuple[jax.Array, dict[str, Any]]:
     if z.shape[-1] != self.code_dim:
@@ -146,12 +147,11 @@ class VectorQuantizer(nn.Module):
     q_ND, aux = quantize(z.reshape(-1, self.code_dim), self.codebook, self.beta, self.normalize)
     aux["codes"] = aux["codes"].reshape(lead)
     aux["encodings"] = aux["encodings"].reshape(*lead, self.code_dim)
-    aux["usage_ema"] = jax.lax.stop_gradient(self.usage_ema)
     return q_ND.reshape(*lead, self.code_dim), aux
 
   def lookup(self, codes: jax.Array) -> jax.Array:
-    """The code vectors (..., D) of integer codes in [0, K) (normalised if `normalize`)."""
-    codebook_KD = self.codebook.astype(_F32)
+    """The code vectors (..., D) of integer codes in [0, A) (normalised if `normalize`)."""
+    codebook_AD = self.codebook.astype(_F32)
     if self.normalize:
-      codebook_KD = l2_normalize(codebook_KD)
-    return codebook_KD[codes]
+      codebook_AD = l2_normalize(codebook_AD)
+    return codebook_AD[codes]

@@ -1,7 +1,7 @@
 """A whole micro pipeline for tests: fake dataset -> tokenizer -> encode -> LAM -> dynamics, a few steps each.
 
 Sizes are for seconds on CPU, not for quality: a 50 frames/s tokenizer with ~40k parameters (stride 320, like the
-real 50 frames/s preset, so edits are specified in the same seconds), a LAM with 4 actions of K = 5 frames
+real 50 frames/s preset, so edits are specified in the same seconds), a LAM with 4 actions of R = 5 frames
 (0.1 s) on 0.8 s windows, and a one-block dynamics model on the same windows.
 """
 
@@ -14,11 +14,12 @@ import ml_collections
 
 from configs import dynamics as dynamics_configs
 from configs import lam as lam_configs
-from genie_audio.data import encoding
+from genie_audio import tasks
+from genie_audio.runs import encoding
 from genie_audio.testing import fake_data
 from genie_audio.testing.runs import override
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import loop, tasks
+from genie_audio.training import loop
 
 FRAMES_PER_ACTION = 5
 WINDOW_FRAMES = 40

@@ -12,7 +12,7 @@ from configs import common
 def get_config(arg=None):
   del arg
   c = common.base_config()
-  c.task = "toy"
+  c.task = "genie_audio.testing.toy_task:ToyTask"
   c.total_steps = 20
   c.batch_size = 8
   c.shard_min_size = 256

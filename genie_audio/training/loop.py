@@ -1,8 +1,9 @@
 """The one train loop shared by every stage.
 
-Reads top to bottom: mesh -> data -> abstract state (`jax.eval_shape`) -> shardings -> jitted init ->
-jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else
-scratch) -> loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling.
+Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state
+(`jax.eval_shape`) -> shardings -> jitted init -> jitted step with the state donated -> restore (this workdir's
+checkpoint, else upstream params, else scratch) -> loop with logging, evaluation, checkpoints, a non-finite
+guard and SIGTERM handling.
 Everything stage-specific comes from the `Task`.
 """
 
@@ -47,7 +48,8 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
 
     (loss, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = task.post_update(optax.apply_updates(state.params, updates), aux, post_rng)
+    params, stats, post_metrics = task.post_update(optax.apply_updates(state.params, updates), state.stats, aux,
+                                                   post_rng)
     ema = state.ema_params
     if ema is not None:
       ema = state_lib.ema_update(ema, params, config.ema_decay)
@@ -56,12 +58,12 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
     keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
     new_state = state.replace(
         step=state.step + 1, params=keep(params, state.params), opt_state=keep(opt_state, state.opt_state),
-        ema_params=keep(ema, state.ema_params),
+        ema_params=keep(ema, state.ema_params), stats=keep(stats, state.stats),
         nonfinite_steps=state.nonfinite_steps + (~finite).astype(jnp.int32),
         first_nonfinite_step=jnp.where((state.first_nonfinite_step < 0) & ~finite, state.step,
                                        state.first_nonfinite_step))
     metrics = {"train/loss": loss, "train/grad_norm": grad_norm, "train/lr": learning_rate(state.step),
-               **metrics}
+               **metrics, **post_metrics}
     return new_state, metrics
 
   return train_step
@@ -98,6 +100,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   workdir = Path(workdir).absolute()
   write_config(config, workdir)
   task = task_factory(config, str(workdir))
+  log.info("preparing the %s stage's inputs (%s.prepare)", task.name, type(task).__name__)
+  task.prepare()
   mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
   if config.batch_size % mesh.size:
     raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the {mesh.size} devices")
@@ -115,7 +119,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   use_ema = config.ema_decay > 0
 
   def init_state(rng):
-    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema)
+    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
 
   abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
   state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)

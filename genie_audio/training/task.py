@@ -1,15 +1,20 @@
 """The stage-specific half of training: everything the one loop needs to know about a model.
 
 The loop (`loop.py`) is shared by the tokenizer, latent action model and dynamics model; each stage is a
-small `Task` subclass in `tasks/`. The loop never branches on which stage it runs.
+small `Task` subclass in `genie_audio/tasks/`. The loop never branches on which stage it runs.
 
 Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
+  - `prepare()`: makes and finds what training reads beyond its config (upstream runs, encoded latents,
+    action labels), once, before the loop builds any data pipeline; the rest of the Task then reads ready
+    paths. Called on every process; only process 0 writes (`distributed.made_by_first_process`).
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
     (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
   - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
+  - `init_stats()` -> the task's non-trainable statistics (e.g. the VQ's code-usage EMA), kept in the train
+    state beside the params with no optimizer state; default {}.
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
-  - `post_update(params, opt_state..., aux, rng)`: optional pure fix-up after the optimizer step
-    (e.g. dead-code restart in the VQ); default is identity.
+  - `post_update(params, stats, aux, rng)` -> (params, stats, metrics): optional pure fix-up after the
+    optimizer step (e.g. advancing the usage EMA and restarting dead VQ codes); default is identity.
   - `evaluate(params, ema_params, step)` -> (dict of scalar metrics, dict of media: numpy
     waveforms at 16 kHz or matplotlib figures, both logged to TensorBoard); host side,
     called every `eval_every_steps`.
@@ -45,6 +50,12 @@ class Task:
     """Checks the stage's own config fields; raises ValueError naming the field. Default: nothing to check."""
     del config
 
+  def prepare(self) -> None:
+    """Makes and finds the stage's inputs before training or evaluation (see the module docstring).
+
+    Default: nothing to prepare.
+    """
+
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
 
@@ -55,10 +66,16 @@ class Task:
            ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
     raise NotImplementedError
 
-  def post_update(self, params: PyTree, aux: PyTree, rng: jax.Array) -> PyTree:
-    """A pure function of the new params; runs inside the jitted step."""
+  def init_stats(self) -> PyTree:
+    """Non-trainable statistics the task advances in `post_update`; default: none."""
+    return {}
+
+  def post_update(self, params: PyTree, stats: PyTree, aux: PyTree, rng: jax.Array
+                  ) -> tuple[PyTree, PyTree, dict[str, jax.Array]]:
+    """(params, stats, metrics) after the optimizer step, a pure function run inside the jitted step; `aux` is
+    what `loss` returned. Default: both unchanged, no metrics."""
     del aux, rng
-    return params
+    return params, stats, {}
 
   def upstream_params(self, abstract_params: PyTree) -> PyTree | None:
     """Params to start from when the workdir has no checkpoint (e.g. a shorter-crop run); None = scratch.

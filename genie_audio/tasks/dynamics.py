@@ -1,13 +1,14 @@
 """Stage 3: the masked dynamics model, trained to in-paint spans of latent windows given the LAM's actions.
 
 Upstream: `config.init.lam.workdir` names a finished LAM run. Its config gives the latent folder, the latent
-width C, the number of actions A and K (latent frames per action); the dynamics model is built from those, so
-a run cannot disagree with its LAM. Before training, every recording of the latent folder is labelled with
-the frozen LAM's action timeline (`editing.actions.infer_timeline`, cached in WORKDIR/action_labels.npz), and
-each frame of a training window carries its step's action: exactly what the editor feeds the model.
+width C, the number of actions A and R (latent frames per action); the dynamics model is built from those, so
+a run cannot disagree with its LAM. Before training (`prepare`), the frozen LAM is loaded and every recording
+of its latent folder is labelled with the LAM's action timeline (`editing.actions.label_dataset`, once: cached
+in WORKDIR/action_labels.npz), and each frame of a training window carries its step's action: exactly what
+the editor feeds the model.
 
 Loss (`models.dynamics.dynamics_loss`): flow matching on the frames of a random edit mask
-(`editing.spans.sample_edit_mask` with `config.mask`), actions dropped for whole windows with probability
+(`models.spans.sample_edit_mask` with `config.mask`), actions dropped for whole windows with probability
 `config.cfg_drop_prob` (classifier-free guidance). EMA on (`config.ema_decay`).
 
 Evaluation (`genie_audio.eval.dynamics_eval`): in-painting error, action accuracy per guidance scale versus
@@ -17,6 +18,7 @@ audio (one window: original, edits per guidance scale, unedited re-generation) t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,12 @@ import ml_collections
 
 from genie_audio.data import action_labels
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit, spans, stages
+from genie_audio.editing import edit
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
-from genie_audio.models.dynamics import DynamicsModel, dynamics_loss
-from genie_audio.training import run
+from genie_audio.models import spans
+from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
+from genie_audio.runs import trained_run
+from genie_audio.training import distributed
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -43,9 +47,17 @@ def _fail(field: str, value: Any, requirement: str) -> None:
   raise ValueError(f"config.{field}={value!r}: {requirement}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Upstream:
+  """What `DynamicsTask.prepare` makes ready: the frozen LAM, its latent folder, every recording's actions."""
+  lam: trained_run.TrainedRun
+  latent_dir: str
+  labels: action_labels.Labels
+
+
 def upstream_lam_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The LAM run's config, after checking that `config.init.lam.workdir` is a finished LAM run."""
-  return stages.check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", stages.LAM_COMMAND)
+  return trained_run.check_run(config.init.lam.workdir, "lam", "config.init.lam.workdir", trained_run.LAM_COMMAND)
 
 
 class DynamicsTask(Task):
@@ -57,23 +69,18 @@ class DynamicsTask(Task):
     self.lam_config = upstream_lam_config(config)
     self.frames_per_action = self.lam_config.model.frames_per_action
     self.num_actions = self.lam_config.model.num_actions
-    m = config.model
-    self.model = DynamicsModel(latent_dim=self.lam_config.data.latent_dim, dim=m.dim, depth=m.depth,
-                               num_heads=m.num_heads, num_actions=self.num_actions, mlp_ratio=m.mlp_ratio,
-                               s_min=m.s_min, dtype=jnp.dtype(m.dtype))
-    self._lam: stages.Stage | None = None
-    self._latent_dir: str | None = None
-    self._labels: action_labels.Labels | None = None
-    self._tokenizer: stages.Stage | None = None
+    self.model = dynamics_from_config(config.model, self.lam_config.data.latent_dim, self.num_actions)
+    self._upstream: Upstream | None = None
+    self._tokenizer: trained_run.TrainedRun | None = None
     self._evaluator: DynamicsEvaluator | None = None
 
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
     lam = upstream_lam_config(config)
-    K = lam.model.frames_per_action
-    if config.data.window_frames < K or config.data.window_frames % K:
+    R = lam.model.frames_per_action
+    if config.data.window_frames < R or config.data.window_frames % R:
       _fail("data.window_frames", config.data.window_frames,
-            f"must be a positive multiple of the LAM's frames_per_action={K} ({config.init.lam.workdir})")
+            f"must be a positive multiple of the LAM's frames_per_action={R} ({config.init.lam.workdir})")
     if config.model.dim % config.model.num_heads:
       _fail("model.dim", config.model.dim, f"must be divisible by model.num_heads={config.model.num_heads}")
     if not 0 <= config.cfg_drop_prob < 1:
@@ -97,39 +104,56 @@ class DynamicsTask(Task):
 
   # ---------------------------------------------------------------------------------------------- upstream
 
+  def prepare(self) -> None:
+    """Loads the frozen LAM, finds its latents, and labels every recording with the LAM's action timeline
+    (once: cached in WORKDIR/action_labels.npz; process 0 labels, the others wait for that file)."""
+    lam = trained_run.load_lam(self.config.init.lam.workdir)
+    latent_dir = trained_run.lam_latent_dir(lam)
+    self._upstream = Upstream(lam, latent_dir, self._label(lam, latent_dir))
+
+  def _label(self, lam: trained_run.TrainedRun, latent_dir: str) -> action_labels.Labels:
+    source = {"lam_workdir": str(Path(lam.workdir).absolute()), "lam_step": lam.step}
+    window_steps = self.lam_config.data.window_frames // self.frames_per_action
+    label = lambda cache: actions_lib.label_dataset(
+        latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params), self.frames_per_action,
+        window_steps, source, cache, batch_size=self.config.label_batch_size, progress=jax.process_index() == 0)
+    if not self.workdir:  # nowhere to cache them: every process labels for itself
+      return label(None)
+    cache = Path(self.workdir) / LABELS
+    log.info("dynamics: action labels of %s by the LAM run %s (step %d), cached in %s", latent_dir, lam.workdir,
+             lam.step, cache)
+    key = actions_lib.labels_key(latent_dir, source, self.frames_per_action, window_steps)
+    return distributed.made_by_first_process(
+        lambda: label(cache), lambda: action_labels.read_labels(cache, key), f"the action labels {cache}",
+        "start the run on one process first; it labels before training, and the file is reused")
+
   @property
-  def lam(self) -> stages.Stage:
+  def upstream(self) -> Upstream:
+    if self._upstream is None:
+      raise RuntimeError("DynamicsTask.prepare() has not run: it loads the LAM and labels the recordings")
+    return self._upstream
+
+  @property
+  def lam(self) -> trained_run.TrainedRun:
     """The frozen LAM (params on the host)."""
-    if self._lam is None:
-      self._lam = stages.load_lam(self.config.init.lam.workdir)
-    return self._lam
+    return self.upstream.lam
 
   @property
   def latent_dir(self) -> str:
-    if self._latent_dir is None:
-      self._latent_dir = run.load_task(self.config.init.lam.workdir).latent_dir
-    return self._latent_dir
-
-  @property
-  def tokenizer(self) -> stages.Stage:
-    """The tokenizer that encoded the latents (for decoding edits); loaded on first use."""
-    if self._tokenizer is None:
-      self._tokenizer = stages.load_tokenizer(self.latent_dir)
-    return self._tokenizer
+    return self.upstream.latent_dir
 
   @property
   def labels(self) -> action_labels.Labels:
-    """Every recording's action timeline from the frozen LAM (computed once, cached in the workdir)."""
-    if self._labels is None:
-      lam = self.lam
-      source = {"lam_workdir": str(Path(lam.workdir).absolute()), "lam_step": lam.step}
-      cache = Path(self.workdir) / LABELS if self.workdir else None
-      window_steps = self.lam_config.data.window_frames // self.frames_per_action
-      self._labels = action_labels.label_dataset(
-          self.latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params),
-          self.frames_per_action, window_steps, source, cache, batch_size=self.config.label_batch_size,
-          progress=jax.process_index() == 0)
-    return self._labels
+    """Every recording's action timeline from the frozen LAM."""
+    return self.upstream.labels
+
+  @property
+  def tokenizer(self) -> trained_run.TrainedRun:
+    """The tokenizer that encoded the latents (for decoding edits); loaded on first use."""
+    if self._tokenizer is None:
+      self._tokenizer = trained_run.load_tokenizer(self.latent_dir)
+    return self._tokenizer
+
 
   # ---------------------------------------------------------------------------------------------- training
 

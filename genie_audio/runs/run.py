@@ -1,9 +1,9 @@
-"""A finished (or running) training run as later code sees it: its config, its params, its task.
+"""A finished (or running) training run's folder as later code reads it: its config, its checkpoints, its params.
 
 Every run folder holds WORKDIR/config.json (written by the loop) and WORKDIR/checkpoints/<step>/. Commands
 (`launch/evaluate.py`, `launch/encode.py`, `launch/reconstruct.py`) and later stages (which rebuild a frozen
-upstream model) load runs through these functions, which fail with errors naming the workdir and the
-command that would create what is missing.
+upstream model, `trained_run.py`) load runs through these functions, which fail with errors naming the workdir and
+the command that would create what is missing.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 
 import ml_collections
 
-from genie_audio.training import checkpoint, tasks
-from genie_audio.training.task import Task
+from genie_audio.training import checkpoint
 
 PyTree = Any
 _TRAIN_HINT = "train it first: python launch/train.py --config configs/STAGE.py --workdir {workdir}"
@@ -68,9 +67,3 @@ def load_params(workdir: str | os.PathLike, ema: bool = True, step: int | None =
   """The run's params from its latest checkpoint: the EMA params when `ema` and the run kept them."""
   params, ema_params, _ = load_train_params(workdir, step)
   return ema_params if ema and ema_params is not None else params
-
-
-def load_task(workdir: str | os.PathLike) -> Task:
-  """The run's `Task`, rebuilt from its config through the stage registry."""
-  config = load_config(workdir)
-  return tasks.get(config.task)(config, str(workdir))

@@ -1,13 +1,16 @@
 """Stage 2: the latent action model, trained by in-painting hidden action steps of latent windows.
 
+Preparation (`prepare`, before training): the latents named by `data.latent_dir` or the tokenizer run's
+`latents/`, encoded there first if missing (`prepare_latents`), checked against the config's width and rate.
+
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
 over the window, so a window's level (constant over it) weighs no more than what moves within it.
 `loss_space`: "frames" scores every hidden latent frame; "step_means" scores the mean of each hidden step's R
 frames, so the actions answer for what a step does as a whole rather than its frame-to-frame detail (most of the
-latents' variance, which a few bits per step cannot carry). After each optimizer step,
-`post_update` refreshes the VQ's usage EMA (a param the optimizer never trains, see models/vq.py) and
-restarts dead codes from the batch's encodings.
+latents' variance, which a few bits per step cannot carry). After each optimizer step, `post_update` advances
+the VQ's usage EMA (non-trainable: the train state's `stats`, see models/vq.py), counts the codes below
+`vq.dead_threshold` (train/dead_codes) and restarts them from the batch's encodings.
 
 Evaluation (`evaluate`) on fixed validation windows, with fixed masks:
   eval/lam/hidden_error_{inferred,random,none}: MSE on the hidden frames when the decoder gets the actions
@@ -34,7 +37,6 @@ recording is played at that gain; gain_invariance_raw is the same with the token
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 from pathlib import Path
@@ -48,10 +50,14 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
+from genie_audio.editing import action_reader
+from genie_audio.eval import action_analysis
 from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
+from genie_audio.runs import encoding, trained_run
+from genie_audio.training import distributed
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -107,50 +113,45 @@ def _check_latents(where: str, latent_dim: int, frame_rate: float, config: ml_co
         f"python launch/encode.py --workdir TOKENIZER_RUN")
 
 
-def resolve_latent_dir(config: ml_collections.ConfigDict) -> str:
+def prepare_latents(config: ml_collections.ConfigDict) -> str:
   """The folder of encoded latents this run reads, checked against the config; errors name the fix.
 
-  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded on the spot (once, by
-  `genie_audio.data.encoding.encode_dataset`, the function behind launch/encode.py) when it is missing and
-  the tokenizer run's latent width and rate match this config. Multi-process runs must encode beforehand.
+  `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded here when it is missing
+  (with `runs.encoding.encode_dataset`, the function behind launch/encode.py), after checking that the
+  tokenizer run's latent width and rate match this config. Process 0 encodes; the other processes wait for
+  its `latents.json`.
   """
-  latent_dir = config.data.latent_dir
-  if not latent_dir:
-    tokenizer_dir = config.init.tokenizer.workdir
-    if not tokenizer_dir:
-      raise ValueError("set config.init.tokenizer.workdir=TOKENIZER_RUN (or config.data.latent_dir=LATENTS)")
-    latent_dir = str(Path(tokenizer_dir).absolute() / "latents")
-    if latent_store.read_meta(latent_dir) is None:
-      latent_dir = _encode(tokenizer_dir, latent_dir, config)
+  latent_dir = trained_run.config_latent_dir(config)
+  if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
+    _encode(config.init.tokenizer.workdir, latent_dir, config)
   meta = latent_store.read_meta(latent_dir)
   if meta is None:
     raise FileNotFoundError(
         f"{Path(latent_dir) / latent_store.META} does not exist: the latents are not (fully) encoded; run "
         f"python launch/encode.py --workdir TOKENIZER_RUN first")
   _check_latents(f"the latent folder {latent_dir}", meta["latent_dim"], meta["frame_rate"], config)
+  log.info("lam: reading the latents in %s (encoded by %s at step %s)", latent_dir,
+           meta.get("tokenizer_workdir", "?"), meta.get("tokenizer_step", "?"))
   return latent_dir
 
 
-def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDict) -> str:
+def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDict) -> None:
   if not (Path(tokenizer_dir) / "checkpoints").is_dir():
     raise FileNotFoundError(
         f"config.init.tokenizer.workdir={tokenizer_dir!r} has no tokenizer checkpoints; train the tokenizer "
         f"first: {_tokenizer_command(config.data.frame_rate)} (and pass that folder here)")
   command = f"python launch/encode.py --workdir {tokenizer_dir}"
-  try:
-    encoding = importlib.import_module("genie_audio.data.encoding")
-    run = importlib.import_module("genie_audio.training.run")
-  except ModuleNotFoundError:
-    encoding = run = None
-  if encoding is None or jax.process_count() > 1:
-    raise FileNotFoundError(f"{latent_dir} holds no complete latents; encode the tokenizer's dataset first: "
-                            f"{command}")
-  tokenizer = run.load_task(tokenizer_dir).model  # check the widths before spending time on encoding
+  # Check the widths before spending time on encoding.
+  tokenizer = trained_run.build_model(trained_run.check_run(
+      tokenizer_dir, "tokenizer", "config.init.tokenizer.workdir", _tokenizer_command(config.data.frame_rate)))
   _check_latents(f"the tokenizer run {tokenizer_dir}", tokenizer.latent_dim,
                  SAMPLE_RATE / tokenizer.total_stride, config)
-  log.warning("encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
+  log.warning("lam: encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
               latent_dir, command)
-  return str(encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir))
+  distributed.made_by_first_process(
+      lambda: encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir),
+      lambda: latent_dir if latent_store.read_meta(latent_dir) is not None else None,
+      f"the latents {latent_dir}", command)
 
 
 class LamTask(Task):
@@ -197,10 +198,15 @@ class LamTask(Task):
     except ValueError as e:
       raise ValueError(f"config.mask: {e}") from None
 
+  def prepare(self) -> None:
+    """Finds the encoded latents this run reads, encoding its tokenizer run's dataset first if they are missing."""
+    self._latent_dir = prepare_latents(self.config)
+
   @property
   def latent_dir(self) -> str:
+    """The encoded latents this run reads (found by `prepare`)."""
     if self._latent_dir is None:
-      self._latent_dir = resolve_latent_dir(self.config)
+      raise RuntimeError("LamTask.prepare() has not run: it finds (or encodes) the latents this run reads")
     return self._latent_dir
 
   def train_data(self, seed, batch_size, shard_index, shard_count):
@@ -216,6 +222,9 @@ class LamTask(Task):
   def init_params(self, rng, batch):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
     return self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]
+
+  def init_stats(self):
+    return {"vq": {"usage_ema": vq_lib.init_usage(self.config.model.num_actions)}}
 
   def sample_mask(self, rng: jax.Array, batch: int) -> jax.Array:
     """(B, T) frame mask, True = hidden, aligned to action steps."""
@@ -244,21 +253,22 @@ class LamTask(Task):
         "train/codebook_loss": aux["codebook_loss"],
         "train/codebook_usage": aux["usage"],
         "train/perplexity": aux["perplexity"],
-        "train/dead_codes": jnp.sum(aux["usage_ema"] < self.config.vq.dead_threshold).astype(_F32),
         "train/hidden_fraction": jnp.mean(mask_BT.astype(_F32)),
     }
-    restart_aux = {k: aux[k] for k in ("encodings", "counts", "usage_ema")}
+    restart_aux = {k: aux[k] for k in ("encodings", "counts")}
     return loss, metrics, restart_aux
 
-  def post_update(self, params, aux, rng):
-    """Usage EMA from the pre-step value (discarding what the optimizer did to it), then dead-code restart."""
-    vq = params["vq"]
-    usage_K = vq_lib.update_usage(aux["usage_ema"], aux["counts"], self.config.vq.usage_decay)
+  def post_update(self, params, stats, aux, rng):
+    """Advances the usage EMA with the batch's code counts, then restarts the dead codes."""
+    usage_A = stats["vq"]["usage_ema"]
+    metrics = {"train/dead_codes": jnp.sum(usage_A < self.config.vq.dead_threshold).astype(_F32)}
+    usage_A = vq_lib.update_usage(usage_A, aux["counts"], self.config.vq.usage_decay)
     encodings_ND = aux["encodings"].reshape(-1, aux["encodings"].shape[-1])
-    codebook_KD, usage_K = vq_lib.restart_dead_codes(
-        vq["codebook"], usage_K, encodings_ND, rng, self.config.vq.dead_threshold,
+    codebook_AD, usage_A = vq_lib.restart_dead_codes(
+        params["vq"]["codebook"], usage_A, encodings_ND, rng, self.config.vq.dead_threshold,
         noise_scale=self.config.vq.restart_noise)
-    return {**params, "vq": {**vq, "codebook": codebook_KD, "usage_ema": usage_K}}
+    return ({**params, "vq": {**params["vq"], "codebook": codebook_AD}}, {**stats, "vq": {"usage_ema": usage_A}},
+            metrics)
 
   # --- evaluation -------------------------------------------------------------------------------------------
 
@@ -279,7 +289,7 @@ class LamTask(Task):
     return self._eval_windows if self._eval_windows.size else None
 
   def _make_eval_step(self, params):
-    model, T, S, K = self.model, self.config.data.window_frames, self.num_steps, self.config.model.num_actions
+    model, T, S, A = self.model, self.config.data.window_frames, self.num_steps, self.config.model.num_actions
     base = jax.random.key(self.config.eval.seed)
 
     def eval_step(params, x_BUC, index):
@@ -293,7 +303,7 @@ class LamTask(Task):
           model.apply(variables, both_BTC, method=LatentActionModel.infer_actions), 2)
       mask_rng, random_rng = jax.random.split(jax.random.fold_in(base, index))
       mask_BT = self.sample_mask(mask_rng, B)
-      candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, K),
+      candidates = {"inferred": codes_BS, "random": jax.random.randint(random_rng, (B, S), 0, A),
                     "none": jnp.full((B, S), -1, jnp.int32)}
       n = len(candidates)
       z3_BTC, mask3_BT = jnp.tile(z_BTC, (n, 1, 1)), jnp.tile(mask_BT, (n, 1))
@@ -380,10 +390,7 @@ class LamTask(Task):
 
   def action_measures(self, params) -> dict:
     """Eta squared and gain invariance of the eval split's recordings (`action_analysis.measure`)."""
-    # Imported here: the editing stack (tokenizer, stages) is needed by the report only, not by training.
-    from genie_audio.editing import action_reader, stages
-    from genie_audio.eval import action_analysis
-    lam = stages.Stage(str(self.workdir), self.config, self.model, params, step=-1)
+    lam = trained_run.TrainedRun(str(self.workdir), self.config, self.model, params, step=-1)
     reader = action_reader.ActionReader(lam, self.latent_dir)
     return action_analysis.measure(action_analysis.analyze(reader, self.config.eval.split), reader)
 

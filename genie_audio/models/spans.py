@@ -7,7 +7,7 @@ edit's border) has context on one side only, and a uniform start position would 
 
 Masks are bool, True = frame to generate (in-paint), False = context kept as is.
 
-Dimension keys: B batch, T latent frames, K span slots (max_spans).
+Dimension keys: B batch, T latent frames, M span slots (max_spans).
 """
 
 from __future__ import annotations
@@ -30,28 +30,28 @@ def sample_edit_mask(rng: jax.Array, B: int, T: int, *, min_frac: float = 0.1, m
     raise ValueError(f"sample_edit_mask: need 0 < min_frac <= max_frac <= 1, got {min_frac}, {max_frac}")
   if max_spans < 1:
     raise ValueError(f"sample_edit_mask: max_spans must be >= 1, got {max_spans}")
-  K = max_spans
+  M = max_spans
   k_multi, k_n, k_len, k_pos, k_edge, k_side = jax.random.split(rng, 6)
-  multi_B = jax.random.bernoulli(k_multi, multi_prob, (B,)) & (K > 1)
-  n_B = jnp.where(multi_B, jax.random.randint(k_n, (B,), 2, K + 1), 1)
+  multi_B = jax.random.bernoulli(k_multi, multi_prob, (B,)) & (M > 1)
+  n_B = jnp.where(multi_B, jax.random.randint(k_n, (B,), 2, M + 1), 1)
 
-  n_BK = n_B[:, None].astype(jnp.float32)
-  lo_BK = jnp.maximum(jnp.ceil(min_frac * T / n_BK - 1e-6), 1.0)  # -1e-6: 0.1 * 250 must give 25, not 26
-  hi_BK = jnp.maximum(jnp.floor(max_frac * T / n_BK + 1e-6), lo_BK)
-  u_BK = jax.random.uniform(k_len, (B, K))
-  len_BK = jnp.minimum(lo_BK + jnp.floor(u_BK * (hi_BK - lo_BK + 1)), hi_BK).astype(jnp.int32)
+  n_BM = n_B[:, None].astype(jnp.float32)
+  lo_BM = jnp.maximum(jnp.ceil(min_frac * T / n_BM - 1e-6), 1.0)  # -1e-6: 0.1 * 250 must give 25, not 26
+  hi_BM = jnp.maximum(jnp.floor(max_frac * T / n_BM + 1e-6), lo_BM)
+  u_BM = jax.random.uniform(k_len, (B, M))
+  len_BM = jnp.minimum(lo_BM + jnp.floor(u_BM * (hi_BM - lo_BM + 1)), hi_BM).astype(jnp.int32)
 
-  room_BK = T - len_BK + 1  # number of possible starts
-  start_BK = jnp.minimum(jnp.floor(jax.random.uniform(k_pos, (B, K)) * room_BK), room_BK - 1).astype(jnp.int32)
-  edge_BK = jax.random.bernoulli(k_edge, edge_prob, (B, K))
-  at_start_BK = jax.random.bernoulli(k_side, 0.5, (B, K))
-  start_BK = jnp.where(edge_BK, jnp.where(at_start_BK, 0, T - len_BK), start_BK)
+  room_BM = T - len_BM + 1  # number of possible starts
+  start_BM = jnp.minimum(jnp.floor(jax.random.uniform(k_pos, (B, M)) * room_BM), room_BM - 1).astype(jnp.int32)
+  edge_BM = jax.random.bernoulli(k_edge, edge_prob, (B, M))
+  at_start_BM = jax.random.bernoulli(k_side, 0.5, (B, M))
+  start_BM = jnp.where(edge_BM, jnp.where(at_start_BM, 0, T - len_BM), start_BM)
 
-  active_BK = jnp.arange(K)[None, :] < n_B[:, None]
+  active_BM = jnp.arange(M)[None, :] < n_B[:, None]
   pos_T = jnp.arange(T)
-  inside_BKT = ((pos_T[None, None, :] >= start_BK[..., None])
-                & (pos_T[None, None, :] < (start_BK + len_BK)[..., None]))
-  return jnp.any(inside_BKT & active_BK[..., None], axis=1)
+  inside_BMT = ((pos_T[None, None, :] >= start_BM[..., None])
+                & (pos_T[None, None, :] < (start_BM + len_BM)[..., None]))
+  return jnp.any(inside_BMT & active_BM[..., None], axis=1)
 
 
 def span_mask(T: int, start: int, end: int) -> jax.Array:

@@ -1,5 +1,8 @@
 """Stage 1: the diffusion tokenizer (`genie_audio.models.tokenizer`) as a `Task` for the shared loop.
 
+Preparation (`prepare`, before training): the prepared dataset of `config.data.dataset_dir`; the demo corpus,
+the default, is built first if missing.
+
 Training: random waveform crops of `config.data.crop_seconds`, one flow-matching loss with DiTo's noise
 synchronisation (a `config.noise_sync_prob` share of samples get a noised latent and a later decoder time).
 Evaluation: fixed validation crops reconstructed (EMA params when present, a fixed seed) and scored with the
@@ -10,7 +13,6 @@ low-pass, an envelope vocoder and Opus at the latent's bitrate), with a spectrog
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import grain
@@ -20,10 +22,10 @@ import ml_collections
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from genie_audio import codec
 from genie_audio.data import augment, demo_corpus, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
-from genie_audio.editing import codec
 from genie_audio.eval import plots, reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 from genie_audio.training import checkpoint
@@ -58,6 +60,7 @@ class TokenizerTask(Task):
     self.crop_frames = seconds_to_samples(config, "data.crop_seconds", self.model)
     self.frame_rate = SAMPLE_RATE / self.model.total_stride
     self.augment = augment.from_config(config.data.get("augment", {}))  # runs from before augmentation: none
+    self._dataset_dir: str | None = None
     self._reconstruct_fns: dict[tuple, Any] = {}  # compiled once per (steps, method)
     self._eval_clips: np.ndarray | None = None
     self._eval_baselines: dict[str, dict[str, float]] | None = None
@@ -89,15 +92,21 @@ class TokenizerTask(Task):
 
   # ------------------------------------------------------------------------------------------------ training
 
+  def prepare(self) -> None:
+    """Finds the prepared dataset, building the demo corpus first when it is the default folder and missing
+    (`demo_corpus.build_demo_corpus`: processes on one machine take turns, one builds and the others find it)."""
+    self._dataset_dir = demo_corpus.ensure_if_default(self.config.data.dataset_dir)
+    log.info("tokenizer: reading the prepared dataset in %s", self._dataset_dir)
+
+  @property
   def dataset_dir(self) -> str:
-    """The prepared dataset; the demo corpus (the default) is built on first use."""
-    path = self.config.data.dataset_dir
-    if os.path.abspath(path) == os.path.abspath(demo_corpus.DEFAULT_DEMO_DIR):
-      demo_corpus.ensure_demo_corpus(path)
-    return path
+    """The prepared dataset this run reads (found by `prepare`)."""
+    if self._dataset_dir is None:
+      raise RuntimeError("TokenizerTask.prepare() has not run: it finds (or builds) the dataset this run reads")
+    return self._dataset_dir
 
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
-    return pipelines.waveform_crops(self.dataset_dir(), "train", self.crop_frames, batch_size=batch_size,
+    return pipelines.waveform_crops(self.dataset_dir, "train", self.crop_frames, batch_size=batch_size,
                                     seed=seed, align=self.model.total_stride, shard_index=shard_index,
                                     shard_count=shard_count,
                                     augment=self.augment if self.augment.active else None)
@@ -152,7 +161,7 @@ class TokenizerTask(Task):
     """The fixed validation crops (config.eval.num_clips x clip_seconds), read once."""
     if self._eval_clips is None:
       clip = seconds_to_samples(self.config, "eval.clip_seconds", self.model)
-      self._eval_clips = reconstruction.fixed_crops(self.dataset_dir(), "validation", self.config.eval.num_clips,
+      self._eval_clips = reconstruction.fixed_crops(self.dataset_dir, "validation", self.config.eval.num_clips,
                                                     clip, align=self.model.total_stride)
       self._eval_baselines = reconstruction.baseline_metrics(self._eval_clips, self.frame_rate,
                                                              self.model.latent_dim)
@@ -176,7 +185,7 @@ class TokenizerTask(Task):
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
     """Metrics and baselines averaged over the fixed validation crops, or over whole `audio_paths` files
-    (any format, rate and channels; encoded and decoded in overlapping chunks by `editing.codec`)."""
+    (any format, rate and channels; encoded and decoded in overlapping chunks by `codec`)."""
     e = self.config.eval
     steps, method, seed = steps or e.sampler_steps, method or e.method, e.seed if seed is None else seed
     params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer, many calls

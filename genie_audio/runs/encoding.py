@@ -1,6 +1,6 @@
-"""Encodes a prepared dataset (both splits) into latent shards with a trained tokenizer (`latents.py` format).
+"""Encodes a prepared dataset (both splits) into latent shards with a trained tokenizer (`data/latents.py` format).
 
-Each recording is encoded whole (in exact overlapping chunks, `editing.codec.encode_long`) and normalised
+Each recording is encoded whole (in exact overlapping chunks, `codec.encode_long`) and normalised
 over the whole recording. Resumable: recordings already in the latent manifest are skipped, and
 `latents.json` is written last, so its presence means the latent dataset is complete.
 """
@@ -16,17 +16,15 @@ import jax
 import soundfile as sf
 from tqdm import tqdm
 
-from genie_audio.data import latents, manifest, prepare
-from genie_audio.editing import codec
-from genie_audio.training import run
+from genie_audio import codec
+from genie_audio.data import demo_corpus, latents, manifest, prepare
+from genie_audio.models.tokenizer import tokenizer_from_config
+from genie_audio.runs import run
+from genie_audio.runs.trained_run import default_latent_dir
 
 log = logging.getLogger(__name__)
 
 PARTIAL = ".encoding.json"  # which tokenizer checkpoint a partial encoding came from
-
-
-def default_output(tokenizer_workdir: str | os.PathLike) -> Path:
-  return Path(tokenizer_workdir).absolute() / "latents"
 
 
 def encode_dataset(tokenizer_workdir: str | os.PathLike, output_dir: str | os.PathLike | None = None, *,
@@ -34,10 +32,10 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, output_dir: str | os.Pa
   """Encodes the tokenizer run's dataset (its config's data.dataset_dir) into `output_dir` (default
   WORKDIR/latents) and returns that folder; an already complete folder is returned as is."""
   workdir = Path(tokenizer_workdir).absolute()
-  out = Path(output_dir).absolute() if output_dir else default_output(workdir)
-  task = run.load_task(workdir)
-  if task.name != "tokenizer":
-    raise ValueError(f"{workdir} is a {task.name!r} run, not a tokenizer run")
+  out = Path(output_dir or default_latent_dir(workdir)).absolute()
+  config = run.load_config(workdir)
+  if config.task != "tokenizer":
+    raise ValueError(f"{workdir} is a {config.task!r} run, not a tokenizer run")
   params, ema_params, step = run.load_train_params(workdir)
   meta = latents.read_meta(out)
   if meta is not None:
@@ -52,12 +50,12 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, output_dir: str | os.Pa
                      f"delete {out} or choose another output folder")
   partial.write_text(json.dumps({"tokenizer_workdir": str(workdir), "tokenizer_step": step}))
 
-  dataset_dir = task.dataset_dir()
+  dataset_dir = demo_corpus.ensure_if_default(config.data.dataset_dir)
   prepare.repair_jsonl(out / manifest.MANIFEST)  # a killed run may have left a torn last line
   done = {e.shard for e in latents.read_entries(out)}
   todo = [r for r in manifest.read_manifest(dataset_dir)
           if f"{manifest.SHARDS}/{Path(r.shard).stem}.npy" not in done]
-  model = task.model
+  model = tokenizer_from_config(config)
   params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer for all files
   bar = tqdm(todo, desc="encode", unit="rec", disable=not progress, dynamic_ncols=True)
   for recording in bar:

@@ -1,0 +1,114 @@
+"""The library's packages import one way: each layer may import only the layers before it (README, Layout).
+
+Reads every genie_audio/**/*.py with `ast`: `import` and `from ... import` statements anywhere (also inside
+functions) and string constants that name a genie_audio module (what `importlib.import_module` would load, or a
+registry entry "genie_audio.x.y:Class"). A file's package is the first name under genie_audio/ (a top-level
+module is its own package). Packages in one layer are independent of each other. `testing` is test support: it
+may import anything, and nothing in the library may import it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+LIBRARY = Path(__file__).resolve().parents[1] / "genie_audio"
+
+# Lowest first: a package may import its own package and those of earlier layers, nothing else.
+LAYERS = [
+    ("data", "diffusion"),  # audio ops, formats, pipelines; flow matching and samplers
+    ("models",),            # the three models, their layers, VQ and training masks
+    ("training", "codec"),  # the one loop and its parts; whole-recording encode/decode with a tokenizer
+    ("runs",),              # trained runs read back from their workdirs; dataset encoding
+    ("editing",),           # action timelines, in-painting, splicing, the editor
+    ("eval",),              # metrics, evaluators, action analysis
+    ("tasks",),             # one Task per stage: what the loop trains, prepares and evaluates
+]
+TEST_SUPPORT = "testing"
+_MODULE_NAME = re.compile(r"^genie_audio(\.\w+)+(:\w+)?$")
+
+
+def layer_of(package: str) -> int:
+  for index, layer in enumerate(LAYERS):
+    if package in layer:
+      return index
+  raise AssertionError(f"genie_audio.{package} is in no layer of LAYERS; add it where it belongs")
+
+
+def package_of_file(path: Path, library: Path = LIBRARY) -> str:
+  parts = path.relative_to(library).parts
+  return parts[0].removesuffix(".py")
+
+
+def package_of_module(module: str) -> str | None:
+  """'genie_audio.models.vq' -> 'models'; None for non-library modules and for `genie_audio` itself."""
+  parts = module.split(":")[0].split(".")
+  return parts[1] if parts[0] == "genie_audio" and len(parts) > 1 else None
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+  """(line, module) of every genie_audio module the file names, in imports or as a module-name string."""
+  tree = ast.parse(path.read_text(), str(path))
+  found = []
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      found += [(node.lineno, alias.name) for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+      if node.module == "genie_audio":  # `from genie_audio import codec`: the names are the modules
+        found += [(node.lineno, f"genie_audio.{alias.name}") for alias in node.names]
+      else:
+        found.append((node.lineno, node.module))
+    elif isinstance(node, ast.ImportFrom) and node.level > 0:
+      raise AssertionError(f"{path}:{node.lineno}: relative import; use absolute imports")
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.match(node.value):
+      found.append((node.lineno, node.value))
+  return found
+
+
+def upward_imports(library: Path = LIBRARY) -> list[str]:
+  """One line per import against the order: file:line, the imported module and why."""
+  problems = []
+  for path in sorted(library.rglob("*.py")):
+    package = package_of_file(path, library)
+    if package == "__init__":
+      continue
+    for line, module in imported_modules(path):
+      target = package_of_module(module)
+      if target is None or target == package or package == TEST_SUPPORT:
+        continue
+      where = f"{path.relative_to(library.parent)}:{line} imports {module}"
+      if target == TEST_SUPPORT:
+        problems.append(f"{where}: the library must not import {TEST_SUPPORT}/ (test support)")
+      elif layer_of(target) > layer_of(package):
+        problems.append(f"{where}: {target} comes after {package} in the package order")
+      elif layer_of(target) == layer_of(package):
+        problems.append(f"{where}: {target} and {package} are independent packages of one layer")
+  return problems
+
+
+def test_every_library_package_has_a_layer():
+  packages = {package_of_file(p) for p in LIBRARY.rglob("*.py")} - {"__init__", TEST_SUPPORT}
+  for package in sorted(packages):
+    layer_of(package)
+
+
+def test_imports_go_one_way():
+  problems = upward_imports()
+  assert not problems, "imports against the package order:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("from genie_audio.tasks import lam\n", "comes after"),
+    ("def f():\n  import genie_audio.runs.run\n", "comes after"),
+    ("REGISTRY = {'x': 'genie_audio.testing.toy_task:ToyTask'}\n", "must not import testing/"),
+    ("from genie_audio import codec\n", "independent packages"),
+])
+def test_the_check_sees_an_upward_import(tmp_path, source, expected):
+  library = tmp_path / "genie_audio"
+  (library / "training").mkdir(parents=True)
+  (library / "training" / "bad.py").write_text(source)
+  problems = upward_imports(library)
+  assert len(problems) == 1 and "genie_audio/training/bad.py" in problems[0] and expected in problems[0]
