@@ -354,13 +354,8 @@ class LamTask(Task):
     metrics = lam_eval_metrics(np.concatenate(codes), np.concatenate(shifted),
                                {k: v for k, v in errors.items() if not k.startswith("step_")}, counts_N2[:, 0],
                                self.config.model.num_actions, self.frames_per_action)
-    step_metrics = lam_eval_metrics(
-        np.concatenate(codes), np.concatenate(shifted),
-        {k.removeprefix("step_"): v for k, v in errors.items() if k.startswith("step_")}, counts_N2[:, 1],
-        self.config.model.num_actions, self.frames_per_action)
-    metrics.update({f"eval/lam/step_error_{name}": step_metrics[f"eval/lam/hidden_error_{name}"]
-                    for name in ("inferred", "random", "none")})
-    metrics["eval/lam/step_controllability_gap"] = step_metrics["eval/lam/controllability_gap"]
+    metrics.update(error_metrics({k.removeprefix("step_"): v for k, v in errors.items() if k.startswith("step_")},
+                                 counts_N2[:, 1], "step_error", "step_controllability_gap"))
     return metrics, self.timeline_figure(params)
 
   def timeline_figure(self, params) -> dict:
@@ -395,13 +390,21 @@ class LamTask(Task):
     return action_analysis.measure(action_analysis.analyze(reader, self.config.eval.split), reader)
 
 
+def error_metrics(errors: dict[str, np.ndarray], counts_N: np.ndarray, error_name: str, gap_name: str
+                  ) -> dict[str, float]:
+  """{eval/lam/{error_name}_{candidate}: mean squared error, eval/lam/{gap_name}: random / inferred} from
+  per-window error sums and value counts."""
+  total = max(float(counts_N.sum()), 1.0)
+  metrics = {f"eval/lam/{error_name}_{name}": float(err.sum()) / total for name, err in errors.items()}
+  metrics[f"eval/lam/{gap_name}"] = (metrics[f"eval/lam/{error_name}_random"]
+                                     / max(metrics[f"eval/lam/{error_name}_inferred"], 1e-12))
+  return metrics
+
+
 def lam_eval_metrics(codes_NS: np.ndarray, shifted_codes_NS: np.ndarray, errors: dict[str, np.ndarray],
                      counts_N: np.ndarray, num_actions: int, frames_per_action: int) -> dict[str, float]:
   """Host-side reduction of the per-window eval outputs into the `eval/lam/...` scalars."""
-  total = max(float(counts_N.sum()), 1.0)
-  metrics = {f"eval/lam/hidden_error_{name}": float(err.sum()) / total for name, err in errors.items()}
-  metrics["eval/lam/controllability_gap"] = (metrics["eval/lam/hidden_error_random"]
-                                             / max(metrics["eval/lam/hidden_error_inferred"], 1e-12))
+  metrics = error_metrics(errors, counts_N, "hidden_error", "controllability_gap")
   code_counts = np.bincount(codes_NS.reshape(-1), minlength=num_actions).astype(np.float64)
   p = code_counts / max(code_counts.sum(), 1.0)
   metrics["eval/lam/codebook_usage"] = float(np.mean(code_counts > 0))
