@@ -54,7 +54,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
   c.vq = ml_collections.ConfigDict(dict(
       loss_weight=1.0,          # total loss = hidden-frame MSE + loss_weight * (codebook + beta * commitment)
       usage_decay=0.99,         # EMA of each code's share of the batch
-      dead_threshold=0.01,      # a code whose usage EMA falls below this is restarted (1/K = 0.125 is fair)
+      dead_threshold=0.01,      # a code whose usage EMA falls below this is restarted (1/A = 0.125 is fair)
       restart_noise=0.01))
   c.action_dropout = 0.1        # fraction of windows decoded with the null action (the "no action" baseline)
   c.eval = ml_collections.ConfigDict(dict(split="validation", num_windows=256, batch_size=32, seed=1234))

@@ -3,7 +3,7 @@
 Genie's LAM (arXiv 2402.15391) made non-causal for audio latents (DESIGN.md section 3):
   encoder: latents (B, T, C) -> the encoder's view of them (`encoder_view`) -> input projection + within-step phase embedding -> bidirectional
            TransformerBlocks (RoPE) over the whole window -> mean over the R frames of each action step
-           -> (B, S, D) -> projection to the code dim -> VQ (K = num_actions codes) -> action embeddings
+           -> (B, S, D) -> projection to the code dim -> VQ (A = num_actions codes) -> action embeddings
            (B, S, E).
   decoder: the same window with the hidden frames replaced by a learned mask token -> bidirectional
            TransformerBlocks with adaLN-Zero conditioning per frame on the action embedding of the frame's
@@ -26,7 +26,7 @@ last step, without the frame-to-frame detail. The decoder always sees the latent
 
 Dimension keys:
   B batch, T latent frames, S action steps, R latent frames per action step (T = S * R),
-  C latent channels, D model dim, E action-embedding dim (= D), V code dim, K codebook size (num_actions).
+  C latent channels, D model dim, E action-embedding dim (= D), V code dim, A codebook size (num_actions).
 """
 
 from __future__ import annotations
