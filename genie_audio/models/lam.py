@@ -72,7 +72,7 @@ def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int) -> j
 class LatentActionModel(nn.Module):
   latent_dim: int                 # C
   frames_per_action: int = 10     # R: the action granularity
-  num_actions: int = 8            # K
+  num_actions: int = 8            # A
   model_dim: int = 256            # D
   encoder_depth: int = 4
   decoder_depth: int = 4
