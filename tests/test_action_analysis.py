@@ -200,7 +200,9 @@ def test_write_report_files(tmp_path):
   paths = action_analysis.write_report(analysis, tmp_path / "out", examples=2, context_s=0.2)
   out = tmp_path / "out"
   assert sorted(p.name for p in out.iterdir()) == ["actions.csv", "actions.md", "actions.png", "eta_squared.csv",
-                                                   "examples", "measures.json", "steps.csv"]
+                                                   "examples", "legend.json", "measures.json", "steps.csv"]
+  legend = json.loads((out / "legend.json").read_text())
+  assert sorted(legend) == ["0", "1", "2"] and legend["0"] in (out / "actions.md").read_text()
   assert paths["figure"] == str(out / "actions.png")
   measures = json.loads((out / "measures.json").read_text())
   assert measures["eta_squared"]["state"]["loudness_db"] == pytest.approx(
