@@ -18,6 +18,7 @@ audio (one window: original, edits per guidance scale, unedited re-generation) t
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from pathlib import Path
@@ -177,10 +178,17 @@ class DynamicsTask(Task):
 
   # -------------------------------------------------------------------------------------------- evaluation
 
-  def evaluator(self, num_windows: int | None = None) -> DynamicsEvaluator:
-    """The evaluator over `num_windows` fixed windows (default `config.eval.num_windows`), built once."""
-    if self._evaluator is None or (num_windows and len(self._evaluator.windows.latents) != num_windows):
-      self._evaluator = DynamicsEvaluator(self.config, self.model, self.lam, self.latent_dir, self.labels,
+  def evaluator(self, num_windows: int | None = None, method: str | None = None) -> DynamicsEvaluator:
+    """The evaluator over `num_windows` fixed windows (default `config.eval.num_windows`) sampling with `method`
+    (default `config.edit.method`), built once per pair. The run's config is never changed."""
+    config = self.config
+    if method is not None and method != config.edit.method:
+      config = copy.deepcopy(config)
+      config.edit.method = method
+    cached = self._evaluator
+    if (cached is None or (num_windows and len(cached.windows.latents) != num_windows)
+        or cached.config.edit.method != config.edit.method):
+      self._evaluator = DynamicsEvaluator(config, self.model, self.lam, self.latent_dir, self.labels,
                                           lambda: self.tokenizer, num_windows)
     return self._evaluator
 
@@ -209,9 +217,7 @@ class DynamicsTask(Task):
     if audio_paths:
       raise ValueError("the dynamics stage is evaluated on its LAM's validation latents, not on audio files; "
                        "edit a file with python launch/edit.py")
-    if method is not None:
-      self.config.edit.method = method  # read when the evaluator compiles its passes
-    evaluator = self.evaluator(self.config.eval.get("report_windows"))
+    evaluator = self.evaluator(self.config.eval.get("report_windows"), method)
     params = jax.device_put(ema_params if ema_params is not None else params)
     m = evaluator(params, audio=True, num_steps=steps, seed=seed)
     headline = float(self.config.edit.guidance_scale)
@@ -229,4 +235,4 @@ class DynamicsTask(Task):
             "per_guidance": per_guidance,
             "eval_windows": len(w.latents), "audio_windows": min(self.config.eval.audio_windows, len(w.latents)),
             "span_seconds": w.span_steps * self.frames_per_action / self.lam_config.data.frame_rate,
-            "inpaint_steps": int(steps or self.config.edit.num_steps), "method": self.config.edit.method}
+            "inpaint_steps": int(steps or self.config.edit.num_steps), "method": evaluator.config.edit.method}
