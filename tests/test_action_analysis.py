@@ -274,7 +274,7 @@ def test_legend_names_each_actions_strongest_tendencies():
   steps["onset_density"] = rng.normal(3.0, 1.0, n) - np.where(codes == 1, 2.0, 0.0)     # 1: sparser
   steps["action"] = codes
   analysis = action_analysis.Analysis(steps, [], num_actions=4, step_seconds=0.2)
-  lines = action_legend.legend(analysis)
+  lines = action_analysis.legend(analysis)
   # +6 dB against an all-step mean of about +2; 2 onsets/s fewer against a mean pulled down by a third of that
   assert re.match(r"louder than the step before \(\+(3\.[6-9]|4\.[0-4]) dB\)", lines[0]), lines[0]
   assert re.match(r"sparser \(-1\.[2-6] onsets/s\)", lines[1]), lines[1]

@@ -132,6 +132,12 @@ def profile(analysis: Analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   return mean, error, counts
 
 
+def legend(analysis: Analysis) -> dict[int, str]:
+  """{action: a line saying what its steps do} (`action_legend.py`)."""
+  effects, _, counts = profile(analysis)
+  return action_legend.legend(effects, nan_mean_std(analysis.values())[1], counts)
+
+
 def _stats(values: np.ndarray) -> dict[str, float]:
   finite = values[np.isfinite(values)]
   if finite.size == 0:
@@ -327,7 +333,7 @@ def write_report(analysis: Analysis, output_dir: str | os.PathLike, examples: in
   output_dir.mkdir(parents=True, exist_ok=True)
   summary = summarize(analysis)
   measures = measure(analysis) if measures is None else measures
-  lines = action_legend.legend(analysis)
+  lines = legend(analysis)
   counts = np.bincount(analysis.codes, minlength=analysis.num_actions)[:analysis.num_actions]
   table = (action_legend.legend_markdown(lines, counts) + "\n" + markdown_table(summary)
            + measures_markdown(measures, analysis.steps))

@@ -1,7 +1,7 @@
 """A legend of the actions: one short line per action saying what it does, e.g. "3: louder than the step
 before (+4.1 dB), brighter (+310 Hz)".
 
-Built from an `action_analysis.Analysis`: for every action, the descriptors whose mean over its steps sits at
+Built from an analysis's per-action profile (`action_analysis.legend`): for every action, the descriptors whose mean over its steps sits at
 least `MIN_EFFECT` standard deviations (of all steps) from the mean of all steps, strongest first, at most
 `MAX_TERMS`, each worded by direction with the difference in the descriptor's unit. An action whose steps are
 average on every descriptor reads "no clear tendency". Used by describe_actions.py (actions.md, legend.json).
@@ -42,26 +42,16 @@ def describe_action(differences: dict[str, float], effects: dict[str, float]) ->
   return ", ".join(terms) if terms else "no clear tendency"
 
 
-def legend(analysis) -> dict[int, str]:
-  """{action: its line} for every action of `analysis` (an `action_analysis.Analysis`); unused actions say so."""
-  values = analysis.values()
-  finite = np.isfinite(values)
-  count = finite.sum(axis=0)
-  mean = np.where(finite, values, 0.0).sum(axis=0) / np.maximum(count, 1)
-  std = np.sqrt(np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1))
+def legend(effects_AD: np.ndarray, std_D: np.ndarray, counts_A: np.ndarray) -> dict[int, str]:
+  """{action: its line} from each action's mean descriptor in standard deviations of all steps (A, D), those
+  deviations (D,) and the actions' step counts (A,) (`action_analysis.profile`); unused actions say so."""
   lines = {}
-  for action in range(analysis.num_actions):
-    rows = values[analysis.codes == action]
-    if len(rows) == 0:
+  for action, effect_D in enumerate(effects_AD):
+    if counts_A[action] == 0:
       lines[action] = "never used"
       continue
-    ok = np.isfinite(rows)
-    action_mean = np.where(ok, rows, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
-    action_mean = np.where(ok.any(axis=0), action_mean, np.nan)
-    difference = action_mean - mean
-    effect = np.where(std > 0, difference / np.where(std > 0, std, 1.0), np.nan)
-    lines[action] = describe_action(dict(zip(descriptors.NAMES, difference)),
-                                    dict(zip(descriptors.NAMES, effect)))
+    lines[action] = describe_action(dict(zip(descriptors.NAMES, effect_D * std_D)),
+                                    dict(zip(descriptors.NAMES, effect_D)))
   return lines
 
 
