@@ -21,10 +21,10 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
 import ml_collections
 
 from configs import tokenizer
-from genie_audio.models.tokenizer import PRESETS
+from configs.models import TOKENIZER
 
 # The tiny 50 frames/s tokenizer before issue 10 (waveform in, flow on 20-sample patches): every arm's base.
-WAVE_TINY = dict(PRESETS["tiny"], patch_size=20, decoder_channels=(64, 128))
+WAVE_TINY = dict(TOKENIZER["wave_tiny"], patch_size=20, decoder_channels=(64, 128))
 
 _STFT_ENCODER = dict(encoder_input="stft", stft_hop=160, strides=(2,), encoder_channels=(64, 64))
 # wave_scale 7: compressed STFT coefficients of prepared audio (-23 LUFS) then have about unit variance

@@ -19,16 +19,7 @@ Then: launch/evaluate.py, launch/reconstruct.py and launch/encode.py with --work
 
 import ml_collections
 
-from configs import common
-from genie_audio.models.tokenizer import PRESETS
-
-# The model's `tiny` encoder; the decoder's flow runs on compressed STFT frames (hop 160, 100 frames/s), not on
-# waveform patches. At equal CPU time (benchmarks/tokenizer_ablation.py) the flow on 20-sample patches kept the
-# envelope but blurred the notes (chroma similarity 0.77 on music unlike the corpus); on STFT frames it renders
-# them into the right bins (0.91). wave_scale 28 puts the compressed coefficients at about twice the noise's std
-# (the same lesson as the waveform's scale: 28 vs 7 took the validation mel distance from 4.0 to 3.5).
-TINY_50HZ = dict(PRESETS["tiny"], flow_space="stft", stft_hop=160, stft_power=0.5, wave_scale=28.0,
-                 decoder_channels=(64, 128))
+from configs import common, models
 
 
 def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.ConfigDict:
@@ -76,4 +67,4 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  return build(arg, PRESETS["full_50hz"], TINY_50HZ)
+  return build(arg, models.TOKENIZER["full_50hz"], models.TOKENIZER["tiny_50hz"])

@@ -58,7 +58,7 @@ def main(argv):
     print(f"error: cannot read audio {_INPUT.value}: {e}", file=sys.stderr)
     return 1
   config = run.load_config(_WORKDIR.value)
-  model = tokenizer_from_config(config)
+  model = tokenizer_from_config(config.model)
   params = run.load_params(_WORKDIR.value, ema=True)
   start = time.perf_counter()
   steps = _STEPS.value or config.eval.sampler_steps

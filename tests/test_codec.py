@@ -18,7 +18,7 @@ STFT = {"model.encoder_input": "stft", "model.flow_space": "stft", "model.stft_h
 
 @pytest.fixture(scope="module", params=["wave", "stft"])
 def model_and_params(request):
-  model = tokenizer_from_config(micro("unused", **(STFT if request.param == "stft" else {})))
+  model = tokenizer_from_config(micro("unused", **(STFT if request.param == "stft" else {})).model)
 
   @jax.jit  # one compilation, not one per eager op
   def init(key):

@@ -14,11 +14,12 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spectral
-from genie_audio.models.tokenizer import PRESETS, Tokenizer, tokenizer_from_config
+from configs.models import TOKENIZER
+from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 
 
 def _model(name, **overrides):
-  return tokenizer_from_config(ml_collections.ConfigDict({"model": {**PRESETS[name], **overrides}}))
+  return tokenizer_from_config(ml_collections.ConfigDict({**TOKENIZER[name], **overrides}))
 
 
 def _waves(key, B, T):
@@ -45,17 +46,17 @@ def _init(model, B=4, T=3200):
 
 @pytest.fixture(scope="module")
 def tiny():
-  return _init(_model("tiny"))
+  return _init(_model("wave_tiny"))
 
 
 @pytest.fixture(scope="module")
 def tiny_stft():
-  return _init(_model("tiny", **STFT))
+  return _init(_model("wave_tiny", **STFT))
 
 
 @pytest.fixture(scope="module")
 def tiny_plane():
-  return _init(_model("tiny", **STFT, decoder_kind="unet2d", decoder_channels=(16, 32), decoder_freq_patch=16))
+  return _init(_model("wave_tiny", **STFT, decoder_kind="unet2d", decoder_channels=(16, 32), decoder_freq_patch=16))
 
 
 @pytest.fixture(params=["tiny", "tiny_stft", "tiny_plane"])
@@ -135,13 +136,13 @@ def test_plane_decoder_keeps_shapes_and_starts_at_zero_velocity(tiny_plane):
   assert v.shape == (4, 20, 642)
   assert not np.any(v)  # zero-initialised output layer
   with pytest.raises(ValueError, match="'unet2d' needs flow_space 'stft'"):
-    _model("tiny", decoder_kind="unet2d").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
+    _model("wave_tiny", decoder_kind="unet2d").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
                                                jnp.zeros((1,)))
 
 
 def test_bf16_forward_is_finite(tiny):
   _, variables, wave = tiny
-  model = _model("tiny", dtype="bfloat16")
+  model = _model("wave_tiny", dtype="bfloat16")
   v, _ = model.apply(variables, wave, jnp.ones_like(wave), jnp.full((4,), 0.3))
   assert v.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(v)))
 
@@ -210,18 +211,18 @@ def test_chunked_encoding_matches_whole(any_tiny):
 
 
 def test_errors():
-  model = _model("tiny")
+  model = _model("wave_tiny")
   with pytest.raises(ValueError, match="not divisible by the total stride 320"):
     model.init(jax.random.key(0), jnp.zeros((1, 1000)), jnp.zeros((1, 1000)), jnp.zeros((1,)))
   with pytest.raises(ValueError, match=r"encoder stage 2 \(stride 5\).*16 -> 32"):
-    _model("tiny", encoder_channels=(4, 8, 16, 32, 64)).init(
+    _model("wave_tiny", encoder_channels=(4, 8, 16, 32, 64)).init(
         jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)), jnp.zeros((1,)))
   with pytest.raises(ValueError, match="unknown keys"):
-    _model("tiny", decoder_width=3)
+    _model("wave_tiny", decoder_width=3)
   with pytest.raises(ValueError, match="flow_space must be 'wave' or 'stft'"):
-    _model("tiny", flow_space="mdct").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
+    _model("wave_tiny", flow_space="mdct").init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
                                            jnp.zeros((1,)))
   with pytest.raises(ValueError, match="stft_hop 96 must divide the total stride 320"):
-    _model("tiny", flow_space="stft", stft_hop=96).init(jax.random.key(0), jnp.zeros((1, 320)),
+    _model("wave_tiny", flow_space="stft", stft_hop=96).init(jax.random.key(0), jnp.zeros((1, 320)),
                                                         jnp.zeros((1, 320)), jnp.zeros((1,)))
   assert isinstance(_model("full_50hz"), Tokenizer) and _model("full_50hz").dtype == jnp.bfloat16

@@ -41,29 +41,6 @@ Dtype = Any
 
 _DILATIONS = (1, 3, 9)
 
-# Suggested presets (the keys of `tokenizer_from_config`). Adam train step, batch 8 x 1 s, float32, on 2 CPU
-# cores: tiny 0.13 s (~450 steps/min), full_50hz 4.4 s, full_8hz 2.9 s.
-PRESETS: dict[str, dict[str, Any]] = {
-    # CPU smoke/training size: 50 frames/s, 0.25M params.
-    "tiny": dict(strides=(2, 4, 5, 8), encoder_channels=(4, 8, 16, 40, 64), encoder_depth=1, latent_dim=16,
-                 patch_size=40, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
-                 dtype="float32", wave_scale=12.0),
-    # GPU size, 16 kHz -> 50 frames/s (stride 320); the flow on compressed STFT frames at 100 frames/s (the
-    # CPU ablation's winner, configs/tokenizer.py); 42.2M params.
-    "full_50hz": dict(strides=(2, 4, 5, 8), encoder_channels=(32, 64, 128, 320, 512), encoder_depth=2,
-                      latent_dim=64, patch_size=40, flow_space="stft", stft_hop=160, stft_power=0.5,
-                      decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
-                      dtype="bfloat16", wave_scale=28.0),
-    # GPU size, 16 kHz -> 8 frames/s (stride 2000), the flow on STFT frames at hop 200 (80 frames/s); 50.6M
-    # params. The last width (400) is not a multiple of latent_dim (128), so this preset has no DC-AE output
-    # shortcut.
-    "full_8hz": dict(strides=(4, 5, 5, 4, 5), encoder_channels=(32, 64, 160, 400, 400, 400), encoder_depth=2,
-                     latent_dim=128, patch_size=100, flow_space="stft", stft_hop=200, stft_power=0.5,
-                     decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
-                     dtype="bfloat16", wave_scale=28.0),
-}
-
-
 def _factorize(n: int) -> tuple[int, ...]:
   """Splits an up-sampling factor into small stage factors, e.g. 8 -> (8,), 20 -> (5, 4), 50 -> (5, 5, 2)."""
   factors = []
@@ -377,31 +354,21 @@ _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_spac
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
-def tokenizer_from_config(cfg: ml_collections.ConfigDict) -> Tokenizer:
-  """Builds a Tokenizer from `cfg.model`.
+def tokenizer_from_config(model: ml_collections.ConfigDict) -> Tokenizer:
+  """Builds a Tokenizer from a run's `config.model` (sizes: `configs/models.py`).
 
   Required keys: strides, encoder_channels, latent_dim, patch_size, decoder_channels, decoder_depth.
   Optional keys (defaults are Tokenizer's fields): encoder_depth (2), encoder_kernel_size (7), latent_norm
   ('TC'), decoder_attn_depth (4), decoder_heads (8), decoder_kernel_size (3), cond_channels (None),
   s_min (0.0), dtype ('float32' | 'bfloat16', default 'float32'), wave_scale (1.0). Unknown keys raise (typos
   fail loudly).
-  Suggested presets: `PRESETS['tiny']` (CPU), `PRESETS['full_50hz']`, `PRESETS['full_8hz']` (GPU), e.g.
-    tiny:      strides=(2,4,5,8), encoder_channels=(4,8,16,40,64), encoder_depth=1, latent_dim=16,
-               patch_size=40, decoder_channels=(32,64), decoder_depth=1, decoder_attn_depth=0
-    full_50hz: strides=(2,4,5,8), encoder_channels=(32,64,128,320,512), encoder_depth=2, latent_dim=64,
-               patch_size=40, decoder_channels=(256,512,512), decoder_depth=2, decoder_attn_depth=2,
-               decoder_heads=8, dtype='bfloat16'
-    full_8hz:  strides=(4,5,5,4,5), encoder_channels=(32,64,160,400,400,400), encoder_depth=2,
-               latent_dim=128, patch_size=100, decoder_channels=(256,512,512), decoder_depth=2,
-               decoder_attn_depth=2, decoder_heads=8, dtype='bfloat16'
   """
-  m = cfg.model
-  keys = set(m.keys())
+  keys = set(model.keys())
   missing = [k for k in _REQUIRED if k not in keys]
   unknown = sorted(keys - set(_REQUIRED) - set(_OPTIONAL))
   if missing or unknown:
     raise ValueError(f"config.model: missing keys {missing}, unknown keys {unknown}")
-  kw = {k: m[k] for k in _REQUIRED + _OPTIONAL if k in keys}
+  kw = {k: model[k] for k in _REQUIRED + _OPTIONAL if k in keys}
   for k in ("strides", "encoder_channels", "decoder_channels"):
     kw[k] = tuple(int(v) for v in kw[k])
   kw["dtype"] = _DTYPES[kw.get("dtype", "float32")]

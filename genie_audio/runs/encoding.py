@@ -55,7 +55,7 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, output_dir: str | os.Pa
   done = {e.shard for e in latents.read_entries(out)}
   todo = [r for r in manifest.read_manifest(dataset_dir)
           if f"{manifest.SHARDS}/{Path(r.shard).stem}.npy" not in done]
-  model = tokenizer_from_config(config)
+  model = tokenizer_from_config(config.model)
   params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer for all files
   bar = tqdm(todo, desc="encode", unit="rec", disable=not progress, dynamic_ncols=True)
   for recording in bar:

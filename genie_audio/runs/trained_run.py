@@ -69,7 +69,7 @@ def check_run(workdir: str | os.PathLike | None, task: str, what: str, command: 
 def build_model(config: ml_collections.ConfigDict) -> Any:
   """The model a run of `config.task` trains, rebuilt from its config (a dynamics run's also reads its LAM's)."""
   if config.task == "tokenizer":
-    return tokenizer_from_config(config)
+    return tokenizer_from_config(config.model)
   if config.task == "lam":
     return lam_from_config(config.model, config.data.latent_dim)
   if config.task == "dynamics":

@@ -56,7 +56,7 @@ class TokenizerTask(Task):
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
     super().__init__(config, workdir)
-    self.model = tokenizer_from_config(config)
+    self.model = tokenizer_from_config(config.model)
     self.crop_frames = seconds_to_samples(config, "data.crop_seconds", self.model)
     self.frame_rate = SAMPLE_RATE / self.model.total_stride
     self.augment = augment.from_config(config.data.get("augment", {}))  # runs from before augmentation: none
@@ -68,7 +68,7 @@ class TokenizerTask(Task):
 
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
-    model = tokenizer_from_config(config)  # names unknown or missing config.model keys
+    model = tokenizer_from_config(config.model)  # names unknown or missing config.model keys
     for field in ("data.crop_seconds", "eval.clip_seconds", "eval.chunk_seconds"):
       seconds_to_samples(config, field, model)
     augment.from_config(config.data.get("augment", {}))  # names the bad field

@@ -1,0 +1,42 @@
+"""Model presets: the `config.model` dicts of the tokenizer sizes, in one place.
+
+A stage's config file puts one of these (or its own dict) into `config.model`; the model is then built from
+`config.model` by one function per model: `models.tokenizer.tokenizer_from_config`, `models.lam.lam_from_config`,
+`models.dynamics.dynamics_from_config`. The LAM and dynamics sizes live in `configs/lam.py` and
+`configs/dynamics.py`, beside the fields that must agree with them.
+
+Adam train step, batch 8 x 1 s, float32, on 2 CPU cores: wave_tiny 0.13 s (~450 steps/min), full_50hz 4.4 s,
+full_8hz 2.9 s.
+"""
+
+TOKENIZER: dict[str, dict] = {
+    # The smallest model, the flow on 40-sample waveform patches: 50 frames/s, 0.25M params (tests, arms).
+    "wave_tiny": dict(strides=(2, 4, 5, 8), encoder_channels=(4, 8, 16, 40, 64), encoder_depth=1, latent_dim=16,
+                      patch_size=40, decoder_channels=(32, 64), decoder_depth=1, decoder_attn_depth=0,
+                      dtype="float32", wave_scale=12.0),
+    # GPU size, 16 kHz -> 50 frames/s (stride 320); the flow on compressed STFT frames at 100 frames/s (the
+    # CPU ablation's winner, configs/tokenizer.py); 42.2M params.
+    "full_50hz": dict(strides=(2, 4, 5, 8), encoder_channels=(32, 64, 128, 320, 512), encoder_depth=2,
+                      latent_dim=64, patch_size=40, flow_space="stft", stft_hop=160, stft_power=0.5,
+                      decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
+                      dtype="bfloat16", wave_scale=28.0),
+    # GPU size, 16 kHz -> 8 frames/s (stride 2000), the flow on STFT frames at hop 200 (80 frames/s); 50.6M
+    # params. The last width (400) is not a multiple of latent_dim (128), so this preset has no DC-AE output
+    # shortcut.
+    "full_8hz": dict(strides=(4, 5, 5, 4, 5), encoder_channels=(32, 64, 160, 400, 400, 400), encoder_depth=2,
+                     latent_dim=128, patch_size=100, flow_space="stft", stft_hop=200, stft_power=0.5,
+                     decoder_channels=(256, 512, 512), decoder_depth=2, decoder_attn_depth=2, decoder_heads=8,
+                     dtype="bfloat16", wave_scale=28.0),
+    "tiny_8hz": dict(strides=(4, 5, 5, 4, 5), encoder_channels=(4, 8, 20, 50, 100, 100), encoder_depth=1,
+                     latent_dim=20, patch_size=25, flow_space="stft", stft_hop=200, stft_power=0.5,
+                     decoder_channels=(64, 128), decoder_depth=1, decoder_attn_depth=0, dtype="float32",
+                     wave_scale=28.0),
+}
+# The CPU demo's tokenizer: the wave_tiny encoder; the decoder's flow runs on compressed STFT frames (hop 160,
+# 100 frames/s), not on waveform patches. At equal CPU time (benchmarks/tokenizer_ablation.py) the flow on
+# 20-sample patches kept the envelope but blurred the notes (chroma similarity 0.77 on music unlike the corpus);
+# on STFT frames it renders them into the right bins (0.91). wave_scale 28 puts the compressed coefficients at
+# about twice the noise's std (the same lesson as the waveform's scale: 28 vs 7 took the validation mel
+# distance from 4.0 to 3.5).
+TOKENIZER["tiny_50hz"] = dict(TOKENIZER["wave_tiny"], flow_space="stft", stft_hop=160, stft_power=0.5,
+                              wave_scale=28.0, decoder_channels=(64, 128))
