@@ -21,6 +21,9 @@ and the loss weighting cost a few elementwise operations).
   steps         the loss scores each hidden step's mean latent (what a step does as a whole), not its frames
   norm_steps    norm + steps
   norm_steps_16 norm_steps with 16 actions
+  causal        the encoder's steps see only themselves and their past (Genie's LAM encoder)
+  norm_causal   norm + causal
+  norm_sdelta   the encoder sees norm's and sdelta's views side by side
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
@@ -50,6 +53,9 @@ ARMS = {
     "steps": {"loss_space": "step_means"},
     "norm_steps": dict(_NORM, loss_space="step_means"),
     "norm_steps_16": dict(_NORM, loss_space="step_means", **{"model.num_actions": 16}),
+    "causal": {"model.encoder_attention": "step_causal"},
+    "norm_causal": dict(_NORM, **{"model.encoder_attention": "step_causal"}),
+    "norm_sdelta": {"model.encoder_view": "norm_and_step_delta"},
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
@@ -57,7 +63,8 @@ ARMS = {
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
         "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
-        "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2}
+        "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2,
+        "model.encoder_attention": "bidirectional"}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

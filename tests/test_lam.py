@@ -146,7 +146,7 @@ def test_actions_carry_the_hidden_steps():
   assert purity > 0.85
 
 
-@pytest.mark.parametrize("view", ["window_norm", "delta", "step_delta"])
+@pytest.mark.parametrize("view", ["window_norm", "delta", "step_delta", "norm_and_step_delta"])
 def test_normalised_encoder_views_ignore_a_window_offset_and_scale(view):
   """A window shifted and scaled per channel (a level or colour change in latent space) gets the same actions
   under the standardised views, and (almost surely) other actions under the raw view."""
@@ -171,6 +171,26 @@ def test_normalised_encoder_views_ignore_a_window_offset_and_scale(view):
       np.testing.assert_allclose(*np.split(encoded, 2), atol=2e-4)
   np.testing.assert_array_equal(*codes[view])
   assert np.mean(codes["window"][0] != codes["window"][1]) > 0.2
+
+
+def test_step_causal_encoder_codes_a_step_from_its_past_only():
+  """Changing the last step changes only the last step's encoding under "step_causal" (Genie's encoder), and
+  every step's under the bidirectional encoder."""
+  z, _ = synthetic_latents(np.random.default_rng(4), 2)
+  changed = z.copy()
+  changed[:, -R:] += np.random.default_rng(5).normal(size=changed[:, -R:].shape).astype(np.float32)
+  both = np.concatenate([z, changed])
+  for attention in ("step_causal", "bidirectional"):
+    model = LatentActionModel(latent_dim=C, frames_per_action=R, num_actions=8, model_dim=32, encoder_depth=2,
+                              decoder_depth=1, num_heads=2, code_dim=8, encoder_attention=attention)
+    variables = model.init(jax.random.key(0), both, jnp.zeros(both.shape[:2], bool))
+    before, after = np.split(np.asarray(model.apply(variables, both, method=LatentActionModel.encode)), 2)
+    earlier_moved = np.abs(before[:, :-1] - after[:, :-1]).max()
+    assert np.abs(before[:, -1] - after[:, -1]).max() > 1e-3
+    if attention == "step_causal":
+      assert earlier_moved < 1e-5
+    else:
+      assert earlier_moved > 1e-3
 
 
 def test_window_std_weighting_divides_each_channel_by_its_variance():
@@ -289,6 +309,10 @@ def test_validate_config_names_the_field():
   config = lam_config.get_config("tiny")
   config.model.encoder_view = "spectrum"
   with pytest.raises(ValueError, match="model.encoder_view='spectrum'"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
+  config.model.encoder_attention = "future"
+  with pytest.raises(ValueError, match="model.encoder_attention='future'"):
     LamTask.validate_config(config)
   config = lam_config.get_config("tiny")
   config.loss_space = "bars"

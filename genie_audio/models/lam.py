@@ -20,7 +20,9 @@ over the window (mean 0, std 1), so the encoder cannot see the window's absolute
 steps differ from one another; "delta", the frame-to-frame change of each channel (standardised over the
 window), the plainest "what moves" view; "step_delta", each frame minus the frame one step (R frames) earlier
 (standardised), whose mean over a step is that step's mean minus the previous one's: what changed since the
-last step, without the frame-to-frame detail. The decoder always sees the latents as they are.
+last step, without the frame-to-frame detail; "norm_and_step_delta", the two side by side. The decoder always
+sees the latents as they are. Encoder attention (`encoder_attention`): "bidirectional" over the window, or
+"step_causal", each step seeing only itself and the steps before it (Genie's LAM encoder, made per step).
 "No action" is a learned null-action embedding. Training swaps it in for a random fraction of windows
 (`drop_actions`), so decoding without actions is a trained, fair baseline for the actions' value.
 
@@ -42,7 +44,8 @@ from genie_audio.models.layers import RMSNorm, TransformerBlock
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
-ENCODER_VIEWS = ("window", "window_norm", "delta", "step_delta")
+ENCODER_VIEWS = ("window", "window_norm", "delta", "step_delta", "norm_and_step_delta")
+ENCODER_ATTENTIONS = ("bidirectional", "step_causal")
 _STD_FLOOR = 1e-3   # a channel that is constant over the window is centred, not blown up
 
 
@@ -66,6 +69,9 @@ def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int) -> j
     R = frames_per_action
     change_BTC = latents_BTC - jnp.concatenate([latents_BTC[:, :R], latents_BTC[:, :-R]], axis=1)
     return standardize_over_time(change_BTC)
+  if view == "norm_and_step_delta":  # both, side by side: where the step sits in the window and what it changed
+    return jnp.concatenate([encoder_view(latents_BTC, "window_norm", frames_per_action),
+                            encoder_view(latents_BTC, "step_delta", frames_per_action)], axis=-1)
   raise ValueError(f"LatentActionModel: encoder_view={view!r}, expected one of {ENCODER_VIEWS}")
 
 
@@ -82,6 +88,7 @@ class LatentActionModel(nn.Module):
   beta: float = 0.25              # commitment weight
   normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
   encoder_view: str = "window"    # ENCODER_VIEWS: what the encoder sees of the latents
+  encoder_attention: str = "bidirectional"  # ENCODER_ATTENTIONS: "step_causal" = a step sees only its past
   dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
 
   def setup(self):
@@ -123,12 +130,24 @@ class LatentActionModel(nn.Module):
     S = self._steps(latents_BTC)
     view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view, self.frames_per_action)
     h_BTD = self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
+    mask_BTT = self._encoder_mask(B, T)
     for block in self.enc_blocks:
-      h_BTD = block(h_BTD)
+      h_BTD = block(h_BTD, mask=mask_BTT)
     h_BTD = self.enc_norm(h_BTD)
     # Mean over each step's R frames: every frame has seen the whole window, pooling only aligns.
     h_BSD = jnp.mean(h_BTD.reshape(B, S, self.frames_per_action, -1), axis=2)
     return self.to_code(h_BSD).astype(_F32)
+
+  def _encoder_mask(self, B: int, T: int) -> jax.Array | None:
+    """None (every frame sees the window), or for "step_causal" Genie's LAM encoder: the frames of a step
+    attend to their own step and the earlier ones, so its code must carry what the step adds to its past."""
+    if self.encoder_attention == "bidirectional":
+      return None
+    if self.encoder_attention != "step_causal":
+      raise ValueError(f"LatentActionModel: encoder_attention={self.encoder_attention!r}, "
+                       f"expected one of {ENCODER_ATTENTIONS}")
+    step_T = jnp.arange(T) // self.frames_per_action
+    return jnp.broadcast_to(step_T[None, :] <= step_T[:, None], (B, T, T))
 
   def _decode_frames(self, latents_BTC: jax.Array, mask_BT: jax.Array, action_BSE: jax.Array) -> jax.Array:
     """Decoder: visible latents + mask tokens, adaLN-conditioned per frame on its step's action."""

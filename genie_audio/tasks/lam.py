@@ -55,7 +55,7 @@ from genie_audio.eval import action_analysis
 from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
-from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
+from genie_audio.models.lam import ENCODER_ATTENTIONS, ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.runs import encoding, trained_run
 from genie_audio.training import distributed
 from genie_audio.training.task import Task
@@ -183,6 +183,8 @@ class LamTask(Task):
           f"must be divisible by model.num_heads={config.model.num_heads}")
     check(config.model.get("encoder_view", "window") in ENCODER_VIEWS, "model.encoder_view",
           config.model.get("encoder_view"), f"must be one of {ENCODER_VIEWS}")
+    check(config.model.get("encoder_attention", "bidirectional") in ENCODER_ATTENTIONS, "model.encoder_attention",
+          config.model.get("encoder_attention"), f"must be one of {ENCODER_ATTENTIONS}")
     check(config.get("loss_weighting", "none") in LOSS_WEIGHTINGS, "loss_weighting",
           config.get("loss_weighting"), f"must be one of {LOSS_WEIGHTINGS}")
     check(config.get("loss_space", "frames") in LOSS_SPACES, "loss_space", config.get("loss_space"),
