@@ -134,7 +134,10 @@ def degrade(x: np.ndarray, kind: str, rng: np.random.Generator, rate: int = SAMP
   """`x` (mono float32) with the degradation `kind` (a key of DEGRADATIONS)."""
   if kind not in DEGRADATIONS:
     raise ValueError(f"unknown degradation {kind!r}; choose from {sorted(DEGRADATIONS)}")
-  return DEGRADATIONS[kind](np.asarray(x, dtype=np.float32), rng, rate)
+  x = np.asarray(x, dtype=np.float32)
+  y = DEGRADATIONS[kind](x, rng, rate)
+  # Resampling inside a degradation may round the length; callers index cuts by the original's samples.
+  return np.pad(y[:x.shape[0]], (0, max(0, x.shape[0] - y.shape[0])))
 
 
 def degraded_copies(x: np.ndarray, seed: int, index: int, rate: int = SAMPLE_RATE) -> Iterator[tuple[str, np.ndarray]]:
@@ -143,3 +146,14 @@ def degraded_copies(x: np.ndarray, seed: int, index: int, rate: int = SAMPLE_RAT
   for k, kind in enumerate(DEGRADATIONS):
     copy = degrade(x, kind, np.random.default_rng([seed, index, k]), rate)
     yield kind, audio.normalize_loudness(copy, rate)
+
+
+def mixed_copy(x: np.ndarray, blocks: list[tuple[int, int]], seed: int, index: int,
+               rate: int = SAMPLE_RATE) -> tuple[np.ndarray, list[str]]:
+  """One copy of `x` whose consecutive `blocks` (start, end) each carry another degradation, then
+  loudness-normalised as a whole; also returns each block's kind. Block b of recording `index` gets kind
+  (index + b) mod 6, so a collection covers every kind even when its recordings are short."""
+  kinds = [list(DEGRADATIONS)[(index + b) % len(DEGRADATIONS)] for b in range(len(blocks))]
+  parts = [degrade(x[start:end], kind, np.random.default_rng([seed, index, b]), rate)
+           for b, ((start, end), kind) in enumerate(zip(blocks, kinds))]
+  return audio.normalize_loudness(np.concatenate(parts), rate), kinds

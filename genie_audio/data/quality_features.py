@@ -27,7 +27,9 @@ N_MELS = 32
 F_MIN = 30.0
 PERCENTILES = (10, 50, 90)
 _EPS = 1e-10
-_PEAKINESS_BAND = (100.0, 2000.0)  # where partials of the melody and harmony sit
+_PEAKINESS_BANDS = ((100.0, 1000.0), (1000.0, 4000.0))  # where partials of the melody and harmony sit
+_STEADINESS_BAND = (300.0, 4000.0)
+_SYLLABLE_HZ = (3.0, 7.0)  # speech's syllable rate, as a share of level modulations at 0.5-15 Hz
 
 
 def _hz_to_mel(f):
@@ -75,24 +77,72 @@ def feature_names() -> list[str]:
   names = [f"mel{b}_mean" for b in bands] + [f"mel{b}_std" for b in bands]
   names += [f"mel{b}_p{q}" for q in PERCENTILES for b in bands]
   names += [f"mel{b}_delta" for b in bands]
-  names += ["flatness_mean", "flatness_std", "flatness_p90", "peakiness", "crest_db", "clipped_share",
-            "diff_kurtosis", "zero_crossing_rate", "level_db"]
+  names += ["flatness_mean", "flatness_std", "flatness_p90", "peakiness_low", "peakiness_high",
+            "steadiness_mean", "steadiness_p10", "syllable_modulation", "partial_drift_p50", "partial_drift_p90",
+            "partial_persistence"]
+  names += ["crest_db", "clipped_share", "diff_kurtosis", "zero_crossing_rate", "level_db"]
   return names
 
 
+def _peakiness(power: np.ndarray, freqs: np.ndarray, band: tuple[float, float]) -> float:
+  """How far the long-term spectrum's peaks stand above its median in `band` (dB): wow smears partials."""
+  long_term_db = 10.0 * np.log10(power[:, (freqs >= band[0]) & (freqs <= band[1])].mean(axis=0) + _EPS)
+  return float(np.percentile(long_term_db, 95) - np.median(long_term_db))
+
+
+def _steadiness(log_power: np.ndarray) -> np.ndarray:
+  """Correlation of consecutive frames' fine log spectra: held notes give ~1, unsteady pitch less."""
+  if log_power.shape[0] < 2:
+    return np.ones(1)
+  centred = log_power - log_power.mean(axis=1, keepdims=True)
+  norms = np.sqrt(np.sum(centred * centred, axis=1)) + _EPS
+  return np.sum(centred[1:] * centred[:-1], axis=1) / (norms[1:] * norms[:-1])
+
+
+def _partial_drift(log_power: np.ndarray, first_bin: int) -> list[float]:
+  """How much spectral peaks (partials) move between frames, relative to their frequency, measured to a
+  fraction of a bin by parabolic interpolation: still for held notes, moving with wow and flutter. Also the
+  share of peaks still there in the next frame."""
+  left, centre, right = log_power[:, :-2], log_power[:, 1:-1], log_power[:, 2:]
+  # Peaks at least 20 dB (ln 100) above the frame's median: partials, not noise.
+  peak = (centre > left) & (centre >= right) & (centre > np.median(log_power, axis=1, keepdims=True) + 4.6)
+  curvature = left - 2 * centre + right
+  offset = np.where(peak, 0.5 * (left - right) / np.where(curvature < 0, curvature, -_EPS), 0.0)
+  held = peak[1:] & peak[:-1]
+  if not held.any():
+    return [0.0, 0.0, 0.0]
+  bins = np.arange(first_bin + 1, first_bin + 1 + centre.shape[1])
+  drift = (np.abs(offset[1:] - offset[:-1]) / bins)[held]
+  return [float(np.median(drift)), float(np.percentile(drift, 90)), float(held.sum() / max(1, peak[:-1].sum()))]
+
+
+def _syllable_modulation(log_mel: np.ndarray, frame_rate: float) -> float:
+  """Share of the band levels' modulation energy at syllable rates (talking over the music)."""
+  if log_mel.shape[0] < 8:
+    return 0.0
+  spectrum = np.abs(np.fft.rfft(log_mel - log_mel.mean(axis=0), axis=0)) ** 2
+  hz = np.fft.rfftfreq(log_mel.shape[0], 1.0 / frame_rate)
+  syllable = spectrum[(hz >= _SYLLABLE_HZ[0]) & (hz <= _SYLLABLE_HZ[1])].sum()
+  return float(syllable / (spectrum[(hz >= 0.5) & (hz <= 15.0)].sum() + _EPS))
+
+
 def _spectral_stats(power: np.ndarray, rate: int) -> np.ndarray:
-  """Band statistics, flatness and peakiness of one cut's power frames (frames, bins)."""
-  log_mel = 10.0 * np.log10(power @ mel_filterbank(rate, (power.shape[1] - 1) * 2, N_MELS) + _EPS)
+  """Band statistics, flatness, peakiness, steadiness and modulation of one cut's power frames (frames, bins)."""
+  n_fft = (power.shape[1] - 1) * 2
+  log_mel = 10.0 * np.log10(power @ mel_filterbank(rate, n_fft, N_MELS) + _EPS)
   log_mel -= log_mel.mean()  # levels relative to the cut: a quiet passage is not a defect
   delta = np.abs(np.diff(log_mel, axis=0)).mean(axis=0) if log_mel.shape[0] > 1 else np.zeros(N_MELS)
-  flatness = np.exp(np.log(power + _EPS).mean(axis=1)) / (power.mean(axis=1) + _EPS)
-  freqs = np.fft.rfftfreq((power.shape[1] - 1) * 2, 1.0 / rate)
-  in_band = (freqs >= _PEAKINESS_BAND[0]) & (freqs <= _PEAKINESS_BAND[1])
-  long_term_db = 10.0 * np.log10(power[:, in_band].mean(axis=0) + _EPS)
+  log_power = np.log(power + _EPS)
+  flatness = np.exp(log_power.mean(axis=1)) / (power.mean(axis=1) + _EPS)
+  freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
+  band = np.flatnonzero((freqs >= _STEADINESS_BAND[0]) & (freqs <= _STEADINESS_BAND[1]))
+  steadiness = _steadiness(log_power[:, band])
   return np.concatenate([
       log_mel.mean(axis=0), log_mel.std(axis=0), np.percentile(log_mel, PERCENTILES, axis=0).ravel(), delta,
       [flatness.mean(), flatness.std(), np.percentile(flatness, 90),
-       np.percentile(long_term_db, 95) - np.median(long_term_db)]])
+       *(_peakiness(power, freqs, band) for band in _PEAKINESS_BANDS),
+       steadiness.mean(), np.percentile(steadiness, 10), _syllable_modulation(log_mel, rate / HOP),
+       *_partial_drift(log_power[:, band], band[0])]])
 
 
 def _waveform_stats(x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import tqdm
 
 from genie_audio.data import audio, degrade, parallel, quality, quality_features
+from genie_audio.data.manifest import SAMPLE_RATE
 
 SYNTH = "synth"
 GOOD, BAD = "good", "bad"
@@ -34,10 +35,18 @@ def _recording_features(job: _FeatureJob, item: tuple[int, int, quality.AudioInp
     samples = source.load()
   except audio.BadAudioError as e:
     return {"name": source.name, "error": e.reason, "units": []}
-  units = [(GOOD if label else BAD, label, quality_features.cut_features(samples, cut_s=job.cut_s))]
+  features = quality_features.cut_features(samples, cut_s=job.cut_s)
+  units = [(GOOD if label else BAD, label, features)]
   if job.synth_negatives and label == 1:
-    for kind, copy in degrade.degraded_copies(samples, job.seed, group):
-      units.append((kind, 0, quality_features.cut_features(copy, cut_s=job.cut_s)))
+    # One bad cut per good cut: a copy whose consecutive blocks of cuts each carry another degradation.
+    # (Six whole copies would cost six times the time and outnumber the good cuts six to one.)
+    cuts = quality_features.cut_bounds(samples.shape[0], SAMPLE_RATE, job.cut_s)
+    blocks = [(cuts[b[0]][0], cuts[b[-1]][1])
+              for b in np.array_split(np.arange(len(cuts)), min(len(cuts), len(degrade.DEGRADATIONS)))]
+    copy, kinds = degrade.mixed_copy(samples, blocks, job.seed, group)
+    copy_features = quality_features.cut_features(copy, cut_s=job.cut_s)
+    for block, kind in zip(np.array_split(copy_features, len(blocks)), kinds):
+      units.append((kind, 0, block))
   return {"name": source.name, "error": None, "units": units}
 
 
@@ -81,9 +90,12 @@ def build_table(good: Sequence[quality.AudioInput], bad: Sequence[quality.AudioI
 def make_classifier(trees: int, seed: int, workers: int = 1):
   from sklearn.ensemble import ExtraTreesClassifier  # imported here: scoring needs only the unpickled model
 
-  # Balanced class weights: synthetic negatives outnumber the good cuts six to one, and the threshold is meant
-  # for balanced probabilities.
-  return ExtraTreesClassifier(n_estimators=trees, class_weight="balanced", random_state=seed, n_jobs=workers)
+  # Balanced class weights: labelled bad folders rarely match the good ones in size, and the threshold is meant
+  # for balanced probabilities. 30% of the features per split, not sqrt(208) ~ 7%: the few features that see
+  # one fault (partial drift for wow) are otherwise drowned by the many band statistics (demo corpus, 5-fold
+  # grouped CV: cut ROC AUC 0.918 -> 0.950, wow-and-flutter copies kept 55% -> 36%).
+  return ExtraTreesClassifier(n_estimators=trees, max_features=0.3, class_weight="balanced", random_state=seed,
+                              n_jobs=workers)
 
 
 def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
