@@ -27,6 +27,7 @@ N_MELS = 32
 F_MIN = 30.0
 PERCENTILES = (10, 50, 90)
 _EPS = 1e-10
+_FLOOR_DB = 100.0  # spectra are floored this far below the cut's loudest bin, so features do not depend on gain
 _PEAKINESS_BANDS = ((100.0, 1000.0), (1000.0, 4000.0))  # where partials of the melody and harmony sit
 _STEADINESS_BAND = (300.0, 4000.0)
 _SYLLABLE_HZ = (3.0, 7.0)  # speech's syllable rate, as a share of level modulations at 0.5-15 Hz
@@ -86,7 +87,7 @@ def feature_names() -> list[str]:
 
 def _peakiness(power: np.ndarray, freqs: np.ndarray, band: tuple[float, float]) -> float:
   """How far the long-term spectrum's peaks stand above its median in `band` (dB): wow smears partials."""
-  long_term_db = 10.0 * np.log10(power[:, (freqs >= band[0]) & (freqs <= band[1])].mean(axis=0) + _EPS)
+  long_term_db = 10.0 * np.log10(power[:, (freqs >= band[0]) & (freqs <= band[1])].mean(axis=0))
   return float(np.percentile(long_term_db, 95) - np.median(long_term_db))
 
 
@@ -129,11 +130,14 @@ def _syllable_modulation(log_mel: np.ndarray, frame_rate: float) -> float:
 def _spectral_stats(power: np.ndarray, rate: int) -> np.ndarray:
   """Band statistics, flatness, peakiness, steadiness and modulation of one cut's power frames (frames, bins)."""
   n_fft = (power.shape[1] - 1) * 2
-  log_mel = 10.0 * np.log10(power @ mel_filterbank(rate, n_fft, N_MELS) + _EPS)
+  # A floor relative to the cut, not an absolute epsilon: digitally empty bands (synthesised or band-limited
+  # audio) would otherwise sit at a fixed level and make every relative feature depend on the gain.
+  power = power + max(float(power.max()), 1e-20) * 10.0 ** (-_FLOOR_DB / 10.0)  # 1e-20: float32 stays normal
+  log_mel = 10.0 * np.log10(power @ mel_filterbank(rate, n_fft, N_MELS))
   log_mel -= log_mel.mean()  # levels relative to the cut: a quiet passage is not a defect
   delta = np.abs(np.diff(log_mel, axis=0)).mean(axis=0) if log_mel.shape[0] > 1 else np.zeros(N_MELS)
-  log_power = np.log(power + _EPS)
-  flatness = np.exp(log_power.mean(axis=1)) / (power.mean(axis=1) + _EPS)
+  log_power = np.log(power)
+  flatness = np.exp(log_power.mean(axis=1)) / power.mean(axis=1)
   freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
   band = np.flatnonzero((freqs >= _STEADINESS_BAND[0]) & (freqs <= _STEADINESS_BAND[1]))
   steadiness = _steadiness(log_power[:, band])
@@ -150,7 +154,7 @@ def _waveform_stats(x: np.ndarray) -> np.ndarray:
   rms = np.sqrt(np.mean(x * x)) + _EPS
   peak = np.max(np.abs(x)) + _EPS
   d2 = np.square(np.diff(x)) if x.shape[0] > 1 else np.zeros(1)
-  kurtosis = np.mean(d2 * d2) / (np.mean(d2) ** 2 + _EPS)  # d2 * d2, not d ** 4: pow is 20x slower
+  kurtosis = np.mean(d2 * d2) / max(np.mean(d2) ** 2, 1e-30)  # d2 * d2, not d ** 4: pow is 20x slower
   return np.array([
       20.0 * np.log10(peak / rms),
       np.mean(np.abs(x) >= 0.99 * peak),
