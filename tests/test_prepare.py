@@ -164,7 +164,7 @@ def test_missing_or_empty_input_is_a_clear_error(tmp_path):
 def test_cli_last_line_is_json(corpus, tmp_path):
   root, good, bad = corpus
   cmd = [sys.executable, str(REPO / "launch" / "prepare_data.py"), "--input", str(root),
-         "--output", str(tmp_path / "ds"), "--validation-fraction", "0.5", "--no-progress"]
+         "--output", str(tmp_path / "ds"), "--validation-fraction", "0.5", "--no-progress", "--workers", "1"]
   result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=""), check=True)
   summary = json.loads(result.stdout.strip().splitlines()[-1])
