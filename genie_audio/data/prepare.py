@@ -175,6 +175,7 @@ def assemble(output_dir: str | os.PathLike, sources: list[str], num_hosts: int, 
   (atomically) holding every host's lines in sorted source order, as one host would have written them."""
   out = Path(output_dir)
   deadline = time.monotonic() + timeout_s
+  reported = None
   while True:
     manifest_lines = _lines_of_all_hosts(out, MANIFEST)
     skipped_lines = _lines_of_all_hosts(out, SKIPPED)
@@ -186,7 +187,9 @@ def assemble(output_dir: str | os.PathLike, sources: list[str], num_hosts: int, 
     if time.monotonic() > deadline:
       raise TimeoutError(f"{out}: {len(missing)} source(s) still unprepared after {timeout_s:.0f} s, owned by "
                          f"host(s) {hosts} of {num_hosts} (first: {missing[0]}); re-run those hosts")
-    print(f"host 0: waiting for host(s) {hosts} ({len(missing)} source(s) left)", file=sys.stderr, flush=True)
+    if len(missing) != reported:  # a line when the others make progress, not every poll
+      print(f"host 0: waiting for host(s) {hosts} ({len(missing)} source(s) left)", file=sys.stderr, flush=True)
+      reported = len(missing)
     time.sleep(poll_s)
   order = {s: i for i, s in enumerate(sources)}
   for name, lines in ((MANIFEST, manifest_lines), (SKIPPED, skipped_lines)):

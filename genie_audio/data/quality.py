@@ -139,6 +139,8 @@ def find_inputs(folder: str | os.PathLike, split: str | None = None) -> list[Aud
     if not inputs:
       raise ValueError(f"{folder / MANIFEST} lists no recordings" + (f" in split {split!r}" if split else ""))
     return inputs
+  if split is not None:
+    raise ValueError(f"{folder} is not a prepared dataset (no {MANIFEST}), so it has no split {split!r}")
   inputs = [AudioInput(name, str(folder / name), False) for name in prepare.find_audio_files(folder)]
   if not inputs:
     raise ValueError(f"{folder} holds no audio files ({', '.join(prepare.AUDIO_EXTENSIONS)}) and no prepared "

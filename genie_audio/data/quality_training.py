@@ -63,7 +63,8 @@ class CutTable:
 
 def build_table(good: Sequence[quality.AudioInput], bad: Sequence[quality.AudioInput] | None, cut_s: float,
                 seed: int = 0, workers: int = 1, progress: bool = True) -> CutTable:
-  """Features of every cut; `bad=None` degrades every good recording in each way of degrade.DEGRADATIONS."""
+  """Features of every cut. `bad=None` makes the bad class from one copy of each good recording whose blocks
+  of cuts carry the degradations of degrade.DEGRADATIONS in turn; each block counts as a bad recording."""
   items = [(g, 1, s) for g, s in enumerate(good)] + [(len(good) + b, 0, s) for b, s in enumerate(bad or [])]
   job = _FeatureJob(cut_s, bad is None, seed)
   rows, labels, groups, units, kinds = [], [], [], [], []
@@ -93,7 +94,8 @@ def make_classifier(trees: int, seed: int, workers: int = 1):
   # Balanced class weights: labelled bad folders rarely match the good ones in size, and the threshold is meant
   # for balanced probabilities. 30% of the features per split, not sqrt(208) ~ 7%: the few features that see
   # one fault (partial drift for wow) are otherwise drowned by the many band statistics (demo corpus, 5-fold
-  # grouped CV: cut ROC AUC 0.918 -> 0.950, wow-and-flutter copies kept 55% -> 36%).
+  # grouped CV, features before their gain-independent floor: cut ROC AUC 0.918 -> 0.950, wow-and-flutter
+  # blocks kept 55% -> 36%).
   return ExtraTreesClassifier(n_estimators=trees, max_features=0.3, class_weight="balanced", random_state=seed,
                               n_jobs=workers)
 
