@@ -257,11 +257,12 @@ def test_quality_filter_drops_and_scores_recordings(corpus, tmp_path):
               if p.stem not in {prepare.shard_id(s) for s in kept}]
 
 
-def test_cli_refuses_a_file_that_is_not_a_model_before_any_work(corpus, tmp_path):
+def test_cli_refuses_a_file_that_is_not_a_model_before_any_work(corpus, tmp_path, capsys):
+  from launch import prepare_data
+
   root, _, _ = corpus
   (tmp_path / "model.bin").write_text("not a model\n")
-  cmd = [sys.executable, str(REPO / "launch" / "prepare_data.py"), "--input", str(root), "--output",
-         str(tmp_path / "ds"), "--quality-model", str(tmp_path / "model.bin"), "--no-progress"]
-  result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-  assert result.returncode == 1 and "model.bin is not a genie-audio quality model" in result.stderr
+  assert prepare_data.main(["--input", str(root), "--output", str(tmp_path / "ds"), "--quality-model",
+                            str(tmp_path / "model.bin"), "--no-progress"]) == 1
+  assert "model.bin is not a genie-audio quality model" in capsys.readouterr().err
   assert not (tmp_path / "ds").exists()

@@ -1,9 +1,7 @@
 """Tests for the quality filter: cut features, degradations, the model file, and launch/quality.py end to end
 (train with synthetic negatives on a tiny fake dataset, then score held-out recordings and degraded copies)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,16 +9,9 @@ import soundfile as sf
 
 from genie_audio.data import degrade, quality, quality_features
 from genie_audio.testing import fake_data
+from launch import quality as cli
 
 SR = 16000
-REPO = Path(__file__).resolve().parents[1]
-
-
-def launch_quality():
-  spec = importlib.util.spec_from_file_location("launch_quality", REPO / "launch" / "quality.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +84,6 @@ def test_model_file_round_trip_and_refusals(tmp_path):
 
 def test_train_with_synthetic_negatives_then_score(tmp_path, capsys):
   dataset = fake_data.write_fake_dataset(tmp_path / "ds", recordings=9, seconds=8.0, validation=2, seed=3)
-  cli = launch_quality()
   model_path = tmp_path / "filter.qmodel"
   assert cli.main(["train", "--good", str(dataset), "--split", "train", "--bad", "synth", "--output",
                    str(model_path), "--cut-seconds", "2", "--trees", "60", "--folds", "3", "--workers", "1"]) == 0
@@ -122,7 +112,6 @@ def test_train_refuses_a_bad_folder_without_audio_before_any_work(tmp_path, caps
   sf.write(tmp_path / "good.wav", fake_data.harmonic_notes(3.0, np.random.default_rng(0)), SR)
   (tmp_path / "bad").mkdir()
   (tmp_path / "bad" / "readme.txt").write_text("no audio here")
-  cli = launch_quality()
   args = ["train", "--good", str(tmp_path), "--bad", str(tmp_path / "bad"), "--output", str(tmp_path / "m")]
   assert cli.main(args) == 1
   assert f"{tmp_path / 'bad'} holds no audio files" in capsys.readouterr().err
