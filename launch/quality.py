@@ -71,8 +71,11 @@ def score(args: argparse.Namespace) -> None:
   inputs = quality.find_inputs(args.input, args.split)
   files = []
   for result in quality.score_inputs(model, inputs, args.workers):
-    verdict = "kept" if result["passed"] else f"dropped{' (' + result['error'] + ')' if 'error' in result else ''}"
-    print(f"{result['score'] if result['score'] is not None else '-':>8}  {verdict:8}  {result['path']}")
+    if "error" in result:  # a file preparation would skip: no score
+      shown, verdict = "-", f"dropped ({result['error']})"
+    else:
+      shown, verdict = f"{result['score']:.4f}", "kept" if result["passed"] else "dropped"
+    print(f"{shown:>8}  {verdict:8}  {result['path']}")
     files.append(result)
   with open(args.csv, "w", newline="", encoding="utf-8") as f:
     writer = csv.DictWriter(f, ["path", "score", "passed", "seconds", "error"])
