@@ -137,13 +137,21 @@ def test_torn_line_that_is_complete_json_is_kept(tmp_path):
   assert path.read_text() == '{"a": 1}\n{"b": 2}\n'
 
 
+def same_dataset(a, b):
+  """Byte-identical manifest, skipped list and shards."""
+  for name in (manifest.MANIFEST, manifest.SKIPPED):
+    assert (a / name).read_bytes() == (b / name).read_bytes(), name
+  shards = sorted(p.name for p in (a / manifest.SHARDS).iterdir())
+  assert shards == sorted(p.name for p in (b / manifest.SHARDS).iterdir())
+  for name in shards:
+    assert (a / manifest.SHARDS / name).read_bytes() == (b / manifest.SHARDS / name).read_bytes(), name
+
+
 def test_prepare_is_deterministic(corpus, tmp_path):
   root, _, _ = corpus
   for name in ("x", "y"):
     prepare.prepare_folder(root, tmp_path / name, progress=False)
-  assert (tmp_path / "x" / manifest.MANIFEST).read_bytes() == (tmp_path / "y" / manifest.MANIFEST).read_bytes()
-  for shard in (tmp_path / "x" / manifest.SHARDS).iterdir():
-    assert shard.read_bytes() == (tmp_path / "y" / manifest.SHARDS / shard.name).read_bytes()
+  same_dataset(tmp_path / "x", tmp_path / "y")
 
 
 def test_output_inside_input_is_not_read_back(tmp_path):
@@ -174,16 +182,6 @@ def test_cli_last_line_is_json(corpus, tmp_path):
                            capture_output=True, text=True, cwd=tmp_path)
   assert missing.returncode == 1 and "nope" in missing.stderr
   assert json.loads(missing.stdout.strip().splitlines()[-1])["prepared"] == 0
-
-
-def same_dataset(a, b):
-  """Byte-identical manifest, skipped list and shards."""
-  for name in (manifest.MANIFEST, manifest.SKIPPED):
-    assert (a / name).read_bytes() == (b / name).read_bytes(), name
-  shards = sorted(p.name for p in (a / manifest.SHARDS).iterdir())
-  assert shards == sorted(p.name for p in (b / manifest.SHARDS).iterdir())
-  for name in shards:
-    assert (a / manifest.SHARDS / name).read_bytes() == (b / manifest.SHARDS / name).read_bytes(), name
 
 
 def test_two_workers_give_byte_identical_output(corpus, tmp_path):

@@ -26,6 +26,7 @@ MANIFEST = "manifest.jsonl"
 SKIPPED = "skipped.jsonl"
 SHARDS = "shards"
 SPLITS = ("train", "validation")
+TMP_MARK = ".tmp-"  # in the name of a file being written (write_atomically)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,15 +59,21 @@ def append_line(path: str | os.PathLike, record: dict) -> None:
     os.fsync(f.fileno())
 
 
-def write_lines(path: str | os.PathLike, records: Iterable[dict]) -> None:
-  """Writes a whole JSON-lines file atomically (temporary file, fsync, `os.replace`), lines as `append_line`'s."""
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+  """Writes a whole file so that readers see the old file or the new one, never half of it: a temporary file
+  (`TMP_MARK` + pid) in the same folder, fsync, `os.replace`. A killed writer leaves only the temporary file."""
   path = Path(path)
-  tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.writelines(json.dumps(record, sort_keys=True) + "\n" for record in records)
+  tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+  with open(tmp, "wb") as f:
+    f.write(data)
     f.flush()
     os.fsync(f.fileno())
   os.replace(tmp, path)
+
+
+def write_lines(path: str | os.PathLike, records: Iterable[dict]) -> None:
+  """Writes a whole JSON-lines file atomically, lines as `append_line` writes them."""
+  write_atomically(path, "".join(json.dumps(record, sort_keys=True) + "\n" for record in records).encode("utf-8"))
 
 
 def read_lines(path: str | os.PathLike) -> list[dict]:

@@ -27,8 +27,8 @@ import numpy as np
 import tqdm
 
 from genie_audio.data import audio, host_share, parallel
-from genie_audio.data.manifest import (MANIFEST, SAMPLE_RATE, SHARDS, SKIPPED, Recording, append_line,
-                                       read_lines, write_lines)
+from genie_audio.data.manifest import (MANIFEST, SAMPLE_RATE, SHARDS, SKIPPED, TMP_MARK, Recording,
+                                       append_line, read_lines, write_atomically, write_lines)
 
 if TYPE_CHECKING:  # quality.py finds its inputs with this module's find_audio_files
   from genie_audio.data.quality import QualityModel
@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # quality.py finds its inputs with this module's find_audio_f
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 VALIDATION_DIR = "validation"
 QUALITY = "quality"  # the skip reason of a recording the quality filter rejected
-_TMP_MARK = ".tmp-"
 
 
 def find_audio_files(input_dir: str | os.PathLike, exclude: tuple[str | os.PathLike, ...] = ()) -> list[str]:
@@ -91,7 +90,7 @@ def _remove_temp_shards(shards_dir: Path, share: host_share.HostShare) -> None:
   """Leftovers of a killed run (their sources were never recorded); only this host's, as other hosts may be
   writing theirs right now."""
   for p in shards_dir.iterdir():
-    if _TMP_MARK in p.name and (share.single or share.owns(p.name.split(".", 1)[0])):
+    if TMP_MARK in p.name and (share.single or share.owns(p.name.split(".", 1)[0])):
       p.unlink()
 
 
@@ -107,13 +106,8 @@ def wav_bytes(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
 
 
 def write_shard(path: Path, samples: np.ndarray) -> None:
-  """Writes a 16 kHz mono float32 WAV atomically: temporary file in the same folder, fsync, `os.replace`."""
-  tmp = path.with_name(f"{path.name}{_TMP_MARK}{os.getpid()}")
-  with open(tmp, "wb") as f:
-    f.write(wav_bytes(samples))
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
+  """Writes a 16 kHz mono float32 WAV atomically (manifest.write_atomically)."""
+  write_atomically(path, wav_bytes(samples))
 
 
 def summarize(manifest_path: str | os.PathLike, skipped_path: str | os.PathLike, output_dir: str | os.PathLike,

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from genie_audio.data import audio, parallel, prepare, quality_features
-from genie_audio.data.manifest import MANIFEST, SAMPLE_RATE, read_manifest, shard_path
+from genie_audio.data.manifest import MANIFEST, SAMPLE_RATE, read_manifest, shard_path, write_atomically
 
 MAGIC = b"genie-audio quality model\n"
 DEFAULT_CUT_S = 5.0
@@ -71,13 +71,9 @@ def smooth(probabilities: np.ndarray, sigma_cuts: float) -> np.ndarray:
 def save(model: QualityModel, path: str | os.PathLike) -> None:
   header = {"feature_version": quality_features.FEATURE_VERSION, "settings": dataclasses.asdict(model.settings),
             "feature_names": quality_features.feature_names(), "report": model.report}
-  path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-  with open(tmp, "wb") as f:
-    f.write(MAGIC + json.dumps(header, sort_keys=True).encode("utf-8") + b"\n")
-    pickle.dump(model.classifier, f, protocol=pickle.HIGHEST_PROTOCOL)
-  os.replace(tmp, path)
+  Path(path).parent.mkdir(parents=True, exist_ok=True)
+  write_atomically(path, MAGIC + json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
+                   + pickle.dumps(model.classifier, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load(path: str | os.PathLike) -> QualityModel:
