@@ -2,7 +2,9 @@
 
 Results come back in the order of the inputs whatever the number of workers, so everything written from them
 (manifest lines, feature tables) is the same with 1 worker or 16. Worker processes are *spawned*, not forked:
-the caller may have started JAX or BLAS threads, and a forked copy of a threaded process can deadlock.
+the caller may have started JAX or BLAS threads, and a forked copy of a threaded process can deadlock. A spawned
+worker re-imports the main script, so a script that uses more than one worker needs the usual
+`if __name__ == "__main__":` guard (and keeps heavy imports it does not need at file level out of the way).
 """
 
 from __future__ import annotations
