@@ -1,4 +1,5 @@
-"""Tests for genie_audio/data/prepare.py and launch/prepare_data.py: formats, rates, bad files, splits, resume."""
+"""Tests for genie_audio/data/prepare.py and launch/prepare_data.py: formats, rates, bad files, splits, resume,
+parallel workers, several hosts, the quality filter's verdicts."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genie_audio.data import manifest, prepare
+from genie_audio.data import host_share, manifest, prepare, quality
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -48,9 +49,12 @@ def corpus(tmp_path_factory):
   }
   if can_write("MP3"):
     good["sub/e.mp3"] = (44100, 2, 2.0)
+  subtypes = {"f_8bit.wav": "PCM_U8", "g_24bit.wav": "PCM_24", "h_96k.flac": "PCM_24"}
+  good.update({"f_8bit.wav": (22050, 1, 2.0), "g_24bit.wav": (48000, 2, 2.0), "h_96k.flac": (96000, 2, 2.0),
+               "i_6ch.wav": (48000, 6, 2.0)})
   for i, (rel, (rate, ch, sec)) in enumerate(good.items()):
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}[Path(rel).suffix.lower()]
-    subtype = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}.get(fmt)
+    subtype = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}.get(fmt, subtypes.get(rel))
     sf.write(root / rel, music(sec, rate, ch, seed=i), rate, format=fmt, subtype=subtype)
   (root / "bad_text.wav").write_text("not audio at all\n")
   (root / "bad_empty.flac").write_bytes(b"")
@@ -133,13 +137,21 @@ def test_torn_line_that_is_complete_json_is_kept(tmp_path):
   assert path.read_text() == '{"a": 1}\n{"b": 2}\n'
 
 
+def same_dataset(a, b):
+  """Byte-identical manifest, skipped list and shards."""
+  for name in (manifest.MANIFEST, manifest.SKIPPED):
+    assert (a / name).read_bytes() == (b / name).read_bytes(), name
+  shards = sorted(p.name for p in (a / manifest.SHARDS).iterdir())
+  assert shards == sorted(p.name for p in (b / manifest.SHARDS).iterdir())
+  for name in shards:
+    assert (a / manifest.SHARDS / name).read_bytes() == (b / manifest.SHARDS / name).read_bytes(), name
+
+
 def test_prepare_is_deterministic(corpus, tmp_path):
   root, _, _ = corpus
   for name in ("x", "y"):
     prepare.prepare_folder(root, tmp_path / name, progress=False)
-  assert (tmp_path / "x" / manifest.MANIFEST).read_bytes() == (tmp_path / "y" / manifest.MANIFEST).read_bytes()
-  for shard in (tmp_path / "x" / manifest.SHARDS).iterdir():
-    assert shard.read_bytes() == (tmp_path / "y" / manifest.SHARDS / shard.name).read_bytes()
+  same_dataset(tmp_path / "x", tmp_path / "y")
 
 
 def test_output_inside_input_is_not_read_back(tmp_path):
@@ -160,7 +172,7 @@ def test_missing_or_empty_input_is_a_clear_error(tmp_path):
 def test_cli_last_line_is_json(corpus, tmp_path):
   root, good, bad = corpus
   cmd = [sys.executable, str(REPO / "launch" / "prepare_data.py"), "--input", str(root),
-         "--output", str(tmp_path / "ds"), "--validation-fraction", "0.5", "--no-progress"]
+         "--output", str(tmp_path / "ds"), "--validation-fraction", "0.5", "--no-progress", "--workers", "1"]
   result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=""), check=True)
   summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -170,3 +182,85 @@ def test_cli_last_line_is_json(corpus, tmp_path):
                            capture_output=True, text=True, cwd=tmp_path)
   assert missing.returncode == 1 and "nope" in missing.stderr
   assert json.loads(missing.stdout.strip().splitlines()[-1])["prepared"] == 0
+
+
+def test_two_workers_give_byte_identical_output(corpus, tmp_path):
+  root, good, bad = corpus
+  one = prepare.prepare_folder(root, tmp_path / "one", progress=False, workers=1)
+  two = prepare.prepare_folder(root, tmp_path / "two", progress=False, workers=2)
+  assert two["prepared"] == len(good) and two["skipped"] == len(bad)
+  assert {k: v for k, v in one.items() if k != "output"} == {k: v for k, v in two.items() if k != "output"}
+  same_dataset(tmp_path / "one", tmp_path / "two")
+
+
+def test_hosts_share_the_work_and_host_0_assembles_one_hosts_manifest(corpus, tmp_path):
+  root, good, bad = corpus
+  prepare.prepare_folder(root, tmp_path / "single", progress=False)
+  out = tmp_path / "shared"
+  hosts = [host_share.HostShare(2, i) for i in (0, 1)]
+  # Host 0 finishing first waits for host 1; with no time to wait it names the missing host.
+  with pytest.raises(TimeoutError, match=r"host\(s\) \[1\] of 2"):
+    prepare.prepare_folder(root, out, progress=False, share=hosts[0], assemble_timeout_s=0)
+  assert not (out / manifest.MANIFEST).exists()
+  # A temporary shard of each host, as a kill would leave: host 1 removes only its own.
+  ids = {i: next(prepare.shard_id(s) for s in good if hosts[i].owns(prepare.shard_id(s))) for i in (0, 1)}
+  for i in (0, 1):
+    (out / manifest.SHARDS / f"{ids[i]}.wav.tmp-999").write_bytes(b"partial")
+  host1 = prepare.prepare_folder(root, out, progress=False, share=hosts[1])
+  assert (out / manifest.SHARDS / f"{ids[0]}.wav.tmp-999").exists()
+  assert not (out / manifest.SHARDS / f"{ids[1]}.wav.tmp-999").exists()
+  host0 = prepare.prepare_folder(root, out, progress=False, share=hosts[0])
+  assert host0["already_done"] > 0 and host0["prepared"] == 0  # its share was done before it timed out
+
+  parts = {i: [r["source"] for name in (manifest.MANIFEST, manifest.SKIPPED)
+               for r in manifest.read_lines(hosts[i].part(out, name))] for i in (0, 1)}
+  assert parts[0] and parts[1] and not set(parts[0]) & set(parts[1])
+  assert sorted(parts[0] + parts[1]) == sorted(set(good) | set(bad))
+  assert host1["prepared"] + host1["skipped"] == len(parts[1])
+  assert not (out / manifest.SHARDS / f"{ids[0]}.wav.tmp-999").exists()  # host 0 cleared its own
+  same_dataset(tmp_path / "single", out)
+
+
+def test_host_share_defaults_from_cluster_variables():
+  assert host_share.default_share({}) == host_share.HostShare(1, 0)
+  assert host_share.default_share({"SLURM_NTASKS": "4", "SLURM_PROCID": "2"}) == host_share.HostShare(4, 2)
+  assert host_share.default_share({"OMPI_COMM_WORLD_SIZE": "3", "OMPI_COMM_WORLD_RANK": "0"}).num_hosts == 3
+  with pytest.raises(ValueError, match="SLURM_PROCID"):
+    host_share.default_share({"SLURM_NTASKS": "2", "SLURM_PROCID": "x"})
+  with pytest.raises(ValueError, match=r"host_index must be in \[0, 2\), got 2"):
+    host_share.HostShare(2, 2)
+
+
+class LongRecordingsPass:
+  """A stand-in classifier: with 1 s cuts, a recording of 2 cuts or more is good (p=0.9), shorter bad."""
+
+  def predict_proba(self, features):
+    p = 0.9 if len(features) >= 2 else 0.1
+    return np.tile([1 - p, p], (len(features), 1))
+
+
+def test_quality_filter_drops_and_scores_recordings(corpus, tmp_path):
+  root, good, bad = corpus
+  model = quality.QualityModel(LongRecordingsPass(), quality.Settings(cut_s=1.5, sigma_cuts=1.0))
+  summary = prepare.prepare_folder(root, tmp_path / "ds", progress=False, quality_model=model)
+  kept = {r.source: r for r in manifest.read_manifest(tmp_path / "ds")}
+  dropped = {s["source"]: s for s in manifest.read_lines(tmp_path / "ds" / manifest.SKIPPED)
+             if s["reason"] == prepare.QUALITY}
+  assert kept and dropped and set(kept) | set(dropped) == set(good)
+  assert summary["skipped_reasons"][prepare.QUALITY] == len(dropped)
+  assert all(r.quality_score == pytest.approx(0.9) for r in kept.values())
+  assert all(s["score"] == pytest.approx(0.1) for s in dropped.values())
+  assert all(r.duration_s >= 2.25 for r in kept.values())  # two 1.5 s cuts need 2.25 s
+  assert not [p for p in (tmp_path / "ds" / manifest.SHARDS).iterdir()
+              if p.stem not in {prepare.shard_id(s) for s in kept}]
+
+
+def test_cli_refuses_a_file_that_is_not_a_model_before_any_work(corpus, tmp_path, capsys):
+  from launch import prepare_data
+
+  root, _, _ = corpus
+  (tmp_path / "model.bin").write_text("not a model\n")
+  assert prepare_data.main(["--input", str(root), "--output", str(tmp_path / "ds"), "--quality-model",
+                            str(tmp_path / "model.bin"), "--no-progress"]) == 1
+  assert "model.bin is not a genie-audio quality model" in capsys.readouterr().err
+  assert not (tmp_path / "ds").exists()

@@ -5,7 +5,9 @@ A prepared dataset is a folder:
     DATASET/
       shards/<id>.wav     one recording each, 16 kHz mono float32 WAV (listenable, random access)
       manifest.jsonl      one line per prepared recording (see `Recording`)
-      skipped.jsonl       one line per skipped source file: {"source": ..., "reason": ...}
+      skipped.jsonl       one line per skipped source file: {"source": ..., "reason": ...} (+ "score" for reason
+                          "quality": the quality filter's score of a recording it rejected)
+      parts/              per-host manifest and skipped lines of a multi-host preparation (host_share.py)
 
 Lines are appended (and fsynced) only after their shard is complete, so a killed preparation leaves a
 valid dataset behind and a re-run resumes from it.
@@ -24,6 +26,7 @@ MANIFEST = "manifest.jsonl"
 SKIPPED = "skipped.jsonl"
 SHARDS = "shards"
 SPLITS = ("train", "validation")
+TMP_MARK = ".tmp-"  # in the name of a file being written (write_atomically)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,13 +38,17 @@ class Recording:
   original_rate: int
   original_channels: int
   split: str              # "train" or "validation"
+  quality_score: float | None = None  # the quality filter's score, when one ran
 
   @property
   def duration_s(self) -> float:
     return self.frames / SAMPLE_RATE
 
   def to_json(self) -> dict:
-    return dict(dataclasses.asdict(self), duration_s=round(self.duration_s, 4))
+    record = dict(dataclasses.asdict(self), duration_s=round(self.duration_s, 4))
+    if self.quality_score is None:
+      del record["quality_score"]  # unfiltered datasets keep the lines they always had
+    return record
 
 
 def append_line(path: str | os.PathLike, record: dict) -> None:
@@ -50,6 +57,23 @@ def append_line(path: str | os.PathLike, record: dict) -> None:
     f.write(json.dumps(record, sort_keys=True) + "\n")
     f.flush()
     os.fsync(f.fileno())
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+  """Writes a whole file so that readers see the old file or the new one, never half of it: a temporary file
+  (`TMP_MARK` + pid) in the same folder, fsync, `os.replace`. A killed writer leaves only the temporary file."""
+  path = Path(path)
+  tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+  with open(tmp, "wb") as f:
+    f.write(data)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def write_lines(path: str | os.PathLike, records: Iterable[dict]) -> None:
+  """Writes a whole JSON-lines file atomically, lines as `append_line` writes them."""
+  write_atomically(path, "".join(json.dumps(record, sort_keys=True) + "\n" for record in records).encode("utf-8"))
 
 
 def read_lines(path: str | os.PathLike) -> list[dict]:
@@ -79,12 +103,13 @@ def read_manifest(dataset_dir: str | os.PathLike) -> list[Recording]:
         f"{path} does not exist: prepare the dataset first "
         f"(python launch/prepare_data.py --input AUDIO_DIR --output {dataset_dir})")
   fields = {f.name for f in dataclasses.fields(Recording)}
+  required = {f.name for f in dataclasses.fields(Recording) if f.default is dataclasses.MISSING}
   recordings = []
   for number, record in enumerate(read_lines(path), start=1):
-    missing = fields - record.keys()
+    missing = required - record.keys()
     if missing:
       raise ValueError(f"{path}:{number}: missing field(s) {sorted(missing)}")
-    rec = Recording(**{k: record[k] for k in fields})
+    rec = Recording(**{k: record[k] for k in fields if k in record})
     if rec.split not in SPLITS:
       raise ValueError(f"{path}:{number}: field 'split' is {rec.split!r}, expected one of {SPLITS}")
     recordings.append(rec)
