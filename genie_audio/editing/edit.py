@@ -475,8 +475,9 @@ class Editor:
     clock = time.perf_counter()
     z_BTC = self.inpaint_frames(latents, frame_actions, windows, seeds, settings)
     timing["inpaint"] = time.perf_counter() - clock
-    info = dict(at=at, seconds=added / SAMPLE_RATE, new_steps=new_steps,
+    info = dict(at=at, added_s=added / SAMPLE_RATE, new_steps=new_steps,
                 actions_after=None if requested is None else requested.tolist(),
                 original_offset_s=added / SAMPLE_RATE if at == "start" else 0.0,
-                duration_s=(N + added) / SAMPLE_RATE, **self.settings_info(settings, recording, windows, fade, len(latents)))
+                output_duration_s=(N + added) / SAMPLE_RATE,
+                **self.settings_info(settings, recording, windows, fade, len(latents)))
     return self.render_variations(recording, base, z_BTC, span, (f0, f1), fade, seeds, info, timing)
