@@ -92,7 +92,7 @@ def timeline_image(wave: np.ndarray, codes: Sequence[int], step_seconds: float, 
       ax.axvspan(*span, facecolor=SPAN_COLOR, alpha=0.18, edgecolor=SPAN_COLOR, lw=1.5)
     strip.axvspan(*span, facecolor="none", edgecolor="black", lw=2)
   if title:
-    top.set_title(title, fontsize=10)
+    top.set_title(title, fontsize=10, loc="left")
   canvas.draw()
   image = np.asarray(canvas.buffer_rgba())[..., :3].copy()
   box = spec.get_window_extent()   # display pixels, origin bottom-left; columns are the same in the image

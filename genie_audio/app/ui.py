@@ -9,14 +9,16 @@ serving. Model work runs one request at a time (one concurrency group), with a p
 from __future__ import annotations
 
 import html
+import os
 from typing import Any
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # read when gradio is imported: nothing leaves
+import gradio as gr  # noqa: E402
 
-from genie_audio.app import session
-from genie_audio.app.figures import action_hex_colors
-from genie_audio.app.service import EditorService
-from genie_audio.editing.edit import EditResult, run_guidance_max_t
+from genie_audio.app import session  # noqa: E402
+from genie_audio.app.figures import action_hex_colors  # noqa: E402
+from genie_audio.app.service import EditorService  # noqa: E402
+from genie_audio.editing.edit import EditResult, run_guidance_max_t  # noqa: E402
 
 REQUEST_ERRORS = (ValueError, OSError)   # EditError, BadAudioError, unreadable files: said in the page
 CONTEXT_S = 1.5      # seconds of audio each side of the span in the players beside the original
@@ -176,7 +178,7 @@ class Page:
     info = results[0].info
     what = (f"continued {info['added_s']:g} s at the {info['at']}" if "at" in info
             else f"edited {info['start_s']:g}-{info['end_s']:g} s")
-    return (f"{len(results)} variation(s): {what}, actions {info['actions_after']}, guidance "
+    return (f"Ready: {len(results)} variation(s): {what}, actions {info['actions_after']}, guidance "
             f"{info['guidance_scale']:g}, {info['num_steps']} steps. Listen, then keep one.")
 
   def keep(self, copy, choice, start, end):
