@@ -89,6 +89,8 @@ def test_picture_time_axis_maps_clicks_back_to_seconds():
   assert 0 < axis.x0 < axis.x1 < figures.WIDTH_PX
   assert axis.seconds_at(axis.x0) == 0 and axis.seconds_at(axis.x1) == 2.0 and axis.seconds_at(-5) == 0
   assert axis.seconds_at((axis.x0 + axis.x1) / 2) == pytest.approx(1.0)
+  _, close = figures.timeline_image(wave, [0, 1, 1, 2], 0.5, 4, span=(0.5, 1.0), view=(0.25, 1.25))
+  assert close.seconds_at(close.x0) == 0.25 and close.seconds_at(close.x1) == 1.25
 
 
 def fake_reader(tmp_path, num_actions=2):

@@ -13,6 +13,7 @@ with a sentence saying what is wrong, raised before anything is written.
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 import os
 import tempfile
@@ -37,7 +38,8 @@ from genie_audio.runs import trained_run
 
 Progress = Callable[[float, str], None]
 MAX_OPEN_S = 600.0      # longer uploads are refused (memory and encoding time per request)
-SOURCE_CACHE = 4        # recordings kept encoded for "take actions from another recording"
+CLOSE_UP_S = 6.0        # seconds around a span in its close-up picture (more if the span is longer)
+ENCODED_CACHE = 4       # recordings kept encoded, by content: action sources and files sent to /edit
 
 
 def no_progress(fraction: float, text: str) -> None:
@@ -54,7 +56,7 @@ class EditorService:
     self.output_dir = Path(output_dir or tempfile.mkdtemp(prefix="genie_audio_app_"))
     self.output_dir.mkdir(parents=True, exist_ok=True)
     self._lock = threading.Lock()
-    self._sources: collections.OrderedDict[str, PreparedRecording] = collections.OrderedDict()
+    self._encoded: collections.OrderedDict[str, PreparedRecording] = collections.OrderedDict()
     self._names = itertools.count()
     try:
       self._validation = {ref.name: ref for ref in reader.recordings("validation")}
@@ -108,17 +110,21 @@ class EditorService:
         version.prepared = self.editor.prepare(version.wave)
     return version.prepared
 
+  def prepare_cached(self, wave: np.ndarray, name: str = "wave") -> PreparedRecording:
+    """`Editor.prepare`, remembered for the last few recordings by their samples: a script sending one file
+    to /edit again and again, or one source of actions, is encoded once."""
+    key = hashlib.sha1(np.ascontiguousarray(wave, np.float32).tobytes()).hexdigest()
+    if key not in self._encoded:
+      with self._lock:
+        self._encoded[key] = self.editor.prepare(wave, name)
+      while len(self._encoded) > ENCODED_CACHE:
+        self._encoded.popitem(last=False)
+    self._encoded.move_to_end(key)
+    return self._encoded[key]
+
   def source(self, name: str | None, path: str | None) -> PreparedRecording:
     """Another recording to take actions from (a validation recording by name, or an uploaded file)."""
-    key = f"file:{path}" if path else f"validation:{name}"
-    if key not in self._sources:
-      wave = self.read_file(path) if path else self.read_validation(name or "")
-      with self._lock:
-        self._sources[key] = self.editor.prepare(wave, "actions_from")
-      while len(self._sources) > SOURCE_CACHE:
-        self._sources.popitem(last=False)
-    self._sources.move_to_end(key)
-    return self._sources[key]
+    return self.prepare_cached(self.read_file(path) if path else self.read_validation(name or ""), "actions_from")
 
   # ---------------------------------------------------------------------------------------------- requests
 
@@ -158,6 +164,7 @@ class EditorService:
                seed: Any) -> str:
     """The `/edit` endpoint: the edited file's path (16 kHz mono float WAV); empty actions: a resample."""
     copy = WorkingCopy.start(Path(audio_path or "input").name, self.read_file(audio_path))
+    copy.current.prepared = self.prepare_cached(copy.current.wave)
     settings = dict(guidance_scale=session.number(guidance_scale, "guidance scale"))
     results = self.edit(copy, start_s, end_s, seeds=session.seeds_for(seed, 1), settings=settings,
                         actions=session.parse_actions(actions_text))
@@ -179,10 +186,16 @@ class EditorService:
     write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return str(path)
 
-  def picture(self, copy: WorkingCopy, span: tuple[float, float] | None) -> tuple[np.ndarray, TimeAxis]:
+  def picture(self, copy: WorkingCopy, span: tuple[float, float] | None, close_up: bool = False
+              ) -> tuple[np.ndarray, TimeAxis]:
+    """The current version's picture, whole, or (`close_up`) around the span, where its steps can be read."""
     version = copy.current
-    title = (f"{copy.name}: version {copy.position} of {len(copy.versions) - 1}, "
-             f"{version.duration_s:.2f} s, actions every {self.editor.step_seconds:g} s")
-    return timeline_image(version.wave, self.prepared(version).codes, self.editor.step_seconds,
-                          self.editor.num_actions, span=span, title=title)
+    draw = lambda **kw: timeline_image(version.wave, self.prepared(version).codes, self.editor.step_seconds,
+                                       self.editor.num_actions, span=span, **kw)
+    if not close_up:
+      return draw(title=f"{copy.name}: version {copy.position} of {len(copy.versions) - 1}, "
+                        f"{version.duration_s:.2f} s, actions every {self.editor.step_seconds:g} s")
+    middle, half = sum(span) / 2, max(CLOSE_UP_S, span[1] - span[0] + 2 * self.editor.step_seconds) / 2
+    return draw(view=(middle - half, middle + half), height_px=300,
+                title=f"close-up: {span[0]:g}-{span[1]:g} s")
 

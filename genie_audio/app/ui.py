@@ -60,15 +60,30 @@ class Page:
   def view(self, copy: session.WorkingCopy, start: Any, end: Any, message: str) -> dict:
     """Everything that shows the current version: picture, span actions, players, downloads, status."""
     span = self.valid_span(copy, start, end)
-    image, axis = self.service.picture(copy, span)
     version = copy.current
-    out = {self.copy_state: copy, self.picture: image, self.axis_state: axis, self.status: message,
+    out = {self.copy_state: copy, **self.pictures(copy, span), self.status: message,
            self.working: self.service.write_wav(version.wave, "working", listening=True),
            self.download_wav: self.service.write_wav(version.wave, "working_copy"),
            self.download_json: self.service.write_text(copy.info_json(), "edit_info")}
     out.update(self.span_view(copy, span))
     out.update(self.offer_view([], None))
     return out
+
+  def shifted_view(self, copy: session.WorkingCopy, start: Any, end: Any, shift: float, message: str) -> dict:
+    """`view` with the span moved by `shift` seconds: audio added before the start moves the music the span
+    was on."""
+    if shift and start is not None and end is not None:
+      start, end = round(start + shift, 4), round(end + shift, 4)
+      return {**self.view(copy, start, end, message), self.start: start, self.end: end}
+    return self.view(copy, start, end, message)
+
+  def pictures(self, copy: session.WorkingCopy, span: tuple[float, float] | None) -> dict:
+    image, axis = self.service.picture(copy, span)
+    out = {self.picture: image, self.axis_state: axis}
+    if span is None:
+      return {**out, self.close_up: gr.update(value=None, visible=False), self.close_axis_state: None}
+    close, close_axis = self.service.picture(copy, span, close_up=True)
+    return {**out, self.close_up: gr.update(value=close, visible=True), self.close_axis_state: close_axis}
 
   def valid_span(self, copy: session.WorkingCopy, start: Any, end: Any) -> tuple[float, float] | None:
     try:
@@ -132,8 +147,7 @@ class Page:
       return {}
     try:
       span = session.check_span(start, end, copy.current.duration_s)
-      image, axis = self.service.picture(copy, span)
-      return {self.picture: image, self.axis_state: axis, **self.span_view(copy, span)}
+      return {**self.pictures(copy, span), **self.span_view(copy, span)}
     except REQUEST_ERRORS as e:
       return {self.span_actions: f"(no span: {e})"}
 
@@ -186,7 +200,8 @@ class Page:
       if copy is None:
         raise session.EditError("open a recording first")
       copy.keep(int(choice) - 1)
-      return self.view(copy, start, end, f"Kept variation {choice}: version {copy.position}.")
+      return self.shifted_view(copy, start, end, prepended(copy.current.info),
+                               f"Kept variation {choice}: version {copy.position}.")
     except REQUEST_ERRORS as e:
       return {self.status: error_text(e)}
 
@@ -194,8 +209,11 @@ class Page:
     try:
       if copy is None:
         raise session.EditError("open a recording first")
-      copy.redo() if forward else copy.undo()
-      return self.view(copy, start, end, f"Now at version {copy.position} of {len(copy.versions) - 1}.")
+      shift = prepended(copy.redo().info) if forward else -prepended(copy.current.info)
+      if not forward:
+        copy.undo()
+      return self.shifted_view(copy, start, end, shift,
+                               f"Now at version {copy.position} of {len(copy.versions) - 1}.")
     except REQUEST_ERRORS as e:
       return {self.status: error_text(e)}
 
@@ -216,15 +234,19 @@ class Page:
       gr.Markdown(f"## genie-audio editor\n`{service.workdir}`: {editor.num_actions} actions, one every "
                   f"{editor.step_seconds:g} s")
       self.status = gr.Markdown("Open a recording to start.", elem_id="status")
-      self.copy_state, self.click_state, self.axis_state = gr.State(None), gr.State(None), gr.State(None)
+      self.copy_state, self.click_state = gr.State(None), gr.State(None)
+      self.axis_state, self.close_axis_state = gr.State(None), gr.State(None)   # pixel -> seconds per picture
       with gr.Row():
         upload = gr.Audio(label="Open a recording (upload)", sources=["upload"], type="filepath", elem_id="upload")
         with gr.Column():
           pick = gr.Dropdown(service.recording_names(), label="...or a validation recording of the run",
                              elem_id="pick")
           open_button = gr.Button("Open the validation recording", elem_id="open")
-      self.picture = gr.Image(label="waveform, action timeline, spectrogram (click twice to select a span)",
-                              interactive=False, format="png", elem_id="picture")
+      gr.Markdown("**The recording**: waveform, action timeline (a numbered band per step), spectrogram. Click "
+                  "twice on it (or on the close-up) to select a span.")
+      self.picture = gr.Image(show_label=False, interactive=False, format="png", elem_id="picture")
+      self.close_up = gr.Image(show_label=False, interactive=False, format="png", visible=False,
+                               elem_id="close_up")
       gr.HTML(legend_html(service), label="what each action does")
       with gr.Row():
         self.start = gr.Number(label="span start (s)", elem_id="start")
@@ -234,9 +256,9 @@ class Page:
       with gr.Tab("Edit the span"):
         mode = gr.Radio(list(MODES), value="resample", label="the span's actions", elem_id="mode")
         self.actions = gr.Textbox(label="my actions, one per step (e.g. 3,3,5)", elem_id="actions")
-        with gr.Row():
-          source_name = gr.Dropdown(service.recording_names(), label="take actions from a validation recording")
-          source_path = gr.Audio(label="...or from a file", sources=["upload"], type="filepath")
+        with gr.Accordion("another recording to take the actions from", open=False), gr.Row():
+          source_name = gr.Dropdown(service.recording_names(), label="a validation recording")
+          source_path = gr.Audio(label="...or a file", sources=["upload"], type="filepath")
           source_start = gr.Number(label="from second (empty: the span's start)")
         edit_button = gr.Button("Generate variations", variant="primary", elem_id="generate")
       with gr.Tab("Continue"):
@@ -279,16 +301,18 @@ class Page:
       with gr.Accordion("Help: what each control does", open=False):
         gr.Markdown(HELP)
 
-      view = [self.copy_state, self.picture, self.axis_state, self.status, self.working, self.download_wav,
+      pictures = [self.picture, self.axis_state, self.close_up, self.close_axis_state]
+      view = [self.copy_state, *pictures, self.status, self.start, self.end, self.working, self.download_wav,
               self.download_json, self.span_actions, self.actions, self.original_player, *self.players]
       private = dict(api_visibility="private")
       upload.upload(self.open_upload, [upload, self.start, self.end], view, concurrency_id=MODEL, **private)
       open_button.click(self.open_pick, [pick, self.start, self.end], view, concurrency_id=MODEL, **private)
-      self.picture.select(self.click, [self.click_state, self.axis_state],
-                          [self.start, self.end, self.click_state, self.status], **private)
+      for image, axis in ((self.picture, self.axis_state), (self.close_up, self.close_axis_state)):
+        image.select(self.click, [self.click_state, axis], [self.start, self.end, self.click_state, self.status],
+                     **private)
       for box in (self.start, self.end):
         box.change(self.show_span, [self.copy_state, self.start, self.end],
-                   [self.picture, self.axis_state, self.span_actions, self.actions], **private)
+                   [*pictures, self.span_actions, self.actions], **private)
       settings = [count, seed, guidance, max_t, steps, crossfade]
       offer = [self.copy_state, self.status, self.original_player, *self.players]
       edit_button.click(self.generate, [self.copy_state, self.start, self.end, mode, self.actions, source_name,
@@ -303,6 +327,11 @@ class Page:
       redo_button.click(lambda c, s, e: self.move(c, s, e, True), [self.copy_state, self.start, self.end], view,
                         concurrency_id=MODEL, **private)
     return demo
+
+
+def prepended(info: dict | None) -> float:
+  """Seconds of audio a version added before the start of the one it came from."""
+  return info["added_s"] if info and info.get("at") == "start" else 0.0
 
 
 def span_of(result: EditResult) -> tuple[float, float]:
