@@ -54,7 +54,7 @@ def test_parse_actions(text, expected):
     (lambda: session.parse_actions("3,x"), "write action ids separated by commas"),
     (lambda: session.check_span(None, 1.0, 3.0), "span start is not set"),
     (lambda: session.check_span(2.0, 1.0, 3.0), "start must be before end"),
-    (lambda: session.check_span(2.0, 3.5, 3.0), "out of range: the recording lasts 3.00 s"),
+    (lambda: session.check_span(2.0, 3.5, 3.0), "out of range: the recording lasts 3.000 s"),
     (lambda: session.seeds_for(0, 9), "variations=9"),
     (lambda: session.seeds_for(1.5, 1), "seed=1.5"),
     (lambda: session.check_extension(0, "end"), "above 0"),

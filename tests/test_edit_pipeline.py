@@ -148,7 +148,6 @@ def test_edit_api_errors(editor, song, span, choice, message):
     (["--start", 1.0, "--end", 1.2, "--actions", "0,7"], "unknown action id 7"),
     (["--start", 1.0, "--end", 1.2, "--actions", "0,1,2"], "give exactly 2"),
     (["--start", 1.0, "--end", 1.2, "--resample", "--input", "NOT_AUDIO"], "not_audio.wav"),
-    (["--start", 1.0, "--extend-end", 2.0], "a request of its own"),
 ])
 def test_edit_command_errors_write_nothing(chain, tmp_path, args, message):
   bad = tmp_path / "not_audio.wav"

@@ -93,7 +93,8 @@ class EditorService:
     return wave
 
   def open_file(self, path: str | os.PathLike) -> WorkingCopy:
-    return self.start(Path(path).name, self.read_file(path))
+    wave = self.read_file(path)
+    return self.start(Path(path).name, wave)
 
   def open_validation(self, name: str) -> WorkingCopy:
     return self.start(name, self.read_validation(name))
@@ -124,6 +125,8 @@ class EditorService:
 
   def source(self, name: str | None, path: str | None) -> PreparedRecording:
     """Another recording to take actions from (a validation recording by name, or an uploaded file)."""
+    if not name and not path:
+      raise EditError("choose the recording to take the actions from (a validation recording or a file)")
     return self.prepare_cached(self.read_file(path) if path else self.read_validation(name or ""), "actions_from")
 
   # ---------------------------------------------------------------------------------------------- requests

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.editing.edit import EditError, EditResult, PreparedRecording
+from genie_audio.editing.edit import EditError, EditResult, PreparedRecording, check_span_seconds
 
 MAX_VARIATIONS = 4         # players on the page; the batch of one request
 MAX_VERSIONS = 50          # undo depth (each version holds its waveform)
@@ -132,10 +132,7 @@ def number(value: Any, name: str) -> float:
 def check_span(start_s: Any, end_s: Any, duration_s: float) -> tuple[float, float]:
   """(start, end) seconds inside a recording of `duration_s`, or an EditError saying what is wrong."""
   start, end = number(start_s, "span start"), number(end_s, "span end")
-  if start >= end:
-    raise EditError(f"span {start:g}-{end:g} s is empty: start must be before end")
-  if start < 0 or end > duration_s + 0.5 / SAMPLE_RATE:
-    raise EditError(f"span {start:g}-{end:g} s is out of range: the recording lasts {duration_s:.2f} s")
+  check_span_seconds(start, end, duration_s)
   return start, end
 
 

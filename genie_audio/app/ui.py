@@ -122,7 +122,8 @@ class Page:
 
   def open_upload(self, path, start, end):
     try:
-      return self.view(self.service.open_file(path), start, end, f"Opened {path.rsplit('/', 1)[-1]}.")
+      copy = self.service.open_file(path)
+      return self.view(copy, start, end, f"Opened {copy.name}.")
     except REQUEST_ERRORS as e:
       return {self.status: error_text(e)}
 

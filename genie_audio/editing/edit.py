@@ -4,6 +4,9 @@
     timeline = editor.infer_actions(wave)                # the action of every step, with its times
     result = editor.edit(wave, 12.5, 15.0, actions=[3, 3, 5, 5, ...])   # or actions_from=other, resample=True
     result.wave                                          # == wave outside [12.5 s, 15.0 s), sample for sample
+    prepared = editor.prepare(wave)                      # step 2's work once, for many edits of one recording
+    takes = editor.edit_variations(prepared, 12.5, 15.0, resample=True, seeds=[0, 1, 2, 3])   # one batch
+    longer = editor.extend(prepared, 4.0, at="end")      # continue 4 s after the end (or at="start": before it)
 
 `edit` (waves are 16 kHz mono float; `codec.load_audio` reads any file into that form):
   1. validate the span and the requested actions (cheap, before any model runs);
@@ -20,7 +23,10 @@
      divide them by that gain, back to the recording's own level;
   6. splice the decoded audio into the ORIGINAL waveform over [start, end) exactly, with equal-power
      crossfades inside the span at its seams (`splice.splice`): outside the span nothing changes.
-Invalid requests raise `EditError` (a ValueError) naming the problem before any work is done.
+Variations draw each seed's noise from its own key, so take k of a batch is `edit(..., seed=seeds[k])`.
+`extend` out-paints: blank latent frames on one side of the recording, written by the dynamics model next to
+the original (`extend_variations`). Invalid requests raise `EditError` (a ValueError) naming the problem
+before any work is done.
 """
 
 from __future__ import annotations
@@ -124,6 +130,16 @@ def check_wave(wave: Any, name: str = "wave") -> np.ndarray:
   if not np.all(np.isfinite(wave)):
     raise EditError(f"{name} holds {int(np.sum(~np.isfinite(wave)))} NaN/inf samples")
   return wave
+
+
+def check_span_seconds(start_s: float, end_s: float, duration_s: float) -> None:
+  """An EditError unless [start_s, end_s) is a non-empty span inside a recording of `duration_s`."""
+  if not (math.isfinite(start_s) and math.isfinite(end_s)):
+    raise EditError(f"span {start_s}-{end_s} s: start and end must be finite numbers of seconds")
+  if start_s >= end_s:
+    raise EditError(f"span {start_s}-{end_s} s is empty: start must be before end")
+  if start_s < 0 or end_s > duration_s + 0.5 / SAMPLE_RATE:
+    raise EditError(f"span {start_s}-{end_s} s is out of range: the recording lasts {duration_s:.3f} s")
 
 
 def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
@@ -265,13 +281,7 @@ class Editor:
 
   def plan_span(self, num_samples: int, start_s: float, end_s: float) -> Span:
     """The span in samples and the action steps covering it, or an EditError saying what is wrong."""
-    duration = num_samples / SAMPLE_RATE
-    if not (math.isfinite(start_s) and math.isfinite(end_s)):
-      raise EditError(f"span {start_s}-{end_s} s: start and end must be finite numbers of seconds")
-    if start_s >= end_s:
-      raise EditError(f"span {start_s}-{end_s} s is empty: start must be before end")
-    if start_s < 0 or end_s > duration + 0.5 / SAMPLE_RATE:
-      raise EditError(f"span {start_s}-{end_s} s is out of range: the recording lasts {duration:.3f} s")
+    check_span_seconds(start_s, end_s, num_samples / SAMPLE_RATE)
     start, end = int(round(start_s * SAMPLE_RATE)), min(int(round(end_s * SAMPLE_RATE)), num_samples)
     if end <= start:
       raise EditError(f"span {start_s}-{end_s} s is empty: it is shorter than one sample")
@@ -364,7 +374,7 @@ class Editor:
   # -------------------------------------------------------------------------------------------------- edit
 
   def edit(self, wave: np.ndarray | PreparedRecording, start_s: float, end_s: float, *, seed: int = 0,
-           **request) -> EditResult:
+           **request: Any) -> EditResult:
     """Re-writes [start_s, end_s) of `wave` with `actions` (one per action step of the span), the actions of
     `actions_from` (another recording, from `actions_from_start_s`, default start_s), or with its own actions
     (`resample=True`: a new variation); see the module docstring and `edit_variations` for the keywords."""
@@ -421,7 +431,7 @@ class Editor:
 
   # ------------------------------------------------------------------------------------------------ extend
 
-  def extend(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seed: int = 0, **request
+  def extend(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seed: int = 0, **request: Any
              ) -> EditResult:
     """Continues the recording after its end (`at="end"`) or before its start (`at="start"`) by `seconds`
     (rounded up to whole action steps) with `actions` (one per new step) or, without them, with no action
