@@ -67,6 +67,7 @@ class Page:
            self.download_json: self.service.write_text(copy.info_json(), "edit_info")}
     out.update(self.span_view(copy, span))
     out.update(self.offer_view([], None))
+    out[self.original_player] = gr.update(value=None, label="current version around the span")
     return out
 
   def shifted_view(self, copy: session.WorkingCopy, start: Any, end: Any, shift: float, message: str) -> dict:
