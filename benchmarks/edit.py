@@ -37,7 +37,7 @@ _SPAN = flags.DEFINE_float("span", 1.0, "Edited span, seconds (in the middle of 
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed edits and train steps.")
 _FULL_BATCH = flags.DEFINE_integer("full_batch", 2, "Windows per train step of the full-size model.")
 
-STAGES = ("encode", "infer_actions", "inpaint", "decode")
+STAGES = ("encode", "inpaint", "decode")  # encode: the latent and its action timeline
 
 
 class _BenchTask(DynamicsTask):

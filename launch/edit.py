@@ -3,6 +3,9 @@
   python launch/edit.py --workdir runs/dynamics --input song.wav --show            # the action timeline
   python launch/edit.py --workdir runs/dynamics --input song.wav --start 12.5 --end 15.0 --actions 3,3,5,5 \
       --output out.wav      # or --actions-from other.wav [--actions-from-start 3.0], or --resample --seed 1
+  python launch/edit.py --workdir runs/dynamics --input song.wav --extend-end 4.0 [--actions 3,3,...] \
+      --output longer.wav   # continue 4 s after the end (--extend-start: before the start); without
+                            # --actions the model continues with no action asked
 
 The output is 16 kHz mono (the input's 16 kHz mono version outside the span, sample for sample), written
 atomically; an invalid request writes nothing. The last line printed is one JSON object.
@@ -37,6 +40,9 @@ _MAX_T = flags.DEFINE_float("guidance-max-t", None, "Guidance above 1 acts only 
                             "(default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "In-painting ODE steps (default: the run's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Noise seed.")
+_CROSSFADE = flags.DEFINE_float("crossfade", None, "Crossfade at the seams, seconds (default: the run's).")
+_EXTEND_END = flags.DEFINE_float("extend-end", None, "Continue the recording after its end by S seconds.")
+_EXTEND_START = flags.DEFINE_float("extend-start", None, "Continue the recording before its start by S seconds.")
 _SHOW = flags.DEFINE_bool("show", False, "Print the input's action timeline.")
 
 
@@ -69,13 +75,22 @@ def main(argv):
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every restore at INFO
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  editing = any(v is not None for v in (_START.value, _END.value, _ACTIONS.value, _FROM.value)) or _RESAMPLE.value
+  extending = [(at, v) for at, v in (("end", _EXTEND_END.value), ("start", _EXTEND_START.value)) if v is not None]
+  editing = (any(v is not None for v in (_START.value, _END.value, _ACTIONS.value, _FROM.value)) or _RESAMPLE.value
+             ) and not extending
   try:
-    if not _SHOW.value and not editing:
-      raise EditError("nothing to do: give --show, or --start/--end with --actions, --actions-from or --resample")
-    if editing and (_START.value is None or _END.value is None or not _OUTPUT.value):
+    if not _SHOW.value and not editing and not extending:
+      raise EditError("nothing to do: give --show, --start/--end with --actions, --actions-from or --resample, "
+                      "or --extend-end/--extend-start")
+    span_flags = (_START.value, _END.value, _FROM.value, True if _RESAMPLE.value else None)
+    if len(extending) > 1 or (extending and any(v is not None for v in span_flags)):
+      raise EditError("--extend-end or --extend-start (with --actions or none) is a request of its own: give "
+                      "one of them, without --start/--end/--actions-from/--resample")
+    if editing and (_START.value is None or _END.value is None):
       raise EditError("an edit needs --start, --end and --output")
-    if editing and not os.path.isdir(os.path.dirname(os.path.abspath(_OUTPUT.value))):
+    if (editing or extending) and not _OUTPUT.value:
+      raise EditError("an edit needs --output")
+    if (editing or extending) and not os.path.isdir(os.path.dirname(os.path.abspath(_OUTPUT.value))):
       raise EditError(f"--output {_OUTPUT.value}: its folder does not exist")
     wave = read_input(_INPUT.value)
     other = read_input(_FROM.value) if _FROM.value else None
@@ -92,7 +107,13 @@ def main(argv):
       result = editor.edit(wave, _START.value, _END.value, actions=actions, actions_from=other,
                            actions_from_start_s=_FROM_START.value, resample=_RESAMPLE.value,
                            guidance_scale=_GUIDANCE.value, guidance_max_t=_MAX_T.value, num_steps=_STEPS.value,
-                           seed=_SEED.value)
+                           crossfade_s=_CROSSFADE.value, seed=_SEED.value)
+    if extending:
+      (at, seconds), = extending
+      result = editor.extend(wave, seconds, at=at, actions=actions, guidance_scale=_GUIDANCE.value,
+                             guidance_max_t=_MAX_T.value, num_steps=_STEPS.value, crossfade_s=_CROSSFADE.value,
+                             seed=_SEED.value)
+    if editing or extending:
       write_atomically(_OUTPUT.value, result.wave)
       summary.update(output=_OUTPUT.value, **result.info)
   except (FileNotFoundError, ValueError, audio.BadAudioError, sf.LibsndfileError) as e:

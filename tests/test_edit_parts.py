@@ -7,7 +7,7 @@ import pytest
 from genie_audio.data import action_labels
 from genie_audio.data import latents as latent_store
 from genie_audio.editing import actions, splice
-from genie_audio.editing.edit import choose_window, plan_windows
+from genie_audio.editing.windows import choose_window, plan_windows, plan_windows_backward
 from genie_audio.eval import edit_metrics
 
 
@@ -78,6 +78,15 @@ def test_plan_windows(total, window, first, end, align, expected):
     assert nxt is None or nxt[1] == p1                           # parts are contiguous, in order
     # A chained window with context before its part generates at most about half of itself.
     assert len(windows) == 1 or p0 == w0 or p1 - p0 <= window // 2 + align
+
+
+def test_plan_windows_backward_writes_right_to_left_with_context_after():
+  """A 130-frame continuation before a recording's start: the first window joins the original (frames 130..)."""
+  windows = plan_windows_backward(1000, 100, 0, 130, 10)
+  assert windows == [(80, 80, 130), (30, 30, 80), (0, 0, 30)]  # plan_windows(1000, 100, 870, 1000, 10) mirrored
+  assert plan_windows_backward(1000, 100, 500, 520, 10) == [(460, 500, 520)]
+  with pytest.raises(ValueError, match="not whole steps of 10"):
+    plan_windows_backward(1005, 100, 0, 130, 10)
 
 
 def fake_infer(params, z_BTC):

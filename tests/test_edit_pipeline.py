@@ -86,6 +86,29 @@ def test_edit_keeps_the_original_outside_the_span(editor, song):
   np.testing.assert_array_equal(again, out)  # a fixed seed reproduces the edit
 
 
+def test_extend_continues_after_the_end_and_before_the_start(editor, song):
+  """0.25 s asks for 3 steps of 0.1 s: 0.3 s of new audio; the original is kept up to the crossfade at the
+  seam; a second request with the prepared recording and the same seed gives the same continuation."""
+  prepared = editor.prepare(song)
+  n = len(song)
+  end = editor.extend(prepared, 0.25, at="end", actions=[0, 1, 2], seed=4)
+  fade = int(round(end.info["crossfade_s"] * 16000))
+  assert len(end.wave) == n + 4800 and end.info["new_steps"] == 3 and end.info["actions_after"] == [0, 1, 2]
+  np.testing.assert_array_equal(end.wave[:n - fade], song[:n - fade])
+  assert np.all(np.isfinite(end.wave)) and np.abs(end.wave[n:]).max() > 0
+  start = editor.extend_variations(prepared, 2.0, at="start", seeds=[1, 2])   # longer than a window
+  for result in start:
+    assert len(result.wave) == n + 32000 and result.info["original_offset_s"] == 2.0
+    assert result.info["windows"] > 1 and result.info["actions_after"] is None
+    np.testing.assert_array_equal(result.wave[32000 + fade:], song[fade:])
+  assert np.abs(start[0].wave[:32000] - start[1].wave[:32000]).max() > 0   # two seeds, two continuations
+  np.testing.assert_allclose(editor.extend(song, 2.0, at="start", seed=2).wave, start[1].wave, atol=1e-5)
+  with pytest.raises(EditError, match="takes 3 action steps of 0.1 s: give exactly 3"):
+    editor.extend(prepared, 0.25, actions=[1])
+  with pytest.raises(EditError, match="'end' or before its 'start'"):
+    editor.extend(prepared, 1.0, at="middle")
+
+
 def test_resample_edit_keeps_the_level_of_quiet_and_loud_inputs(editor, song):
   """The editor codes a file at the training loudness (-23 LUFS) and gives the span back at the file's level.
 

@@ -25,7 +25,7 @@ LAYERS = [
     ("runs",),              # trained runs read back from their workdirs; dataset encoding
     ("editing",),           # action timelines, in-painting, splicing, the editor
     ("eval",),              # metrics, evaluators, action analysis
-    ("tasks",),             # one Task per stage: what the loop trains, prepares and evaluates
+    ("tasks", "app"),       # one Task per stage; the editor app (a page over the editing API)
 ]
 TEST_SUPPORT = "testing"
 _MODULE_NAME = re.compile(r"^genie_audio(\.\w+)+(:\w+)?$")

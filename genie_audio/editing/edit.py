@@ -4,6 +4,9 @@
     timeline = editor.infer_actions(wave)                # the action of every step, with its times
     result = editor.edit(wave, 12.5, 15.0, actions=[3, 3, 5, 5, ...])   # or actions_from=other, resample=True
     result.wave                                          # == wave outside [12.5 s, 15.0 s), sample for sample
+    prepared = editor.prepare(wave)                      # step 2's work once, for many edits of one recording
+    takes = editor.edit_variations(prepared, 12.5, 15.0, resample=True, seeds=[0, 1, 2, 3])   # one batch
+    longer = editor.extend(prepared, 4.0, at="end")      # continue 4 s after the end (or at="start": before it)
 
 `edit` (waves are 16 kHz mono float; `codec.load_audio` reads any file into that form):
   1. validate the span and the requested actions (cheap, before any model runs);
@@ -20,7 +23,10 @@
      divide them by that gain, back to the recording's own level;
   6. splice the decoded audio into the ORIGINAL waveform over [start, end) exactly, with equal-power
      crossfades inside the span at its seams (`splice.splice`): outside the span nothing changes.
-Invalid requests raise `EditError` (a ValueError) naming the problem before any work is done.
+Variations draw each seed's noise from its own key, so take k of a batch is `edit(..., seed=seeds[k])`.
+`extend` out-paints: blank latent frames on one side of the recording, written by the dynamics model next to
+the original (`extend_variations`). Invalid requests raise `EditError` (a ValueError) naming the problem
+before any work is done.
 """
 
 from __future__ import annotations
@@ -33,13 +39,15 @@ import time
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from genie_audio import codec
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import inpainting, splice
-from genie_audio.models.dynamics import DynamicsModel
+from genie_audio.editing.windows import choose_window, plan_windows, plan_windows_backward  # noqa: F401
+from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.runs import trained_run
 
 PyTree = Any
@@ -92,6 +100,25 @@ class EditResult:
   info: dict[str, Any]   # what was done: span, steps, actions before/after, settings, seconds per stage
 
 
+@dataclasses.dataclass(frozen=True)
+class SamplerSettings:
+  """How a request is generated: guidance scale and interval, in-painting ODE steps, crossfade at the seams."""
+  guidance_scale: float
+  guidance_max_t: float
+  num_steps: int
+  crossfade_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedRecording:
+  """A recording ready to edit (`Editor.prepare`): passed instead of a wave, it spares an edit the encoding of
+  the whole recording and its action timeline, most of a warm edit's time on a long recording."""
+  wave: np.ndarray       # (N,) float32, 16 kHz
+  latents: np.ndarray    # (T, C) normalised latent, coded at the training loudness
+  gain: float            # the training-level gain it was coded at
+  codes: np.ndarray      # (S,) int32 action timeline
+
+
 def check_wave(wave: Any, name: str = "wave") -> np.ndarray:
   """A non-empty finite mono waveform as float32, or an EditError naming `name`."""
   try:
@@ -105,6 +132,16 @@ def check_wave(wave: Any, name: str = "wave") -> np.ndarray:
   return wave
 
 
+def check_span_seconds(start_s: float, end_s: float, duration_s: float) -> None:
+  """An EditError unless [start_s, end_s) is a non-empty span inside a recording of `duration_s`."""
+  if not (math.isfinite(start_s) and math.isfinite(end_s)):
+    raise EditError(f"span {start_s}-{end_s} s: start and end must be finite numbers of seconds")
+  if start_s >= end_s:
+    raise EditError(f"span {start_s}-{end_s} s is empty: start must be before end")
+  if start_s < 0 or end_s > duration_s + 0.5 / SAMPLE_RATE:
+    raise EditError(f"span {start_s}-{end_s} s is out of range: the recording lasts {duration_s:.3f} s")
+
+
 def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
                    actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
                    *, num_steps: int, method: str) -> jax.Array:
@@ -114,51 +151,40 @@ def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_
                             method=method)
 
 
+def inpaint_examples(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
+                     actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
+                     *, num_steps: int, method: str) -> jax.Array:
+  """`inpaint_window` with one key per example: example b's start noise comes from keys_B[b] alone, so a
+  variation is the same whether it is generated alone or among others (up to float rounding)."""
+  noise_BTC = jax.vmap(lambda key: jax.random.normal(key, z_BTC.shape[1:], jnp.float32))(keys_B)
+  return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, keys_B[0],
+                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
+                            method=method, noise_BTC=noise_BTC)
+
+
 def make_inpaint_fn(model: DynamicsModel) -> Callable[..., jax.Array]:
-  """Jitted `inpaint_window` for one model; num_steps and method static.
+  """Jitted `inpaint_examples` for one model; num_steps and method static.
 
   The guidance scale and interval are traced (one compiled program for every setting; the sampler then always
   runs the conditional and unconditional passes as one doubled batch).
   """
-  return jax.jit(functools.partial(inpaint_window, model), static_argnames=("num_steps", "method"))
+  return jax.jit(functools.partial(inpaint_examples, model), static_argnames=("num_steps", "method"))
 
 
-def choose_window(total_frames: int, window_frames: int, first: int, end: int, align: int) -> tuple[int, int]:
-  """(start, length) of the in-painting window: the model's length (or the whole recording if shorter),
-  centred on frames [first, end) where the recording allows, starting on a step boundary where possible."""
-  length = min(window_frames, total_frames)
-  lo, hi = max(0, end - length), min(first, total_frames - length)
-  if lo > hi:
-    raise ValueError(f"choose_window: frames [{first}, {end}) do not fit a window of {length}")
-  start = min(max((first + end - length) // 2, lo), hi)
-  if start - start % align >= lo:
-    start -= start % align
-  return start, length
+def window_keys(seeds: Sequence[int], index: int) -> jax.Array:
+  """(B,) keys of window `index` for each seed: fold_in(key(seed), index), as a single edit draws them."""
+  return jax.vmap(lambda seed: jax.random.fold_in(jax.random.key(seed), index))(jnp.asarray(seeds, jnp.int32))
 
 
-def plan_windows(total_frames: int, window_frames: int, first: int, end: int, align: int
-                 ) -> list[tuple[int, int, int]]:
-  """In-painting windows (start, part start, part end) that re-write frames [first, end) in order.
-
-  A span that fits one window gets one (`choose_window`). A longer one is written left to right in windows of
-  the model's length whose first half (step-aligned) is context: already written frames or the original
-  before the span. Each window generates every span frame it holds (frames still to be replaced are never
-  context), so it generates about half of itself, like the spans the model trained on (all of itself only
-  when the span starts at the recording's start); the last window also sees the original frames after the
-  span, so the edit joins the recording on both sides.
-  """
-  length = min(window_frames, total_frames)
-  if end - first <= length:
-    return [(choose_window(total_frames, window_frames, first, end, align)[0], first, end)]
-  context = max(align, length // 2 // align * align)
-  windows, pos = [], first
-  while pos < end:
-    start = max(0, pos - context)
-    start = min(start - start % align, total_frames - length)
-    part_end = min(end, start + length)
-    windows.append((start, pos, part_end))
-    pos = part_end
-  return windows
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+  """Seeds as ints in [0, 2**31), at least one, or an EditError."""
+  try:
+    values = [int(s) for s in seeds]
+  except (TypeError, ValueError):
+    raise EditError(f"seeds must be integers, got {seeds!r}") from None
+  if not values or not all(0 <= s < 2 ** 31 for s in values):
+    raise EditError(f"seeds {values}: give at least one seed, each in 0..{2 ** 31 - 1}")
+  return values
 
 
 def encode_at_training_level(tokenizer: trained_run.TrainedRun, wave: np.ndarray) -> tuple[np.ndarray, float]:
@@ -234,10 +260,19 @@ class Editor:
     return actions_lib.infer_timeline(self._infer, self.lam.params, latents_TC, self.frames_per_action,
                                       self.lam_window_steps)
 
-  def infer_actions(self, wave: np.ndarray) -> Timeline:
+  def prepare(self, wave: np.ndarray, name: str = "wave") -> PreparedRecording:
+    """A recording encoded at the training loudness, with its action timeline: what every edit of it needs."""
+    wave = check_wave(wave, name)
+    latents, gain = encode_at_training_level(self.tokenizer, wave)
+    return PreparedRecording(wave, latents, gain, self.timeline_of(latents))
+
+  def prepared(self, recording: np.ndarray | PreparedRecording, name: str = "wave") -> PreparedRecording:
+    return recording if isinstance(recording, PreparedRecording) else self.prepare(recording, name)
+
+  def infer_actions(self, wave: np.ndarray | PreparedRecording) -> Timeline:
     """The action timeline of a recording (16 kHz mono)."""
-    wave = check_wave(wave)
-    return Timeline(self.timeline_of(self.encode(wave)), self.step_seconds, len(wave) / SAMPLE_RATE)
+    recording = self.prepared(wave)
+    return Timeline(recording.codes, self.step_seconds, len(recording.wave) / SAMPLE_RATE)
 
   def num_steps(self, num_samples: int) -> int:
     return actions_lib.num_steps(math.ceil(num_samples / self.stride), self.frames_per_action)
@@ -246,13 +281,7 @@ class Editor:
 
   def plan_span(self, num_samples: int, start_s: float, end_s: float) -> Span:
     """The span in samples and the action steps covering it, or an EditError saying what is wrong."""
-    duration = num_samples / SAMPLE_RATE
-    if not (math.isfinite(start_s) and math.isfinite(end_s)):
-      raise EditError(f"span {start_s}-{end_s} s: start and end must be finite numbers of seconds")
-    if start_s >= end_s:
-      raise EditError(f"span {start_s}-{end_s} s is empty: start must be before end")
-    if start_s < 0 or end_s > duration + 0.5 / SAMPLE_RATE:
-      raise EditError(f"span {start_s}-{end_s} s is out of range: the recording lasts {duration:.3f} s")
+    check_span_seconds(start_s, end_s, num_samples / SAMPLE_RATE)
     start, end = int(round(start_s * SAMPLE_RATE)), min(int(round(end_s * SAMPLE_RATE)), num_samples)
     if end <= start:
       raise EditError(f"span {start_s}-{end_s} s is empty: it is shorter than one sample")
@@ -261,53 +290,121 @@ class Editor:
 
   def check_actions(self, requested: Sequence[int], span: Span) -> np.ndarray:
     """The requested actions as int32, or an EditError naming a wrong count or an unknown id."""
+    return self.check_action_list(requested, span.num_steps, (
+        f"the span covers {span.num_steps} action steps ({span.first_step * self.step_seconds:g}-"
+        f"{span.end_step * self.step_seconds:g} s at {self.step_seconds:g} s per step)"))
+
+  def check_action_list(self, requested: Sequence[int], count: int, covers: str) -> np.ndarray:
+    """`requested` as int32 if it holds `count` known ids; else an EditError (`covers` says what needs them)."""
     try:
       values = np.asarray([int(a) for a in requested], np.int32)
     except (TypeError, ValueError):
       raise EditError(f"actions must be integers, got {requested!r}") from None
-    if len(values) != span.num_steps:
-      raise EditError(
-          f"{len(values)} actions given, but the span covers {span.num_steps} action steps "
-          f"({span.first_step * self.step_seconds:g}-{span.end_step * self.step_seconds:g} s at "
-          f"{self.step_seconds:g} s per step): give exactly {span.num_steps}")
+    if len(values) != count:
+      raise EditError(f"{len(values)} actions given, but {covers}: give exactly {count}")
     bad = [int(a) for a in values if not 0 <= a < self.num_actions]
     if bad:
       raise EditError(f"unknown action id {bad[0]}: ids are 0..{self.num_actions - 1} "
                       f"(this model has {self.num_actions} actions)")
     return values
 
-  # -------------------------------------------------------------------------------------------------- edit
-
-  def edit(self, wave: np.ndarray, start_s: float, end_s: float, *, actions: Sequence[int] | None = None,
-           actions_from: np.ndarray | None = None, actions_from_start_s: float | None = None,
-           resample: bool = False, guidance_scale: float | None = None, guidance_max_t: float | None = None,
-           num_steps: int | None = None, seed: int = 0) -> EditResult:
-    """Re-writes [start_s, end_s) of `wave` with `actions` (one per action step of the span), the actions of
-    `actions_from` (another recording, from `actions_from_start_s`, default start_s), or with its own actions
-    (`resample=True`: a new variation); see the module docstring."""
-    wave = check_wave(wave)
-    span = self.plan_span(len(wave), float(start_s), float(end_s))
-    if sum([actions is not None, actions_from is not None, bool(resample)]) != 1:
-      raise EditError("say which actions the span gets: exactly one of actions=[...], actions_from=<another "
-                      "recording> or resample=True")
-    requested = self.check_actions(actions, span) if actions is not None else None
-    other = check_wave(actions_from, "actions_from") if actions_from is not None else None
-    guidance = float(self.edit_defaults.guidance_scale if guidance_scale is None else guidance_scale)
-    max_t = run_guidance_max_t(self.edit_defaults) if guidance_max_t is None else float(guidance_max_t)
-    steps = int(self.edit_defaults.num_steps if num_steps is None else num_steps)
+  def sampler_settings(self, guidance_scale: float | None = None, guidance_max_t: float | None = None,
+                       num_steps: int | None = None, crossfade_s: float | None = None) -> SamplerSettings:
+    """The request's settings, the run's `config.edit` where not given, or an EditError naming a bad one."""
+    d = self.edit_defaults
+    guidance = float(d.guidance_scale if guidance_scale is None else guidance_scale)
+    max_t = run_guidance_max_t(d) if guidance_max_t is None else float(guidance_max_t)
+    steps = int(d.num_steps if num_steps is None else num_steps)
+    fade = float(d.crossfade_seconds if crossfade_s is None else crossfade_s)
     if steps < 1 or not math.isfinite(guidance):
       raise EditError(f"need num_steps >= 1 and a finite guidance scale, got {steps} and {guidance}")
     if not 0 <= max_t <= 1:
       raise EditError(f"guidance_max_t={max_t}: the guidance interval's upper noise level must be in [0, 1]")
+    if not (math.isfinite(fade) and fade >= 0):
+      raise EditError(f"crossfade_s={fade}: the crossfade must be a finite number of seconds >= 0")
+    return SamplerSettings(guidance, max_t, steps, fade)
+
+  # ------------------------------------------------------------------------------------------- generation
+
+  def inpaint_frames(self, latents_TC: np.ndarray, frame_actions_T: np.ndarray,
+                     windows: list[tuple[int, int, int]], seeds: Sequence[int], settings: SamplerSettings
+                     ) -> np.ndarray:
+    """(len(seeds), T, C): `latents_TC` with the frames of `windows` (start, part start, part end) re-generated
+    in their order (later windows read what earlier ones wrote), one variation per seed, batched."""
+    T, B = latents_TC.shape[0], len(seeds)
+    W = min(self.window_frames, T)
+    z_BTC = np.repeat(np.asarray(latents_TC, np.float32)[None], B, axis=0)
+    for index, (w0, p0, p1) in enumerate(windows):
+      mask_BT = np.zeros((B, W), bool)
+      mask_BT[:, p0 - w0:p1 - w0] = True
+      out = self._inpaint(self.dynamics.params, z_BTC[:, w0:w0 + W], mask_BT,
+                          np.broadcast_to(frame_actions_T[w0:w0 + W], (B, W)), window_keys(seeds, index),
+                          np.float32(settings.guidance_scale), np.float32(settings.guidance_max_t),
+                          num_steps=settings.num_steps, method=self.edit_defaults.method)
+      z_BTC[:, p0:p1] = np.asarray(out)[:, p0 - w0:p1 - w0]
+    return z_BTC
+
+  def margin_frames(self, fade: int) -> int:
+    """Context frames decoded each side of the generated ones: the run's margin, and enough for the fade."""
+    return max(1, int(round(self.edit_defaults.margin_seconds * self.frame_rate)), -(-fade // self.stride) + 1)
+
+  def render_variations(self, recording: PreparedRecording, base_T: np.ndarray, z_BTC: np.ndarray, span: Span,
+                        frames: tuple[int, int], fade: int, seeds: Sequence[int], info: dict[str, Any],
+                        seconds: dict[str, float]) -> list[EditResult]:
+    """Decodes each variation around `frames` and splices it into `base_T` over the span (`render`)."""
+    results = []
+    for z_TC, seed in zip(z_BTC, seeds):
+      clock = time.perf_counter()
+      wave = render(self.tokenizer, self.decode, base_T, z_TC, span, frames, self.margin_frames(fade), fade, seed,
+                    recording.gain)
+      timing = dict(seconds, decode=time.perf_counter() - clock)
+      results.append(EditResult(wave, dict(info, seed=seed, seconds={k: round(v, 4) for k, v in timing.items()})))
+    return results
+
+  def settings_info(self, settings: SamplerSettings, recording: PreparedRecording, windows: list, fade: int,
+                    total_frames: int) -> dict[str, Any]:
+    W = min(self.window_frames, total_frames)
+    return dict(step_seconds=self.step_seconds, guidance_scale=settings.guidance_scale,
+                guidance_max_t=settings.guidance_max_t, num_steps=settings.num_steps,
+                crossfade_s=fade / SAMPLE_RATE, level_gain_db=round(20.0 * math.log10(recording.gain), 3),
+                window_s=[min(w[0] for w in windows) / self.frame_rate,
+                          (max(w[0] for w in windows) + W) / self.frame_rate],
+                windows=len(windows))
+
+  # -------------------------------------------------------------------------------------------------- edit
+
+  def edit(self, wave: np.ndarray | PreparedRecording, start_s: float, end_s: float, *, seed: int = 0,
+           **request: Any) -> EditResult:
+    """Re-writes [start_s, end_s) of `wave` with `actions` (one per action step of the span), the actions of
+    `actions_from` (another recording, from `actions_from_start_s`, default start_s), or with its own actions
+    (`resample=True`: a new variation); see the module docstring and `edit_variations` for the keywords."""
+    return self.edit_variations(wave, start_s, end_s, seeds=[seed], **request)[0]
+
+  def edit_variations(self, wave: np.ndarray | PreparedRecording, start_s: float, end_s: float, *,
+                      seeds: Sequence[int], actions: Sequence[int] | None = None,
+                      actions_from: np.ndarray | PreparedRecording | None = None,
+                      actions_from_start_s: float | None = None, resample: bool = False,
+                      guidance_scale: float | None = None, guidance_max_t: float | None = None,
+                      num_steps: int | None = None, crossfade_s: float | None = None) -> list[EditResult]:
+    """`edit` once per seed, the in-painting of all seeds batched; result i is the edit with seeds[i]."""
+    seeds = check_seeds(seeds)
+    original = wave.wave if isinstance(wave, PreparedRecording) else check_wave(wave)
+    span = self.plan_span(len(original), float(start_s), float(end_s))
+    if sum([actions is not None, actions_from is not None, bool(resample)]) != 1:
+      raise EditError("say which actions the span gets: exactly one of actions=[...], actions_from=<another "
+                      "recording> or resample=True")
+    requested = self.check_actions(actions, span) if actions is not None else None
+    if actions_from is not None and not isinstance(actions_from, PreparedRecording):
+      actions_from = check_wave(actions_from, "actions_from")
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s)
     seconds = {}
 
     clock = time.perf_counter()
-    z_TC, gain = encode_at_training_level(self.tokenizer, wave)
+    recording = self.prepared(wave)
     seconds["encode"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    codes = self.timeline_of(z_TC)
-    if other is not None:
-      source = self.timeline_of(self.encode(other))
+    codes = recording.codes
+    if actions_from is not None:
+      source = self.prepared(actions_from, "actions_from").codes
       first = span.first_step if actions_from_start_s is None else int(actions_from_start_s / self.step_seconds)
       if not 0 <= first <= len(source) - span.num_steps:
         raise EditError(f"actions_from has {len(source)} action steps; the span needs {span.num_steps} of them "
@@ -316,38 +413,81 @@ class Editor:
       requested = source[first:first + span.num_steps]
     elif requested is None:
       requested = codes[span.first_step:span.end_step]
-    seconds["infer_actions"] = time.perf_counter() - clock
 
     new_codes = codes.copy()
     new_codes[span.first_step:span.end_step] = requested
-    T, R = z_TC.shape[0], self.frames_per_action
+    T, R = recording.latents.shape[0], self.frames_per_action
     f0, f1 = span.first_step * R, min(span.end_step * R, T)
-    W = min(self.window_frames, T)
     windows = plan_windows(T, self.window_frames, f0, f1, R)
-    frame_actions = actions_lib.frame_actions(new_codes, R, T)
     clock = time.perf_counter()
-    z_new = z_TC.copy()
-    for index, (w0, p0, p1) in enumerate(windows):  # later windows read the frames earlier ones wrote
-      mask = np.zeros(W, bool)
-      mask[p0 - w0:p1 - w0] = True
-      z_win = self._inpaint(self.dynamics.params, z_new[None, w0:w0 + W], mask[None],
-                            frame_actions[None, w0:w0 + W], jax.random.fold_in(jax.random.key(seed), index),
-                            np.float32(guidance), np.float32(max_t), num_steps=steps,
-                            method=self.edit_defaults.method)
-      z_new[p0:p1] = np.asarray(z_win)[0, p0 - w0:p1 - w0]
+    z_BTC = self.inpaint_frames(recording.latents, actions_lib.frame_actions(new_codes, R, T), windows, seeds,
+                                settings)
     seconds["inpaint"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    margin = max(1, int(round(self.edit_defaults.margin_seconds * self.frame_rate)))
-    fade = int(round(self.edit_defaults.crossfade_seconds * SAMPLE_RATE))
-    out = render(self.tokenizer, self.decode, wave, z_new, span, (f0, f1), margin, fade, seed, gain)
-    seconds["decode"] = time.perf_counter() - clock
+    fade = int(round(settings.crossfade_s * SAMPLE_RATE))
     info = dict(start_s=span.start / SAMPLE_RATE, end_s=span.end / SAMPLE_RATE,
-                steps=[span.first_step, span.end_step], step_seconds=self.step_seconds,
-                actions_before=codes[span.first_step:span.end_step].tolist(),
-                actions_after=[int(a) for a in requested], guidance_scale=guidance, guidance_max_t=max_t,
-                num_steps=steps, seed=seed, level_gain_db=round(20.0 * math.log10(gain), 3),
-                window_s=[windows[0][0] / self.frame_rate, (windows[-1][0] + W) / self.frame_rate],
-                windows=len(windows),
-                seconds={k: round(v, 4) for k, v in seconds.items()})
-    return EditResult(out, info)
+                steps=[span.first_step, span.end_step], actions_before=codes[span.first_step:span.end_step].tolist(),
+                actions_after=[int(a) for a in requested], **self.settings_info(settings, recording, windows, fade, T))
+    return self.render_variations(recording, recording.wave, z_BTC, span, (f0, f1), fade, seeds, info, seconds)
+
+  # ------------------------------------------------------------------------------------------------ extend
+
+  def extend(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seed: int = 0, **request: Any
+             ) -> EditResult:
+    """Continues the recording after its end (`at="end"`) or before its start (`at="start"`) by `seconds`
+    (rounded up to whole action steps) with `actions` (one per new step) or, without them, with no action
+    asked (the model's own continuation); see `extend_variations` for the keywords."""
+    return self.extend_variations(wave, seconds, seeds=[seed], **request)[0]
+
+  def extend_variations(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seeds: Sequence[int],
+                        at: str = "end", actions: Sequence[int] | None = None, guidance_scale: float | None = None,
+                        guidance_max_t: float | None = None, num_steps: int | None = None,
+                        crossfade_s: float | None = None) -> list[EditResult]:
+    """`extend` once per seed, batched. Out-painting: the recording's latent gets blank frames on one side,
+    which the dynamics model writes (in windows of its length, each reading the frames next to it: the
+    original first); the new audio is decoded and joined on. The original is kept sample for sample except its
+    last (or first) `crossfade_s` at the seam, where it crossfades into the continuation (equal power)."""
+    seeds = check_seeds(seeds)
+    original = wave.wave if isinstance(wave, PreparedRecording) else check_wave(wave)
+    if at not in ("end", "start"):
+      raise EditError(f"at={at!r}: a recording is continued after its 'end' or before its 'start'")
+    if not (math.isfinite(float(seconds)) and float(seconds) > 0):
+      raise EditError(f"extend by {seconds} s: give a positive number of seconds")
+    new_steps = math.ceil(float(seconds) / self.step_seconds - 1e-6)
+    requested = None if actions is None else self.check_action_list(actions, new_steps, (
+        f"continuing by {seconds:g} s takes {new_steps} action steps of {self.step_seconds:g} s"))
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s)
+    clock = time.perf_counter()
+    recording = self.prepared(wave)
+    timing = {"encode": time.perf_counter() - clock}
+
+    (T, C), R, N = recording.latents.shape, self.frames_per_action, len(original)
+    new_frames = new_steps * R
+    added = new_frames * self.stride
+    new_actions = (np.full(new_frames, NULL_ACTION, np.int32) if requested is None
+                   else actions_lib.frame_actions(requested, R))
+    own_actions = actions_lib.frame_actions(recording.codes, R, T)
+    blank = np.zeros((new_frames, C), np.float32)
+    fade = min(int(round(settings.crossfade_s * SAMPLE_RATE)), added, N // 2)
+    if at == "end":
+      latents = np.concatenate([recording.latents, blank])
+      frame_actions = np.concatenate([own_actions, new_actions])
+      f0, f1 = T, T + new_frames
+      windows = plan_windows(T + new_frames, self.window_frames, f0, f1, R)
+      base = np.concatenate([original, np.zeros(added, np.float32)])
+      span = Span(N - fade, N + added, T // R, T // R + new_steps)
+    else:  # steps stay aligned to the new start; whole steps only are planned over
+      latents = np.concatenate([blank, recording.latents])
+      frame_actions = np.concatenate([new_actions, own_actions])
+      f0, f1 = 0, new_frames
+      windows = plan_windows_backward(new_frames + T // R * R, self.window_frames, f0, f1, R)
+      base = np.concatenate([np.zeros(added, np.float32), original])
+      span = Span(0, added + fade, 0, new_steps)
+    clock = time.perf_counter()
+    z_BTC = self.inpaint_frames(latents, frame_actions, windows, seeds, settings)
+    timing["inpaint"] = time.perf_counter() - clock
+    info = dict(at=at, added_s=added / SAMPLE_RATE, new_steps=new_steps,
+                actions_after=None if requested is None else requested.tolist(),
+                original_offset_s=added / SAMPLE_RATE if at == "start" else 0.0,
+                output_duration_s=(N + added) / SAMPLE_RATE,
+                **self.settings_info(settings, recording, windows, fade, len(latents)))
+    return self.render_variations(recording, base, z_BTC, span, (f0, f1), fade, seeds, info, timing)

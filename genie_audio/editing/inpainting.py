@@ -57,8 +57,8 @@ def guided_velocity(apply_fn: Callable[..., jax.Array], params: Any, context_BTC
 
 def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Array, mask_BT: jax.Array,
             actions_BT: jax.Array, rng: jax.Array, *, num_steps: int, guidance_scale: float | jax.Array = 1.0,
-            guidance_max_t: float | jax.Array = 1.0, method: str = "euler", null_action: int = NULL_ACTION
-            ) -> jax.Array:
+            guidance_max_t: float | jax.Array = 1.0, method: str = "euler", null_action: int = NULL_ACTION,
+            noise_BTC: jax.Array | None = None) -> jax.Array:
   """Re-generates the frames where mask_BT is True; returns latents (B, T, C), float32.
 
   `apply_fn` is `DynamicsModel.apply` (or any function with its `velocity` signature, called with
@@ -66,7 +66,9 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   bit-exactly equal to latents_BTC. actions_BT holds the requested action of every frame (context frames
   included); guidance contrasts them with `null_action` everywhere, extrapolating (w > 1) only at
   t <= guidance_max_t (see the module docstring). The start noise is N(0, I) (the training
-  noise level at t = 1); a fixed `rng` reproduces the edit. Jit with num_steps and method static.
+  noise level at t = 1), drawn from `rng` unless given as `noise_BTC` (e.g. one draw per example from its own
+  key, so an example's result does not depend on the batch it is in); a fixed `rng` reproduces the edit. Jit
+  with num_steps and method static.
   """
   if method not in samplers.SAMPLERS:
     raise ValueError(f"inpaint: unknown method {method!r}; expected one of {sorted(samplers.SAMPLERS)}")
@@ -75,5 +77,5 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   actions_BT = jnp.asarray(actions_BT, jnp.int32)
   velocity_fn = guided_velocity(apply_fn, params, latents_BTC, mask_BT, actions_BT, guidance_scale, null_action,
                                 guidance_max_t)
-  x1_BTC = jax.random.normal(rng, latents_BTC.shape, jnp.float32)
+  x1_BTC = jax.random.normal(rng, latents_BTC.shape, jnp.float32) if noise_BTC is None else noise_BTC
   return samplers.SAMPLERS[method](velocity_fn, x1_BTC, num_steps, mask=mask_BT[..., None], context=latents_BTC)
