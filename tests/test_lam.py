@@ -183,8 +183,13 @@ def test_step_causal_encoder_codes_a_step_from_its_past_only():
   for attention in ("step_causal", "bidirectional"):
     model = LatentActionModel(latent_dim=C, frames_per_action=R, num_actions=8, model_dim=32, encoder_depth=2,
                               decoder_depth=1, num_heads=2, code_dim=8, encoder_attention=attention)
-    variables = model.init(jax.random.key(0), both, jnp.zeros(both.shape[:2], bool))
-    before, after = np.split(np.asarray(model.apply(variables, both, method=LatentActionModel.encode)), 2)
+
+    @jax.jit
+    def init_and_encode(x):  # one compiled pass, not one per eager op
+      variables = model.init(jax.random.key(0), x, jnp.zeros(x.shape[:2], bool))
+      return model.apply(variables, x, method=LatentActionModel.encode)
+
+    before, after = np.split(np.asarray(init_and_encode(both)), 2)
     earlier_moved = np.abs(before[:, :-1] - after[:, :-1]).max()
     assert np.abs(before[:, -1] - after[:, -1]).max() > 1e-3
     if attention == "step_causal":
