@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from genie_audio.testing import fake_data, runs
-from genie_audio.training import checkpoint
+from genie_audio.testing.toy_task import ToyTask
+from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
 
 TOY = "genie_audio/testing/toy_config.py"
@@ -71,15 +72,21 @@ def test_sigterm_saves_and_exits_cleanly(dataset, tmp_path):
 
 
 def test_two_processes_train_together(dataset, tmp_path):
+  # Starting from an upstream run (as a progressive tokenizer does) makes config validation open its checkpoints
+  # before training: the processes must have joined `jax.distributed` before that touches JAX.
+  upstream = tmp_path / "upstream"
+  loop.train(runs.toy(dataset, total_steps=1, checkpoint_every_steps=1, async_checkpoints=False), upstream,
+             ToyTask)
   with socket.socket() as s:
     s.bind(("localhost", 0))
     port = s.getsockname()[1]
-  common = (f"--config.data.dataset_dir={dataset}", "--config.total_steps=6",
+  common = (f"--config.data.dataset_dir={dataset}", "--config.total_steps=6", f"--config.init.workdir={upstream}",
             "--config.distributed.num_processes=2", f"--config.distributed.coordinator_address=localhost:{port}")
   processes = [_start(tmp_path, *common, f"--config.distributed.process_id={i}", device_count=2)
                for i in range(2)]
   outputs = [p.communicate(timeout=240)[0] for p in processes]
   assert [p.returncode for p in processes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+  assert "started from upstream params" in outputs[0]
   assert sorted(losses(tmp_path)) == list(range(1, 7))
   assert losses(tmp_path)[6] < losses(tmp_path)[1]
   data_state = tmp_path / "checkpoints" / "6" / "data"

@@ -12,20 +12,34 @@ import ml_collections
 T = TypeVar("T")
 
 
-def initialize(dist: ml_collections.ConfigDict) -> None:
-  """Joins the process group when `dist.num_processes > 1`; a no-op for single-process runs.
+def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.distributed.") -> None:
+  """Joins the process group when `dist.num_processes > 1` or `dist.auto`; a no-op for single-process runs.
 
-  On TPU VMs and SLURM clusters `coordinator_address` may stay empty: JAX discovers the peers itself.
+  Must run before anything touches a device (jax.devices, a PRNG key, an Orbax CheckpointManager): JAX then
+  refuses to join. On TPU VMs and SLURM clusters `coordinator_address` may stay empty with `auto`: JAX discovers
+  the peers itself. Failures (no coordinator within `dist.timeout_s`, a process count that does not match) name
+  the fields, prefixed with `field_prefix` (commands with flags pass "--").
   """
   if dist.num_processes <= 1 and not dist.auto:
     return
   # CPU collectives are off by default; gloo makes cross-process all-reduce work on plain hosts.
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
-  if dist.auto:
-    jax.distributed.initialize()
-  else:
-    jax.distributed.initialize(coordinator_address=dist.coordinator_address,
-                               num_processes=dist.num_processes, process_id=dist.process_id)
+  timeout_s = int(dist.get("timeout_s", 300))
+  where = "auto-detected peers" if dist.auto else (
+      f"{field_prefix}coordinator_address={dist.coordinator_address!r}, {field_prefix}num_processes="
+      f"{dist.num_processes}, {field_prefix}process_id={dist.process_id}")
+  kwargs = {} if dist.auto else dict(coordinator_address=dist.coordinator_address,
+                                     num_processes=dist.num_processes, process_id=dist.process_id)
+  try:
+    jax.distributed.initialize(initialization_timeout=timeout_s, **kwargs)
+  except Exception as e:  # XLA raises several types; all mean the group could not be joined
+    raise RuntimeError(
+        f"could not join the process group ({where}, {field_prefix}timeout_s={timeout_s}): {e}\n"
+        f"Is process 0 running and reachable at that address, and were all processes started with the same "
+        f"num_processes?") from e
+  if not dist.auto and jax.process_count() != dist.num_processes:
+    raise RuntimeError(f"{field_prefix}num_processes={dist.num_processes} but the coordinator at "
+                       f"{dist.coordinator_address} counts {jax.process_count()} processes")
 
 
 def made_by_first_process(make: Callable[[], T], find: Callable[[], T | None], what: str, hint: str,
