@@ -46,14 +46,15 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
       loss, metrics, aux = task.loss(params, batch, loss_rng, state.step)
       return loss, (metrics, aux)
 
-    (loss, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (loss, (metrics, aux)), grads = optim.value_and_trainable_grad(loss_fn, state.params,
+                                                                   config.optim.get("trainable", ""))
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params, stats, post_metrics = task.post_update(optax.apply_updates(state.params, updates), state.stats, aux,
                                                    post_rng)
     ema = state.ema_params
     if ema is not None:
       ema = state_lib.ema_update(ema, params, config.ema_decay)
-    grad_norm = optax.tree.norm(grads)
+    grad_norm = optax.tree.norm(grads)  # frozen params' grads are zeros: the trainable params' norm
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
     new_state = state.replace(
