@@ -163,6 +163,11 @@ class DynamicsTask(Task):
                                           self.config.data.window_frames, batch_size=batch_size, seed=seed,
                                           shard_index=shard_index, shard_count=shard_count)
 
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    shape_BT = (batch_size, self.config.data.window_frames)
+    return {"latents": jax.ShapeDtypeStruct(shape_BT + (self.lam_config.data.latent_dim,), jnp.float32),
+            "actions": jax.ShapeDtypeStruct(shape_BT, jnp.int32)}
+
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     z_BTC = jnp.zeros(batch["latents"].shape, jnp.float32)
     B, T = z_BTC.shape[:2]

@@ -219,6 +219,10 @@ class LamTask(Task):
     self.eval_windows()
     return ds
 
+  def batch_shapes(self, batch_size):
+    return {"latents": jax.ShapeDtypeStruct((batch_size, self.config.data.window_frames,
+                                             self.config.data.latent_dim), _F32)}
+
   def init_params(self, rng, batch):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
     return self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]

@@ -111,6 +111,9 @@ class TokenizerTask(Task):
                                     shard_count=shard_count,
                                     augment=self.augment if self.augment.active else None)
 
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    return {"wave": jax.ShapeDtypeStruct((batch_size, self.crop_frames), jnp.float32)}
+
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     wave = jnp.zeros(batch["wave"].shape, jnp.float32)
     noise = jnp.zeros((wave.shape[0], *self.model.flow_shape(wave.shape[1])), jnp.float32)

@@ -59,6 +59,9 @@ class ToyTask(Task):
       ds = ds.map(lambda batch: time.sleep(delay) or batch)
     return ds
 
+  def batch_shapes(self, batch_size):
+    return {"wave": jax.ShapeDtypeStruct((batch_size, self.config.data.crop_frames), jnp.float32)}
+
   def init_params(self, rng, batch):
     return self.model.init(rng, jnp.zeros(batch["wave"].shape, jnp.float32))["params"]
 

@@ -9,6 +9,7 @@ Everything stage-specific comes from the `Task`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 from pathlib import Path
@@ -70,6 +71,39 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
   return train_step
 
 
+@dataclasses.dataclass(frozen=True)
+class StepParts:
+  """What the loop runs, built without data: the abstract train state, its shardings, and the jitted init and
+  step (`train_step.lower(abstract_state, abstract_batch).compile()` compiles it alone: benchmarks/memory.py)."""
+  abstract_state: state_lib.TrainState
+  state_shardings: state_lib.TrainState
+  abstract_batch: dict[str, jax.ShapeDtypeStruct]
+  init_fn: Callable
+  train_step: Callable
+
+
+def build_step(config: ml_collections.ConfigDict, task: Task, mesh: jax.sharding.Mesh,
+               batch_shapes: dict[str, jax.ShapeDtypeStruct]) -> StepParts:
+  """The abstract state (`jax.eval_shape` of init), its shardings, and the jitted init and donated step."""
+  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  use_ema = config.ema_decay > 0
+  batch_sharding = sharding.batch_sharding(mesh)
+  abstract_batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=batch_sharding)
+                    for k, v in batch_shapes.items()}
+
+  def init_state(rng):
+    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
+
+  abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
+  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)
+  init_fn = jax.jit(init_state, out_shardings=state_shardings)
+  train_step = jax.jit(make_train_step(task, optimizer, config), in_shardings=(state_shardings, batch_sharding),
+                       out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
+  with_shardings = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state,
+                                state_shardings)
+  return StepParts(with_shardings, state_shardings, abstract_batch, init_fn, train_step)
+
+
 def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
   """Each run keeps its config beside its checkpoints; later stages rebuild upstream models from it."""
   if jax.process_index() == 0:
@@ -99,46 +133,31 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
           devices: list | None = None) -> dict[str, float]:
   """Trains until `config.total_steps`; returns the last logged metrics. `devices` defaults to all."""
   workdir = Path(workdir).absolute()
+  mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)  # a bad mesh fails before any work
+  sharding.check_batch(config.batch_size, mesh)
   write_config(config, workdir)
   task = task_factory(config, str(workdir))
   log.info("preparing the %s stage's inputs (%s.prepare)", task.name, type(task).__name__)
   task.prepare()
-  mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
-  if config.batch_size % mesh.size:
-    raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the {mesh.size} devices")
   local_batch_size = config.batch_size // jax.process_count()
 
   # Data: this process's slice of every global batch, with a checkpointable iterator.
   dataset = task.train_data(config.seed, local_batch_size, jax.process_index(), jax.process_count())
   data_iterator = pipelines.to_iterator(dataset, config.data.num_workers)
   example = {k: np.asarray(v) for k, v in dataset[0].items()}
-  abstract_batch = {k: jax.ShapeDtypeStruct((config.batch_size,) + v.shape[1:], v.dtype,
-                                            sharding=sharding.batch_sharding(mesh))
-                    for k, v in example.items()}
-
-  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  batch_shapes = {k: jax.ShapeDtypeStruct((config.batch_size,) + v.shape[1:], v.dtype) for k, v in example.items()}
+  parts = build_step(config, task, mesh, batch_shapes)
+  abstract_state, train_step = parts.abstract_state, parts.train_step  # abstract: shapes with shardings
   use_ema = config.ema_decay > 0
-
-  def init_state(rng):
-    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
-
-  abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
-  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)
-  sharding.log_sharding_table(abstract_state.params, state_shardings.params)
-  init_fn = jax.jit(init_state, out_shardings=state_shardings)
-  train_step = jax.jit(make_train_step(task, optimizer, config),
-                       in_shardings=(state_shardings, sharding.batch_sharding(mesh)),
-                       out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
+  sharding.log_sharding_table(abstract_state.params, parts.state_shardings.params)
 
   ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, config.async_checkpoints)
-  abstract_with_shardings = jax.tree.map(
-      lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state, state_shardings)
   if ckpt.latest_step() is not None:
-    state = ckpt.restore(abstract_with_shardings, data_iterator)
+    state = ckpt.restore(abstract_state, data_iterator)
     log.info("resumed from %s at step %d", workdir, int(state.step))
   else:
-    state = init_fn(jax.random.key(config.seed))
-    upstream = task.upstream_params(abstract_with_shardings.params)
+    state = parts.init_fn(jax.random.key(config.seed))
+    upstream = task.upstream_params(abstract_state.params)
     if upstream is not None:
       # EMA gets its own copy: the donated step must not see one buffer twice.
       state = state.replace(params=upstream,

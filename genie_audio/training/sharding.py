@@ -13,7 +13,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +21,27 @@ BATCH_AXES = ("data", "fsdp")
 
 
 def make_mesh(data: int, fsdp: int, devices: list | None = None) -> Mesh:
-  """A (data, fsdp) mesh over all devices; `data=-1` takes whatever `fsdp` leaves."""
-  devices = devices if devices is not None else jax.devices()
+  """A (data, fsdp) mesh over all devices; `data=-1` takes whatever `fsdp` leaves.
+
+  Built by `jax.make_mesh`, which orders the devices by the physical topology (TPU rings and tori) instead of
+  reshaping the device list; both axes are Auto (the compiler propagates shardings from the annotations).
+  """
+  devices = list(devices if devices is not None else jax.devices())
   if fsdp < 1 or len(devices) % fsdp:
     raise ValueError(f"config.mesh.fsdp={fsdp} must be >= 1 and divide the {len(devices)} devices")
   if data == -1:
     data = len(devices) // fsdp
   if data * fsdp != len(devices):
-    raise ValueError(f"config.mesh.data * config.mesh.fsdp = {data} * {fsdp} != {len(devices)} devices")
-  return Mesh(np.asarray(devices).reshape(data, fsdp), ("data", "fsdp"))
+    raise ValueError(f"config.mesh.data * config.mesh.fsdp = {data} * {fsdp} != {len(devices)} devices "
+                     f"(config.mesh.data=-1 takes what fsdp leaves)")
+  return jax.make_mesh((data, fsdp), ("data", "fsdp"), axis_types=(AxisType.Auto,) * 2, devices=devices)
+
+
+def check_batch(batch_size: int, mesh: Mesh) -> None:
+  """The global batch must split evenly over the devices of the batch axes (data x fsdp)."""
+  if batch_size % mesh.size:
+    raise ValueError(f"config.batch_size={batch_size} must be divisible by the {mesh.size} devices "
+                     f"(mesh data={mesh.shape['data']} x fsdp={mesh.shape['fsdp']})")
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

@@ -59,6 +59,11 @@ class Task:
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
 
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """The global batch's shapes and dtypes, from the config alone (no data): what `train_data` yields, at
+    `batch_size`. Compiling the step without data needs it (`benchmarks/memory.py`, the sharding tests)."""
+    raise NotImplementedError(f"{type(self).__name__} does not describe its batch without reading data")
+
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     raise NotImplementedError
 
