@@ -94,6 +94,12 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _check(c.mesh.fsdp >= 1, "mesh.fsdp", c.mesh.fsdp, "must be >= 1")
   _check(c.mesh.data == -1 or c.mesh.data >= 1, "mesh.data", c.mesh.data, "must be -1 (auto) or >= 1")
   validate_distributed(c)
+  if "model" in c:
+    from genie_audio.models import layers  # imported here, as the task registry below
+    _check(c.model.get("attention", "auto") in layers.ATTENTION_KINDS, "model.attention",
+           c.model.get("attention"), f"must be one of {layers.ATTENTION_KINDS}")
+    _check(c.model.get("remat", "none") in layers.REMAT_POLICIES, "model.remat", c.model.get("remat"),
+           f"must be one of {layers.REMAT_POLICIES}")
   if c.optim.get("trainable"):
     try:
       re.compile(c.optim.trainable)

@@ -35,7 +35,8 @@ import ml_collections
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spans
-from genie_audio.models.layers import AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate
+from genie_audio.models.layers import (AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate,
+                                       remat_block)
 
 Dtype = Any
 
@@ -49,6 +50,8 @@ class DynamicsModel(nn.Module):
     latent_dim: latent channels C. dim: model width D. depth: transformer blocks. num_heads: attention heads.
     num_actions: A (the action table has A + 1 rows, the last one = no action). mlp_ratio: MLP width / D.
     s_min: flow-matching noise floor at t = 0 (training path, `__call__`). dtype: compute dtype.
+    attention, remat: `layers.ATTENTION_KINDS` and `layers.REMAT_POLICIES` (the attention kernel; recomputing
+    blocks in the backward pass).
   """
   latent_dim: int = 64
   dim: int = 512
@@ -57,6 +60,8 @@ class DynamicsModel(nn.Module):
   num_actions: int = 8
   mlp_ratio: int = 4
   s_min: float = 0.0
+  attention: str = "auto"
+  remat: str = "none"
   dtype: Dtype = jnp.float32
 
   def setup(self):
@@ -64,8 +69,9 @@ class DynamicsModel(nn.Module):
     self.in_proj = nn.Dense(self.dim, dtype=self.dtype, param_dtype=f32)
     self.time_embed = TimeEmbedding(self.dim, dtype=self.dtype)
     self.action_embed = nn.Embed(self.num_actions + 1, self.dim, dtype=self.dtype, param_dtype=f32)
-    self.blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=self.dtype, name=f"block{i}")
-                   for i in range(self.depth)]
+    block_cls = remat_block(TransformerBlock, self.remat)
+    self.blocks = [block_cls(self.num_heads, self.mlp_ratio, attention=self.attention, dtype=self.dtype,
+                             name=f"block{i}") for i in range(self.depth)]
     self.out_mod = AdaLNModulation(self.dim, 2, dtype=self.dtype)
     self.out_norm = RMSNorm(use_scale=False, dtype=self.dtype)
     # Zero-init output: the untrained model predicts v = 0 (DiT's final layer).
@@ -121,6 +127,7 @@ def dynamics_from_config(model: ml_collections.ConfigDict, latent_dim: int, num_
   """Builds the model from `config.model`; the latent width C and the action count A come from the LAM run."""
   return DynamicsModel(latent_dim=latent_dim, dim=model.dim, depth=model.depth, num_heads=model.num_heads,
                        num_actions=num_actions, mlp_ratio=model.mlp_ratio, s_min=model.s_min,
+                       attention=model.get("attention", "auto"), remat=model.get("remat", "none"),
                        dtype=jnp.dtype(model.dtype))
 
 

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from genie_audio.models.layers import RMSNorm, TransformerBlock
+from genie_audio.models.layers import RMSNorm, TransformerBlock, remat_block
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
@@ -82,16 +82,19 @@ class LatentActionModel(nn.Module):
   beta: float = 0.25              # commitment weight
   normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
   encoder_view: str = "window"    # ENCODER_VIEWS: what the encoder sees of the latents
+  attention: str = "auto"         # layers.ATTENTION_KINDS: the attention kernel
+  remat: str = "none"             # layers.REMAT_POLICIES: recompute blocks in the backward pass
   dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
 
   def setup(self):
     D, dt = self.model_dim, self.dtype
+    block = lambda name: remat_block(TransformerBlock, self.remat)(self.num_heads, self.mlp_ratio,
+                                                                    attention=self.attention, dtype=dt, name=name)
     dense = lambda features, name, **kw: nn.Dense(features, dtype=dt, param_dtype=_F32, name=name, **kw)
     # The phase (frame index within its step) tells both transformers where the step boundaries are.
     self.enc_in = dense(D, "enc_in")
     self.enc_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="enc_phase")
-    self.enc_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"enc_block{i}")
-                       for i in range(self.encoder_depth)]
+    self.enc_blocks = [block(f"enc_block{i}") for i in range(self.encoder_depth)]
     self.enc_norm = RMSNorm(dtype=_F32, name="enc_norm")
     self.to_code = dense(self.code_dim, "to_code")
     self.vq = VectorQuantizer(self.num_actions, self.code_dim, self.beta, self.normalize_codes, name="vq")
@@ -100,8 +103,7 @@ class LatentActionModel(nn.Module):
     self.dec_in = dense(D, "dec_in")
     self.dec_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="dec_phase")
     self.mask_token = self.param("mask_token", nn.initializers.normal(0.02), (D,), _F32)
-    self.dec_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"dec_block{i}")
-                       for i in range(self.decoder_depth)]
+    self.dec_blocks = [block(f"dec_block{i}") for i in range(self.decoder_depth)]
     self.dec_norm = RMSNorm(dtype=_F32, name="dec_norm")
     self.dec_out = nn.Dense(self.latent_dim, dtype=_F32, param_dtype=_F32, name="dec_out")
 

@@ -4,6 +4,13 @@ Used by the tokenizer (conv encoder and velocity U-Net) and by the transformer l
 models. Parameters are always float32; each module's `dtype` is the compute dtype (jnp.bfloat16 on
 accelerators). Norm statistics and the attention softmax run in float32 whatever `dtype` is.
 
+Two per-model options come from `config.model`:
+  attention ("auto" | "xla" | "cudnn"): the kernel of `jax.nn.dot_product_attention`. "auto" takes cuDNN's
+    flash attention on a GPU when it can run it (bf16/fp16 compute, head dim a multiple of 8 up to 128, no mask)
+    and XLA's plain path elsewhere (CPU, TPU, float32); "cudnn" insists (and fails where cuDNN cannot).
+  remat ("none" | "full" | "dots"): rematerialisation of each transformer / residual block in the backward pass
+    (`remat_block`): "full" keeps only the block inputs, "dots" also keeps the outputs of the weight matmuls.
+
 Dimension keys:
   B batch, T time (query positions), S time (key positions), C channels, D model dim,
   E conditioning dim, N heads, H head dim (gemma's BTNH), F MLP hidden dim.
@@ -144,6 +151,34 @@ class MLP(nn.Module):
     return nn.Dense(D, dtype=self.dtype, param_dtype=_F32)(nn.gelu(h_BTF))
 
 
+ATTENTION_KINDS = ("auto", "xla", "cudnn")
+REMAT_POLICIES = ("none", "full", "dots")
+
+
+def attention_implementation(kind: str, dtype: Any, head_dim: int, has_mask: bool,
+                             platform: str | None = None) -> str:
+  """The `jax.nn.dot_product_attention` implementation for `config.model.attention=kind`: 'xla' or 'cudnn'."""
+  if kind not in ATTENTION_KINDS:
+    raise ValueError(f"config.model.attention={kind!r}: must be one of {ATTENTION_KINDS}")
+  if kind != "auto":
+    return kind
+  platform = platform or jax.default_backend()
+  cudnn_can = (platform == "gpu" and jnp.dtype(dtype) in (jnp.bfloat16, jnp.float16) and head_dim % 8 == 0
+               and head_dim <= 128 and not has_mask)
+  return "cudnn" if cudnn_can else "xla"
+
+
+def remat_block(block_cls: type[nn.Module], policy: str) -> type[nn.Module]:
+  """`block_cls` recomputed in the backward pass per `config.model.remat` (params and their names unchanged)."""
+  if policy not in REMAT_POLICIES:
+    raise ValueError(f"config.model.remat={policy!r}: must be one of {REMAT_POLICIES}")
+  if policy == "none":
+    return block_cls
+  # "dots" keeps matmuls against weights (no batch dimension), recomputing norms, activations and attention.
+  saved = jax.checkpoint_policies.dots_with_no_batch_dims_saveable if policy == "dots" else None
+  return nn.remat(block_cls, policy=saved)
+
+
 def apply_rope(x_BTNH: jax.Array, positions_T: jax.Array | None = None, max_wavelength: float = 10_000.0
                ) -> jax.Array:
   """Rotary position embedding on the head dim (split-half convention); positions default to 0..T-1."""
@@ -167,6 +202,7 @@ class Attention(nn.Module):
   """
   num_heads: int
   use_rope: bool = True
+  attention: str = "auto"   # ATTENTION_KINDS, see the module docstring
   dtype: Dtype = _F32
 
   @nn.compact
@@ -184,7 +220,8 @@ class Attention(nn.Module):
       q_BTNH, k_BSNH = apply_rope(q_BTNH), apply_rope(k_BSNH)
     if mask is not None:
       mask = mask[:, None, None, :] if mask.ndim == 2 else mask[:, None, :, :]  # -> (B, 1, T|1, S)
-    out_BTNH = jax.nn.dot_product_attention(q_BTNH, k_BSNH, v_BSNH, mask=mask)
+    implementation = attention_implementation(self.attention, q_BTNH.dtype, H, mask is not None)
+    out_BTNH = jax.nn.dot_product_attention(q_BTNH, k_BSNH, v_BSNH, mask=mask, implementation=implementation)
     return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out")(out_BTNH)
 
 
@@ -193,13 +230,14 @@ class TransformerBlock(nn.Module):
   num_heads: int
   mlp_ratio: int = 4
   use_rope: bool = True
+  attention: str = "auto"
   dtype: Dtype = _F32
 
   @nn.compact
   def __call__(self, x_BTD: jax.Array, cond: jax.Array | None = None, mask: jax.Array | None = None
                ) -> jax.Array:
     D = x_BTD.shape[-1]
-    attn = Attention(self.num_heads, use_rope=self.use_rope, dtype=self.dtype)
+    attn = Attention(self.num_heads, use_rope=self.use_rope, attention=self.attention, dtype=self.dtype)
     mlp = MLP(self.mlp_ratio * D, dtype=self.dtype)
     if cond is None:
       x_BTD = x_BTD + attn(RMSNorm(dtype=self.dtype)(x_BTD), mask)

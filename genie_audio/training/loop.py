@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
 from pathlib import Path
 from typing import Callable
 
@@ -22,7 +21,7 @@ import numpy as np
 import optax
 
 from genie_audio.data import pipelines
-from genie_audio.training import checkpoint, optim, sharding
+from genie_audio.training import checkpoint, optim, preemption, sharding
 from genie_audio.training import state as state_lib
 from genie_audio.training.metrics import MetricWriter
 from genie_audio.training.progress import Progress
@@ -113,21 +112,6 @@ def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
     tmp.replace(workdir / "config.json")
 
 
-class _StopFlag:
-  """Set by SIGTERM (preemption, `kill`): the loop saves a checkpoint and exits at the next step."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = signal.signal(signal.SIGTERM, self._handle)
-
-  def _handle(self, signum, frame):
-    del signum, frame
-    self.requested = True
-
-  def restore(self):
-    signal.signal(signal.SIGTERM, self._previous)
-
-
 def train(config: ml_collections.ConfigDict, workdir: str | Path,
           task_factory: Callable[[ml_collections.ConfigDict, str], Task],
           devices: list | None = None) -> dict[str, float]:
@@ -167,7 +151,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   writer = MetricWriter(workdir)
   step = int(state.step)
   progress = Progress(step, config.total_steps, config.batch_size, task.name)
-  stop = _StopFlag()
+  stop = preemption.StopSignal()
   last_metrics: dict[str, float] = {}
   pending: list = []
   try:
@@ -176,7 +160,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
       state, metrics = train_step(state, batch)
       step += 1
       pending.append(metrics)
-      if step % config.log_every_steps == 0 or step == config.total_steps or stop.requested:
+      stopping = stop.should_stop(step)  # SIGTERM here or on another process: all save this step and stop
+      if step % config.log_every_steps == 0 or step == config.total_steps or stopping:
         last_metrics = _log_pending(pending, state, step, config, writer, progress)
         pending = []
       if step % config.eval_every_steps == 0 or step == config.total_steps:
@@ -185,9 +170,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
           writer.scalars(step, eval_metrics)
         writer.media(step, clips)
         last_metrics.update(eval_metrics)
-      if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stop.requested:
+      if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stopping:
         ckpt.save(step, state, data_iterator)
-      if stop.requested:
+      if stopping:
         log.warning("SIGTERM: saved step %d and stopping", step)
         break
   finally:
