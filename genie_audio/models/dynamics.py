@@ -35,6 +35,7 @@ import ml_collections
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spans
+from genie_audio.models.axes import Dense, Embed, constrain_batch
 from genie_audio.models.layers import (AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate,
                                        remat_block)
 
@@ -66,17 +67,17 @@ class DynamicsModel(nn.Module):
 
   def setup(self):
     f32 = jnp.float32
-    self.in_proj = nn.Dense(self.dim, dtype=self.dtype, param_dtype=f32)
+    self.in_proj = Dense(self.dim, dtype=self.dtype, param_dtype=f32)
     self.time_embed = TimeEmbedding(self.dim, dtype=self.dtype)
-    self.action_embed = nn.Embed(self.num_actions + 1, self.dim, dtype=self.dtype, param_dtype=f32)
+    self.action_embed = Embed(self.num_actions + 1, self.dim, dtype=self.dtype, param_dtype=f32)
     block_cls = remat_block(TransformerBlock, self.remat)
     self.blocks = [block_cls(self.num_heads, self.mlp_ratio, attention=self.attention, dtype=self.dtype,
                              name=f"block{i}") for i in range(self.depth)]
     self.out_mod = AdaLNModulation(self.dim, 2, dtype=self.dtype)
     self.out_norm = RMSNorm(use_scale=False, dtype=self.dtype)
     # Zero-init output: the untrained model predicts v = 0 (DiT's final layer).
-    self.out_proj = nn.Dense(self.latent_dim, dtype=self.dtype, param_dtype=f32,
-                             kernel_init=nn.initializers.zeros)
+    self.out_proj = Dense(self.latent_dim, dtype=self.dtype, param_dtype=f32,
+                          kernel_init=nn.initializers.zeros)
 
   def action_ids(self, actions_BT: jax.Array) -> jax.Array:
     """Maps negative ids to the null row A; ids above A are clipped to it too (they cannot raise under jit)."""
@@ -96,12 +97,12 @@ class DynamicsModel(nn.Module):
     a_BTD = self.action_embed(self.action_ids(actions_BT))
     # Actions enter twice: in the tokens, so attention can gather the actions of other frames (motion over a
     # span integrates them), and in the per-frame adaLN conditioning, which modulates every block.
-    h_BTD = self.in_proj(tokens.astype(self.dtype)) + a_BTD
+    h_BTD = constrain_batch(self.in_proj(tokens.astype(self.dtype)) + a_BTD)
 
     # Per-frame time: context frames are clean, i.e. at t = 0.
     t_BT = jnp.where(mask_BT, jnp.broadcast_to(jnp.asarray(t_B, jnp.float32)[:, None], (B, T)), 0.0)
     temb_BTD = self.time_embed(t_BT.reshape(B * T)).reshape(B, T, self.dim)
-    cond_BTD = temb_BTD + a_BTD
+    cond_BTD = constrain_batch(temb_BTD + a_BTD)
 
     for block in self.blocks:
       h_BTD = block(h_BTD, cond_BTD)

@@ -33,6 +33,7 @@ import ml_collections
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spectral
+from genie_audio.models.axes import Conv, Dense, constrain_batch
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
 from genie_audio.models.spectral_unet import SpectralVelocityNet
 from genie_audio.models.layers import (ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm,
@@ -101,16 +102,16 @@ class Encoder(nn.Module):
   def __call__(self, wave_BT: jax.Array) -> jax.Array:
     if self.stft_hop:
       feats_BTF = spectral.log_magnitude(spectral.stft(wave_BT, self.stft_hop))
-      x_BTC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="stem")(
+      x_BTC = Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="stem")(
           feats_BTF.astype(self.dtype))
     else:
-      x_BTC = nn.Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
-                      param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
+      x_BTC = Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
+                   param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
     for i, r in enumerate(self.strides):
       x_BTC = DownStage(r, self.channels[i + 1], self.depth, self.kernel_size, _DILATIONS, remat=self.remat,
                         dtype=self.dtype, name=f"down{i}")(x_BTC)
-    h = nn.silu(RMSNorm(dtype=self.dtype)(x_BTC))
-    z_BTC = nn.Dense(self.latent_dim, dtype=self.dtype, param_dtype=jnp.float32, name="to_latent")(h)
+    h = nn.silu(RMSNorm(dtype=self.dtype)(constrain_batch(x_BTC)))
+    z_BTC = Dense(self.latent_dim, dtype=self.dtype, param_dtype=jnp.float32, name="to_latent")(h)
     if x_BTC.shape[-1] % self.latent_dim == 0:
       # DC-AE's output shortcut: average groups of channels down to the latent width.
       z_BTC = z_BTC + down_shortcut(x_BTC, 1, self.latent_dim, "to_latent")
@@ -136,13 +137,13 @@ class VelocityNet(nn.Module):
   def __call__(self, x_BNP: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
     x_BNP = x_BNP.astype(self.dtype)
     res_block, attn_block = remat_block(ConvResBlock, self.remat), remat_block(TransformerBlock, self.remat)
-    c_BTC = nn.Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
+    c_BTC = Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
         z_BTC.astype(self.dtype))
     for i, r in enumerate(self.cond_factors):
       c_BTC = UpStage(r, self.cond_channels, depth=1, kernel_size=3, remat=self.remat, dtype=self.dtype,
                       name=f"cond_up{i}")(c_BTC)
-    c_BNC = c_BTC  # now at the patch rate
-    h_BNC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="in")(
+    c_BNC = constrain_batch(c_BTC)  # now at the patch rate
+    h_BNC = Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="in")(
         jnp.concatenate([x_BNP, c_BNC], axis=-1))
     temb_BE = TimeEmbedding(self.channels[-1], dtype=self.dtype)(t_B)
 
@@ -158,7 +159,7 @@ class VelocityNet(nn.Module):
       h_BNC = attn_block(self.heads, attention=self.attention, dtype=self.dtype, name=f"mid_attn{j}")(h_BNC,
                                                                                                    temb_BE)
     for lvl in reversed(range(len(self.channels))):
-      h_BNC = nn.Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
+      h_BNC = Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
           jnp.concatenate([h_BNC, skips[lvl]], axis=-1))
       for j in range(self.depth):
         h_BNC = res_block(self.kernel_size, dtype=self.dtype, name=f"dec{lvl}_{j}")(h_BNC, temb_BE)
@@ -168,8 +169,8 @@ class VelocityNet(nn.Module):
 
     h_BNC = nn.silu(RMSNorm(dtype=self.dtype)(h_BNC))
     # Zero-init output: the initial velocity is 0, so the first loss is E|v_target|^2 (no blow-up).
-    v_BNP = nn.Dense(x_BNP.shape[-1], dtype=self.dtype, param_dtype=jnp.float32,
-                     kernel_init=nn.initializers.zeros, name="out")(h_BNC)
+    v_BNP = Dense(x_BNP.shape[-1], dtype=self.dtype, param_dtype=jnp.float32,
+                  kernel_init=nn.initializers.zeros, name="out")(h_BNC)
     return v_BNP.astype(jnp.float32)
 
 

@@ -57,7 +57,6 @@ from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.runs import encoding, trained_run
-from genie_audio.training import distributed
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -118,8 +117,7 @@ def prepare_latents(config: ml_collections.ConfigDict) -> str:
 
   `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded here when it is missing
   (with `runs.encoding.encode_dataset`, the function behind launch/encode.py), after checking that the
-  tokenizer run's latent width and rate match this config. Process 0 encodes; the other processes wait for
-  its `latents.json`.
+  tokenizer run's latent width and rate match this config. The processes share the encoding out.
   """
   latent_dir = trained_run.config_latent_dir(config)
   if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
@@ -148,10 +146,8 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
                  SAMPLE_RATE / tokenizer.total_stride, config)
   log.warning("lam: encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
               latent_dir, command)
-  distributed.made_by_first_process(
-      lambda: encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir),
-      lambda: latent_dir if latent_store.read_meta(latent_dir) is not None else None,
-      f"the latents {latent_dir}", command)
+  # Every process encodes its share of the recordings; process 0 completes the folder (runs/encoding.py).
+  encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir, progress=jax.process_index() == 0)
 
 
 class LamTask(Task):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import math
+import re
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -90,3 +91,24 @@ def state_bytes_per_device(parts: loop.StepParts, *, trees: tuple[str, ...] = ("
     for leaf in jax.tree.leaves(getattr(parts.abstract_state, name)):
       total += np.dtype(leaf.dtype).itemsize * math.prod(leaf.sharding.shard_shape(leaf.shape))
   return total
+
+
+_ALL_GATHER = re.compile(r"= \(?(\w+)\[([\d,]*)\][^=]*? all-gather(?:-start)?\(.*?dimensions=\{(\d+)\}")
+
+
+def all_gathers(hlo_text: str) -> list[tuple[tuple[int, ...], int, str]]:
+  """(result shape, gathered dimension, HLO line) of every all-gather in a compiled program's text."""
+  found = []
+  for line in hlo_text.splitlines():
+    match = _ALL_GATHER.search(line)
+    if match:
+      shape = tuple(int(d) for d in match.group(2).split(",") if d)
+      found.append((shape, int(match.group(3)), line.strip()))
+  return found
+
+
+def batch_sized_gathers(hlo_text: str, batch_size: int, data: int) -> list[str]:
+  """All-gathers that put a batch-sized activation back together (the gathered dimension is the global batch
+  or one data row's share of it): with the batch split over (data, fsdp), none should remain."""
+  return [line for shape, dim, line in all_gathers(hlo_text)
+          if len(shape) >= 2 and shape[dim] in (batch_size, batch_size // data)]

@@ -1,13 +1,16 @@
-"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), and files
-that one process makes for all of them."""
+"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), work shared
+out between the processes (`my_share`, `gather_objects`), and files that one process makes for all of them."""
 
 from __future__ import annotations
 
+import pickle
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import jax
 import ml_collections
+import numpy as np
+from jax.experimental import multihost_utils
 
 T = TypeVar("T")
 
@@ -60,3 +63,29 @@ def made_by_first_process(make: Callable[[], T], find: Callable[[], T | None], w
                          f"(see process 0's log); make it before starting the processes: {hint}")
     time.sleep(poll_s)
   return found
+
+
+def process_position() -> tuple[int, int]:
+  """(this process's index, the number of processes): who does which share of a job."""
+  return jax.process_index(), jax.process_count()
+
+
+def my_share(items: Sequence[T]) -> list[T]:
+  """This process's share of a job's items: every `process_count`-th one, from `process_index`."""
+  index, count = process_position()
+  return list(items[index::count])
+
+
+def gather_objects(obj: Any) -> list[Any]:
+  """Every process's `obj` (picklable), in process order, on every process; also a barrier.
+
+  For small results (labels, manifest entries): they travel as bytes through one collective.
+  """
+  if jax.process_count() == 1:
+    return [obj]
+  data = np.frombuffer(pickle.dumps(obj), np.uint8)
+  sizes = np.asarray(multihost_utils.process_allgather(np.array([data.size], np.int32))).reshape(-1)
+  padded = np.zeros(int(sizes.max()), np.uint8)
+  padded[:data.size] = data
+  gathered = np.asarray(multihost_utils.process_allgather(padded))
+  return [pickle.loads(gathered[i, :int(size)].tobytes()) for i, size in enumerate(sizes)]

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -90,13 +91,24 @@ def build_step(config: ml_collections.ConfigDict, task: Task, mesh: jax.sharding
   abstract_batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=batch_sharding)
                     for k, v in batch_shapes.items()}
 
+  # The models return their params boxed with logical axis names (models/axes.py): read the names, then unbox.
+  boxed = jax.eval_shape(task.init_params, jax.random.key(config.seed), abstract_batch)
+  names_by_path = sharding.logical_names(boxed)
+
   def init_state(rng):
-    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
+    params = nn.meta.unbox(task.init_params(rng, abstract_batch))
+    return state_lib.create(params, optimizer, use_ema, task.init_stats())
 
   abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
-  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)
+  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size, names_by_path)
   init_fn = jax.jit(init_state, out_shardings=state_shardings)
-  train_step = jax.jit(make_train_step(task, optimizer, config), in_shardings=(state_shardings, batch_sharding),
+  step_fn = make_train_step(task, optimizer, config)
+
+  def step_with_rules(state, batch):
+    with sharding.logical_rules(mesh):  # the models' activation constraints apply while the step is traced
+      return step_fn(state, batch)
+
+  train_step = jax.jit(step_with_rules, in_shardings=(state_shardings, batch_sharding),
                        out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
   with_shardings = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state,
                                 state_shardings)
