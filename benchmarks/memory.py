@@ -64,7 +64,8 @@ def main(argv):
   compiled = parts.train_step.lower(parts.abstract_state, parts.abstract_batch).compile()
   m = compiled_step.memory_bytes(compiled)
   state_bytes = compiled_step.state_bytes_per_device(parts, trees=("params", "opt_state", "ema_params"))
-  result = dict(config=spec, devices=len(devices), data=len(devices) // config.mesh.fsdp,
+  overrides = [arg.removeprefix("--config.") for arg in sys.argv[1:] if arg.startswith("--config.")]
+  result = dict(config=spec, overrides=overrides, devices=len(devices), data=len(devices) // config.mesh.fsdp,
                 fsdp=config.mesh.fsdp, batch=config.batch_size, remat=config.model.get("remat", "none"),
                 argument_bytes=m["argument_bytes"], output_bytes=m["output_bytes"], alias_bytes=m["alias_bytes"],
                 temp_bytes=m["temp_bytes"], state_bytes=state_bytes, per_device_gib=round(m["peak_bytes"] / GIB, 3),

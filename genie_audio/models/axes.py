@@ -3,8 +3,8 @@
 Models say what each axis *is*; only `genie_audio/training/sharding.py` (`LOGICAL_RULES`) says which mesh axis
 splits it, so the sharding plan lives in one table (MaxText's logical axis rules).
 
-Parameter axes (`nn.with_logical_partitioning` on the initialisers, so `init` returns boxed params whose names
-the loop reads, then unboxes):
+Parameter axes (`nn.with_logical_partitioning` on the initialisers; only inside `boxing_param_names` does `init`
+return params boxed with their names, which the loop reads there: everywhere else params are plain arrays):
   embed      a layer's input features (a transformer's model dim)
   mlp        a layer's output features (an MLP's hidden dim)
   heads, kv  attention heads and the head dim;  qkv  the query/key/value index
@@ -29,9 +29,27 @@ _F32 = jnp.float32
 Initializer = Callable[..., jax.Array]
 
 
+_BOX_PARAM_NAMES: contextvars.ContextVar[bool] = contextvars.ContextVar("box_param_names", default=False)
+
+
+@contextlib.contextmanager
+def boxing_param_names() -> Iterator[None]:
+  """Inside, `init` returns params boxed with their logical axis names (`nn.Partitioned`)."""
+  token = _BOX_PARAM_NAMES.set(True)
+  try:
+    yield
+  finally:
+    _BOX_PARAM_NAMES.reset(token)
+
+
 def named(init: Initializer, *names: str | None) -> Initializer:
-  """`init` whose params carry the logical axis `names`."""
-  return nn.with_logical_partitioning(init, names)
+  """`init` whose params carry the logical axis `names` (boxed inside `boxing_param_names`)."""
+  boxed = nn.with_logical_partitioning(init, names)
+
+  def init_maybe_boxed(*args, **kwargs):
+    return boxed(*args, **kwargs) if _BOX_PARAM_NAMES.get() else init(*args, **kwargs)
+
+  return init_maybe_boxed
 
 
 def Dense(features: int, *, axes: tuple[str, str] = ("embed", "mlp"),

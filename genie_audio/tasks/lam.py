@@ -147,7 +147,7 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
   log.warning("lam: encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
               latent_dir, command)
   # Every process encodes its share of the recordings; process 0 completes the folder (runs/encoding.py).
-  encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir, progress=jax.process_index() == 0)
+  encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir)  # its bar shows process 0's share
 
 
 class LamTask(Task):

@@ -1,9 +1,10 @@
 """The one train loop shared by every stage.
 
-Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state
-(`jax.eval_shape`) -> shardings -> jitted init -> jitted step with the state donated -> restore (this workdir's
-checkpoint, else upstream params, else scratch) -> loop with logging, evaluation, checkpoints, a non-finite
-guard and SIGTERM handling.
+Reads top to bottom: mesh (a bad one fails before any work) -> the task's preparation (`Task.prepare`) -> data
+-> `build_step`: abstract state (`jax.eval_shape`), shardings from the params' logical axis names, jitted init,
+jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else scratch) ->
+loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling (`preemption.py`: every
+process stops at the same step).
 Everything stage-specific comes from the `Task`.
 """
 
@@ -14,7 +15,6 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -22,6 +22,7 @@ import numpy as np
 import optax
 
 from genie_audio.data import pipelines
+from genie_audio.models import axes
 from genie_audio.training import checkpoint, optim, preemption, sharding
 from genie_audio.training import state as state_lib
 from genie_audio.training.metrics import MetricWriter
@@ -91,13 +92,12 @@ def build_step(config: ml_collections.ConfigDict, task: Task, mesh: jax.sharding
   abstract_batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=batch_sharding)
                     for k, v in batch_shapes.items()}
 
-  # The models return their params boxed with logical axis names (models/axes.py): read the names, then unbox.
-  boxed = jax.eval_shape(task.init_params, jax.random.key(config.seed), abstract_batch)
-  names_by_path = sharding.logical_names(boxed)
+  with axes.boxing_param_names():  # the params' logical axis names (models/axes.py), for their shardings
+    names_by_path = sharding.logical_names(jax.eval_shape(task.init_params, jax.random.key(config.seed),
+                                                          abstract_batch))
 
   def init_state(rng):
-    params = nn.meta.unbox(task.init_params(rng, abstract_batch))
-    return state_lib.create(params, optimizer, use_ema, task.init_stats())
+    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
 
   abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
   state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size, names_by_path)

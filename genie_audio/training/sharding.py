@@ -5,7 +5,8 @@ below is the one table that maps those names to mesh axes:
   - activations keep the batch split over (data, fsdp) through the whole step (`logical_rules` puts the table in
     context while the step is traced), so every device computes on its own examples;
   - a parameter is split over `fsdp` along the first of its named axes, in table order, whose size the fsdp axis
-    divides: the compiler gathers it where a layer needs it and reduce-scatters its gradient (FSDP / ZeRO-3).
+    divides: the compiler gathers it where a layer needs it and sums its gradient back into the shards
+    (a reduce-scatter on accelerators; FSDP / ZeRO-3).
     Its optimizer moments and EMA copy are split the same way.
 Parameters smaller than `min_size` elements (norm scales, biases) stay replicated, where sharding only costs
 collectives; those the models leave unnamed fall back to a shape rule, split along their largest dimension that
@@ -95,10 +96,10 @@ def named_spec(names: tuple[str | None, ...], shape: tuple[int, ...], mesh: Mesh
   for logical, mesh_axes in LOGICAL_RULES:
     if mesh_axes is None or logical not in names:
       continue
-    axes = (mesh_axes,) if isinstance(mesh_axes, str) else tuple(mesh_axes)
-    dim, size = names.index(logical), math.prod(mesh.shape[a] for a in axes)
-    if size > 1 and spec[dim] is None and not used & set(axes) and shape[dim] % size == 0:
-      spec[dim], used = mesh_axes, used | set(axes)
+    claimed = {mesh_axes} if isinstance(mesh_axes, str) else set(mesh_axes)
+    dim, size = names.index(logical), math.prod(mesh.shape[a] for a in claimed)
+    if size > 1 and spec[dim] is None and not used & claimed and shape[dim] % size == 0:
+      spec[dim], used = mesh_axes, used | claimed
   return P(*spec)
 
 

@@ -10,8 +10,8 @@ Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
     results gathered (`distributed.my_share`, `distributed.gather_objects`); only process 0 writes what all read.
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
     (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
-  - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`); params may come
-    boxed with logical axis names (`models/axes.py`): the loop reads the names for sharding, then unboxes.
+  - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`); the loop also
+    reads the logical axis names the model gives its params (`models/axes.py`) for their shardings.
   - `init_stats()` -> the task's non-trainable statistics (e.g. the VQ's code-usage EMA), kept in the train
     state beside the params with no optimizer state; default {}.
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
