@@ -1,11 +1,10 @@
-"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), work shared
-out between the processes (`my_share`, `gather_objects`), and files that one process makes for all of them."""
+"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), and work
+shared out between the processes (`my_share`) with the results gathered (`gather_objects`)."""
 
 from __future__ import annotations
 
 import pickle
-import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Sequence, TypeVar
 
 import jax
 import ml_collections
@@ -43,26 +42,6 @@ def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.dist
   if not dist.auto and jax.process_count() != dist.num_processes:
     raise RuntimeError(f"{field_prefix}num_processes={dist.num_processes} but the coordinator at "
                        f"{dist.coordinator_address} counts {jax.process_count()} processes")
-
-
-def made_by_first_process(make: Callable[[], T], find: Callable[[], T | None], what: str, hint: str,
-                          timeout_s: float = 3600.0, poll_s: float = 1.0) -> T:
-  """`make()` on process 0; every other process waits until `find()` returns what process 0 made.
-
-  `make` writes files ending with a completion marker (e.g. `latents.json`, written last) and returns what
-  it made; `find` returns None until that marker is there. Only process 0 writes, so processes never write
-  the same files at once. A process that waits more than `timeout_s` fails naming `what` and `hint` (how to
-  make it before starting the processes).
-  """
-  if jax.process_index() == 0:
-    return make()
-  deadline = time.monotonic() + timeout_s
-  while (found := find()) is None:
-    if time.monotonic() > deadline:
-      raise TimeoutError(f"process {jax.process_index()} waited {timeout_s:.0f} s for process 0 to make {what} "
-                         f"(see process 0's log); make it before starting the processes: {hint}")
-    time.sleep(poll_s)
-  return found
 
 
 def process_position() -> tuple[int, int]:
