@@ -57,6 +57,7 @@ from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.runs import encoding, trained_run
+from genie_audio.training import sharding as sharding_lib
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -342,7 +343,7 @@ class LamTask(Task):
         x = np.concatenate([x, np.repeat(x[-1:], batch_size - valid, axis=0)])
       inputs = (x, np.int32(index))
       if replicated is not None:
-        inputs = jax.device_put(inputs, replicated)
+        inputs = sharding_lib.put_replicated(inputs, replicated)
       out = jax.device_get(eval_step(params, *inputs))
       codes.append(out[0][:valid])
       shifted.append(out[1][:valid])

@@ -145,6 +145,23 @@ def logical_rules(mesh: Mesh) -> Iterator[None]:
     yield
 
 
+def put_replicated(tree: Any, sharding: NamedSharding) -> Any:
+  """`tree` (the same values on every process, e.g. evaluation inputs) whole on every device of the mesh.
+
+  `jax.device_put` cannot place onto other processes' devices, so with several processes the global array is
+  assembled from each process's copy; PRNG keys travel as their key data.
+  """
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+
+  def put(x):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+    return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+  return jax.tree.map(put, tree)
+
+
 def global_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles this process's batch slice into a global array sharded over the batch axes."""
   sharding = batch_sharding(mesh)
