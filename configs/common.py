@@ -55,14 +55,26 @@ def base_config() -> ml_collections.ConfigDict:
   c.async_checkpoints = True
   # Reader processes; 0 reads in a background thread, as fast for cheap WAV crops (benchmarks/data_pipeline.py).
   c.data = ml_collections.ConfigDict(dict(dataset_dir=DEMO_DATASET, num_workers=0))
+  # Joined before anything touches a device (launch/train.py); timeout_s: how long a process waits for the others.
   c.distributed = ml_collections.ConfigDict(dict(
-      auto=False, coordinator_address="", num_processes=1, process_id=0))
+      auto=False, coordinator_address="", num_processes=1, process_id=0, timeout_s=300))
   return c
 
 
 def _check(condition: bool, field: str, value, requirement: str) -> None:
   if not condition:
     raise ValueError(f"config.{field}={value!r}: {requirement}")
+
+
+def validate_distributed(c: ml_collections.ConfigDict) -> None:
+  """The `config.distributed` fields alone: plain Python, so it runs before `jax.distributed` is joined."""
+  d = c.distributed
+  _check(d.num_processes >= 1, "distributed.num_processes", d.num_processes, "must be >= 1")
+  _check(0 <= d.process_id < d.num_processes, "distributed.process_id", d.process_id,
+         "must be in [0, num_processes)")
+  _check(d.num_processes == 1 or d.auto or d.coordinator_address, "distributed.coordinator_address",
+         d.coordinator_address, "is required when num_processes > 1 (e.g. 'localhost:12355')")
+  _check(d.get("timeout_s", 300) > 0, "distributed.timeout_s", d.get("timeout_s"), "must be > 0 (seconds)")
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
@@ -81,12 +93,13 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _check(c.data.num_workers >= 0, "data.num_workers", c.data.num_workers, "must be >= 0")
   _check(c.mesh.fsdp >= 1, "mesh.fsdp", c.mesh.fsdp, "must be >= 1")
   _check(c.mesh.data == -1 or c.mesh.data >= 1, "mesh.data", c.mesh.data, "must be -1 (auto) or >= 1")
-  _check(c.distributed.num_processes >= 1, "distributed.num_processes", c.distributed.num_processes,
-         "must be >= 1")
-  _check(0 <= c.distributed.process_id < c.distributed.num_processes, "distributed.process_id",
-         c.distributed.process_id, "must be in [0, num_processes)")
-  _check(c.distributed.num_processes == 1 or c.distributed.coordinator_address, "distributed.coordinator_address",
-         c.distributed.coordinator_address, "is required when num_processes > 1 (e.g. 'localhost:12355')")
+  validate_distributed(c)
+  if "model" in c:
+    from genie_audio.models import layers  # imported here, as the task registry below
+    _check(c.model.get("attention", "auto") in layers.ATTENTION_KINDS, "model.attention",
+           c.model.get("attention"), f"must be one of {layers.ATTENTION_KINDS}")
+    _check(c.model.get("remat", "none") in layers.REMAT_POLICIES, "model.remat", c.model.get("remat"),
+           f"must be one of {layers.REMAT_POLICIES}")
   if c.optim.get("trainable"):
     try:
       re.compile(c.optim.trainable)

@@ -37,8 +37,9 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   c.checkpoint_every_steps = 5_000
   c.init = ml_collections.ConfigDict(dict(lam=ml_collections.ConfigDict(dict(workdir=lam_workdir))))
   c.data.window_frames = window_frames  # T, a multiple of the LAM's frames_per_action
+  # attention, remat: README "Many devices and hosts" (remat default from benchmarks/memory.py).
   c.model = ml_collections.ConfigDict(dict(dim=512, depth=8, num_heads=8, mlp_ratio=4, s_min=0.0,
-                                           dtype="bfloat16"))
+                                           attention="auto", remat="none", dtype="bfloat16"))
   # Edit masks as an editor selects them (genie_audio/models/spans.py).
   c.mask = ml_collections.ConfigDict(dict(min_frac=0.1, max_frac=0.6, max_spans=3, multi_prob=0.25,
                                           edge_prob=0.2))

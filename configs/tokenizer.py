@@ -43,6 +43,9 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
       num_clips=16, clip_seconds=2.0,   # fixed validation crops, chosen deterministically
       sampler_steps=25, method="euler", seed=0,
       chunk_seconds=2.0, overlap_seconds=0.25))  # whole-file decoding (launch/evaluate.py --audio)
+  # Attention kernel and block remat (README "Many devices and hosts"; defaults from benchmarks/memory.py).
+  c.model.attention = "auto"
+  c.model.remat = "none"
   if tiny:  # CPU size: 3000 steps take ~12 minutes on 2 cores
     c.total_steps = 3000
     c.batch_size = 8

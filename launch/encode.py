@@ -17,6 +17,7 @@ from absl import logging as absl_logging  # noqa: E402
 
 from genie_audio.data import latents  # noqa: E402
 from genie_audio.runs import encoding  # noqa: E402
+from launch import process_flags  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Tokenizer run folder.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "Latent folder (default: WORKDIR/latents).")
@@ -29,6 +30,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
+    process_flags.initialize()  # before anything touches a device
     out = encoding.encode_dataset(_WORKDIR.value, _OUTPUT.value, batch_size=_BATCH.value,
                                   progress=_PROGRESS.value)
   except (FileNotFoundError, ValueError) as e:

@@ -26,6 +26,7 @@ from absl import logging as absl_logging  # noqa: E402
 from genie_audio import tasks  # noqa: E402
 from genie_audio.data import audio, prepare  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
+from launch import process_flags  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder.", required=True)
 _AUDIO = flags.DEFINE_string("audio", None, "Audio file or folder (searched recursively) to evaluate on.")
@@ -50,6 +51,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
+    process_flags.initialize()  # before anything touches a device
     paths = audio_paths(_AUDIO.value) if _AUDIO.value else None
     task = tasks.load(_WORKDIR.value)
     params, ema_params, step = run.load_train_params(_WORKDIR.value)

@@ -27,12 +27,15 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config = _CONFIG.value
+  # Join the other processes first: validation opens upstream checkpoints and traces with PRNG keys, and JAX
+  # refuses to join once a device has been touched.
+  common.validate_distributed(config)
+  distributed.initialize(config.distributed)
   common.validate(config)
   common.absolutize_paths(config)
   task_cls = tasks.get(config.task)
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO
   logging.getLogger("genie_audio").setLevel(logging.INFO)
-  distributed.initialize(config.distributed)
   workdir = _WORKDIR.value or os.path.join(common.REPO_ROOT, "runs", task_cls.name)
   metrics = loop.train(config, workdir, task_cls)
   print({k: round(v, 6) for k, v in sorted(metrics.items())})

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from genie_audio.testing import fake_data, runs
-from genie_audio.training import checkpoint
+from genie_audio.testing.toy_task import ToyTask
+from genie_audio.training import checkpoint, loop
 from genie_audio.training.metrics import read_metrics
 
 TOY = "genie_audio/testing/toy_config.py"
@@ -70,19 +71,35 @@ def test_sigterm_saves_and_exits_cleanly(dataset, tmp_path):
   assert saved is not None and 0 < saved < 500 and saved == max(losses(tmp_path))
 
 
-def test_two_processes_train_together(dataset, tmp_path):
+def test_two_processes_start_from_upstream_and_stop_together_when_one_gets_sigterm(dataset, tmp_path):
+  # Starting from an upstream run (as a progressive tokenizer does) makes config validation open its checkpoints
+  # before training: the processes must have joined `jax.distributed` before that touches JAX.
+  upstream = tmp_path / "upstream"
+  loop.train(runs.toy(dataset, total_steps=1, checkpoint_every_steps=1, async_checkpoints=False), upstream,
+             ToyTask)
   with socket.socket() as s:
     s.bind(("localhost", 0))
     port = s.getsockname()[1]
-  common = (f"--config.data.dataset_dir={dataset}", "--config.total_steps=6",
+  common = (f"--config.data.dataset_dir={dataset}", "--config.total_steps=500", f"--config.init.workdir={upstream}",
+            "--config.checkpoint_every_steps=1000", "--config.data.read_delay_s=0.03",
             "--config.distributed.num_processes=2", f"--config.distributed.coordinator_address=localhost:{port}")
   processes = [_start(tmp_path, *common, f"--config.distributed.process_id={i}", device_count=2)
                for i in range(2)]
-  outputs = [p.communicate(timeout=240)[0] for p in processes]
+  try:
+    while all(p.poll() is None for p in processes) and len(losses(tmp_path)) < 2:
+      time.sleep(0.05)
+    processes[1].send_signal(signal.SIGTERM)  # only one of them: both must save the same step and exit
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+  finally:  # a hung pair must not outlive the test
+    for p in processes:
+      if p.poll() is None:
+        p.kill()
   assert [p.returncode for p in processes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
-  assert sorted(losses(tmp_path)) == list(range(1, 7))
-  assert losses(tmp_path)[6] < losses(tmp_path)[1]
-  data_state = tmp_path / "checkpoints" / "6" / "data"
+  assert "started from upstream params" in outputs[0]
+  saved = checkpoint.Checkpointer(tmp_path, read_only=True).latest_step()
+  assert saved is not None and 2 <= saved < 500
+  assert sorted(losses(tmp_path)) == list(range(1, saved + 1))
+  data_state = tmp_path / "checkpoints" / str(saved) / "data"
   assert sorted(p.name for p in data_state.glob("process_*")) == ["process_0-of-2.json", "process_1-of-2.json"]
 
 

@@ -1,4 +1,6 @@
-"""Mesh construction and the FSDP parameter rule."""
+"""Mesh construction, the logical-axis and shape rules for parameters, and each stage's compiled FSDP step."""
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -6,6 +8,7 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
+from genie_audio.testing import compiled_step
 from genie_audio.training import sharding
 
 
@@ -48,3 +51,45 @@ def test_global_batch_splits_over_all_devices():
   assert batch["wave"].shape == (16, 3)
   assert {s.data.shape for s in batch["wave"].addressable_shards} == {(2, 3)}
   np.testing.assert_array_equal(np.asarray(batch["wave"]), np.arange(48).reshape(16, 3))
+
+
+def test_named_spec_takes_the_first_rule_whose_axis_divides():
+  mesh = sharding.make_mesh(2, 4)
+  assert sharding.named_spec(("embed", "mlp"), (64, 256), mesh, 0) == P("fsdp", None)
+  assert sharding.named_spec(("embed", "mlp"), (65, 256), mesh, 0) == P(None, "fsdp")  # 65: next rule
+  assert sharding.named_spec(("conv", "embed", "mlp"), (3, 6, 10), mesh, 0) == P(None, None, None)
+  assert sharding.named_spec(("embed", "mlp"), (64, 256), mesh, 10**6) == P(None, None)  # small: replicated
+
+
+def test_optimizer_moments_and_ema_follow_their_params_names():
+  mesh = sharding.make_mesh(2, 4)
+  kernel = jnp.ones((8, 12))
+  state = {"params": {"dense": {"kernel": kernel}}, "opt": {"mu": {"dense": {"kernel": kernel}}},
+           "unnamed": kernel, "count": jnp.zeros(())}
+  shardings = sharding.tree_shardings(state, mesh, 0, {"['dense']['kernel']": ("embed", "mlp")})
+  assert shardings["params"]["dense"]["kernel"].spec == P("fsdp", None)  # named: the input features
+  assert shardings["opt"]["mu"]["dense"]["kernel"].spec == P("fsdp", None)
+  assert shardings["unnamed"].spec == P(None, "fsdp")  # the shape rule: the largest divisible dimension
+  assert shardings["count"].spec == P()
+
+
+# A batch no parameter dimension of the tiny models equals, so a gathered batch cannot pass for a parameter.
+_BATCH = 56
+
+
+@pytest.mark.parametrize("spec", ["configs/tokenizer.py:tiny", "configs/lam.py:tiny", "configs/dynamics.py:tiny"])
+def test_fsdp_keeps_the_batch_split_and_shards_the_state(spec):
+  config = compiled_step.load_config(spec)
+  # Tiny models' params are all small: shard every one, as the full-size defaults shard their large ones.
+  config.update(dict(batch_size=_BATCH, shard_min_size=0))
+  config.mesh.fsdp = 4
+  _, parts = compiled_step.build(config, spec)
+  compiled = parts.train_step.lower(parts.abstract_state, parts.abstract_batch).compile()
+  assert compiled_step.batch_sized_gathers(compiled.as_text(), _BATCH, data=2) == []
+  batch_bytes = sum(math.prod(v.sharding.shard_shape(v.shape)) * np.dtype(v.dtype).itemsize
+                    for v in parts.abstract_batch.values())
+  fsdp4 = compiled_step.memory_bytes(compiled)["argument_bytes"] - batch_bytes  # params, optimizer, EMA
+  config.mesh.fsdp = 1
+  _, unsharded = compiled_step.build(config, spec)
+  fsdp1 = compiled_step.state_bytes_per_device(unsharded, trees=("params", "opt_state", "ema_params"))
+  assert fsdp4 <= 0.3 * fsdp1, (fsdp4, fsdp1)

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -17,7 +18,7 @@ from genie_audio.runs.encoding import encode_dataset
 from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import fake_data, runs
 from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import loop
+from genie_audio.training import distributed, loop
 from genie_audio.training.metrics import MetricWriter
 
 KEYS = {"mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"}
@@ -125,3 +126,23 @@ def test_run_loader_restores_tuples_and_names_missing_runs(workdir, tmp_path):
   (tmp_path / "config.json").write_text("{}")
   with pytest.raises(FileNotFoundError, match=f"{tmp_path} has no checkpoint yet"):
     run.load_params(tmp_path)
+
+
+def test_processes_share_the_encoding_and_process_0_completes_it(workdir, tmp_path, monkeypatch):
+  """Two processes, played one after the other in this one: each encodes its share of the 3 recordings; process 0
+  adopts process 1's staged shards and completes the folder. Same latents as one process makes."""
+  out, staged = tmp_path / "shared", []
+  monkeypatch.setattr(distributed, "process_position", lambda: (1, 2))
+  monkeypatch.setattr(distributed, "gather_objects", lambda obj: staged.append(obj) or [obj])
+  encode_dataset(workdir, out, progress=False)
+  assert latents.read_meta(out) is None and len(latents.read_entries(out / ".process1")) == 1
+  monkeypatch.setattr(distributed, "process_position", lambda: (0, 2))
+  monkeypatch.setattr(distributed, "gather_objects", lambda obj: [obj, staged[0]])
+  encode_dataset(workdir, out, progress=False)
+  assert latents.read_meta(out) is not None and not (out / ".process1").exists()
+  monkeypatch.undo()
+  alone = encode_dataset(workdir, tmp_path / "alone", progress=False)
+  shared = {e.shard: e for e in latents.read_entries(out)}
+  assert sorted(shared) == sorted(e.shard for e in latents.read_entries(alone))
+  for shard in shared:
+    np.testing.assert_array_equal(np.load(out / shard), np.load(Path(alone) / shard))

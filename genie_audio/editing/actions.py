@@ -100,10 +100,12 @@ def labels_key(latent_dir: str | os.PathLike, source: dict[str, Any], frames_per
 
 def label_dataset(latent_dir: str | os.PathLike, infer_fn: InferFn, params: PyTree, frames_per_action: int,
                   window_steps: int, source: dict[str, Any], cache_path: str | os.PathLike | None = None,
-                  batch_size: int = 8, progress: bool = True) -> action_labels.Labels:
+                  batch_size: int = 8, progress: bool = True,
+                  take_share: Callable[[list], list] = list) -> action_labels.Labels:
   """Timelines of every recording of a complete latent folder (both splits); cached at `cache_path`.
 
   `source` describes the LAM (e.g. its workdir and step) and is part of the cache key (`labels_key`).
+  `take_share` picks the recordings to label from the folder's list (one process's share of them).
   """
   key = labels_key(latent_dir, source, frames_per_action, window_steps)
   if cache_path is not None:
@@ -113,7 +115,7 @@ def label_dataset(latent_dir: str | os.PathLike, infer_fn: InferFn, params: PyTr
   if latent_store.read_meta(latent_dir) is None:
     raise FileNotFoundError(f"{latent_dir} holds no complete latents; run python launch/encode.py "
                             f"--workdir TOKENIZER_RUN first")
-  entries = latent_store.read_entries(latent_dir)
+  entries = take_share(latent_store.read_entries(latent_dir))
   labels = {}
   for entry in tqdm(entries, desc="label actions", unit="rec", disable=not progress, dynamic_ncols=True):
     z_TC = np.load(Path(latent_dir) / entry.shard)

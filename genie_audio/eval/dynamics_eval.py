@@ -43,6 +43,7 @@ from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel
 from genie_audio.runs import trained_run
+from genie_audio.training import sharding as sharding_lib
 
 PyTree = Any
 
@@ -124,8 +125,8 @@ class DynamicsEvaluator:
     if isinstance(leaf_sharding, NamedSharding):  # training: params live on the run's mesh
       replicated = NamedSharding(leaf_sharding.mesh, P())
     self._fn = (jax.jit(run, static_argnames="num_steps", out_shardings=replicated), replicated)
-    self._lam_params = jax.device_put(self.lam.params, replicated) if replicated else jax.device_put(
-        self.lam.params)
+    self._lam_params = (sharding_lib.put_replicated(self.lam.params, replicated) if replicated
+                        else jax.device_put(self.lam.params))
 
   def _passes(self, params, z, mask, actions, guidance, num_steps, seed):
     """(in-painted latents, LAM codes of them, LAM codes of the originals) of all windows for one variant,
@@ -139,7 +140,7 @@ class DynamicsEvaluator:
       parts = [np.concatenate([p, np.repeat(p[-1:], bs - valid, axis=0)]) for p in parts]
       args = (*parts, jax.random.fold_in(jax.random.key(seed), index), np.float32(guidance))
       if replicated is not None:
-        args = jax.device_put(args, replicated)
+        args = sharding_lib.put_replicated(args, replicated)
       out, code, original_code = jax.device_get(fn(params, self._lam_params, *args, num_steps=num_steps))
       outs.append(out[:valid])
       codes.append(code[:valid])

@@ -28,6 +28,15 @@ def _flops_from_cost(cost: Any) -> float | None:
   return None
 
 
+def compiled_flops(compiled: Any) -> float | None:
+  """FLOPs of one call of an already compiled program (`jit(...).lower(...).compile()`), or None if unknown."""
+  try:
+    cost = compiled.cost_analysis()
+  except Exception:  # Some backends/plugins do not implement cost analysis; report "unknown", not a crash.
+    return None
+  return _flops_from_cost(cost)
+
+
 def step_flops(jitted_fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float | None:
   """FLOPs of one call of `jitted_fn(*args, **kwargs)` per XLA's cost analysis, or None if unavailable.
 
@@ -35,12 +44,7 @@ def step_flops(jitted_fn: Callable[..., Any], *args: Any, **kwargs: Any) -> floa
   jitted first. Counts are of the optimised HLO for the whole program, i.e. summed over devices when sharded.
   """
   fn = jitted_fn if hasattr(jitted_fn, "lower") else jax.jit(jitted_fn)
-  compiled = fn.lower(*args, **kwargs).compile()
-  try:
-    cost = compiled.cost_analysis()
-  except Exception:  # Some backends/plugins do not implement cost analysis; report "unknown", not a crash.
-    return None
-  return _flops_from_cost(cost)
+  return compiled_flops(fn.lower(*args, **kwargs).compile())
 
 
 def measure_matmul_peak(dtype: Any = jnp.float32, n: int | None = None, repeats: int = 5,

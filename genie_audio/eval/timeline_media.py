@@ -23,6 +23,7 @@ from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
 from genie_audio.eval import plots
 from genie_audio.models.lam import LatentActionModel
+from genie_audio.training import sharding as sharding_lib
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class TimelineFigure:
     # Sharded params: inputs and codes replicated on their mesh (every process gets the whole timeline).
     replicated = NamedSharding(sharding.mesh, P())
     jitted = jax.jit(infer, out_shardings=replicated)
-    return lambda p, z_BTC: jitted(p, jax.device_put(z_BTC, replicated))
+    return lambda p, z_BTC: jitted(p, sharding_lib.put_replicated(z_BTC, replicated))
 
   def __call__(self, params: PyTree) -> dict[str, Any]:
     clip = self.clip()

@@ -23,7 +23,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genie_audio.models.layers import ConvResBlock, RMSNorm
+from genie_audio.models.axes import Conv, constrain_batch
+from genie_audio.models.layers import ConvResBlock, RMSNorm, remat_block
 
 Dtype = Any
 
@@ -82,6 +83,7 @@ class DownStage(nn.Module):
   depth: int = 1
   kernel_size: int = 7
   dilations: tuple[int, ...] = (1, 3, 9)
+  remat: str = "none"  # layers.REMAT_POLICIES, for the residual blocks
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -89,12 +91,15 @@ class DownStage(nn.Module):
     # Check widths before building anything so a bad config fails with the stage's name.
     check_down(x_BTC.shape[-1], self.factor, self.out_channels, self.name or "DownStage")
     for i in range(self.depth):
-      x_BTC = ConvResBlock(self.kernel_size, self.dilations[i % len(self.dilations)], dtype=self.dtype)(x_BTC)
+      block_cls = remat_block(ConvResBlock, self.remat)
+      # Named as flax names an unwrapped block, so remat leaves the param paths unchanged.
+      x_BTC = block_cls(self.kernel_size, self.dilations[i % len(self.dilations)], dtype=self.dtype,
+                        name=f"ConvResBlock_{i}")(x_BTC)
     h = nn.silu(RMSNorm(dtype=self.dtype)(x_BTC))
     # Kernel 2r, stride r, 'SAME': each output sees its own r samples plus r/2 either side.
-    h_BTC = nn.Conv(self.out_channels, (2 * self.factor,), strides=(self.factor,), padding="SAME",
-                    dtype=self.dtype, param_dtype=jnp.float32)(h)
-    return h_BTC + down_shortcut(x_BTC, self.factor, self.out_channels, self.name or "DownStage")
+    h_BTC = Conv(self.out_channels, (2 * self.factor,), strides=(self.factor,), padding="SAME",
+                 dtype=self.dtype, param_dtype=jnp.float32)(h)
+    return constrain_batch(h_BTC + down_shortcut(x_BTC, self.factor, self.out_channels, self.name or "DownStage"))
 
 
 class UpStage(nn.Module):
@@ -104,16 +109,19 @@ class UpStage(nn.Module):
   depth: int = 1
   kernel_size: int = 7
   dilations: tuple[int, ...] = (1, 3, 9)
+  remat: str = "none"  # layers.REMAT_POLICIES, for the residual blocks
   dtype: Dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x_BTC: jax.Array) -> jax.Array:
     check_up(x_BTC.shape[-1], self.factor, self.out_channels, self.name or "UpStage")
     h = nn.silu(RMSNorm(dtype=self.dtype)(x_BTC))
-    h = nn.Conv(self.out_channels * self.factor, (self.kernel_size,), padding="SAME",
-                dtype=self.dtype, param_dtype=jnp.float32)(h)
-    y_BTC = shuffle(h, self.factor) + up_shortcut(x_BTC, self.factor, self.out_channels,
-                                                   self.name or "UpStage")
+    h = Conv(self.out_channels * self.factor, (self.kernel_size,), padding="SAME",
+             dtype=self.dtype, param_dtype=jnp.float32)(h)
+    y_BTC = constrain_batch(shuffle(h, self.factor) + up_shortcut(x_BTC, self.factor, self.out_channels,
+                                                                   self.name or "UpStage"))
     for i in range(self.depth):
-      y_BTC = ConvResBlock(self.kernel_size, self.dilations[i % len(self.dilations)], dtype=self.dtype)(y_BTC)
+      block_cls = remat_block(ConvResBlock, self.remat)
+      y_BTC = block_cls(self.kernel_size, self.dilations[i % len(self.dilations)], dtype=self.dtype,
+                        name=f"ConvResBlock_{i}")(y_BTC)
     return y_BTC

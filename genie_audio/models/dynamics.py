@@ -35,7 +35,9 @@ import ml_collections
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spans
-from genie_audio.models.layers import AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate
+from genie_audio.models.axes import Dense, Embed, constrain_batch
+from genie_audio.models.layers import (AdaLNModulation, RMSNorm, TimeEmbedding, TransformerBlock, modulate,
+                                       remat_block)
 
 Dtype = Any
 
@@ -49,6 +51,8 @@ class DynamicsModel(nn.Module):
     latent_dim: latent channels C. dim: model width D. depth: transformer blocks. num_heads: attention heads.
     num_actions: A (the action table has A + 1 rows, the last one = no action). mlp_ratio: MLP width / D.
     s_min: flow-matching noise floor at t = 0 (training path, `__call__`). dtype: compute dtype.
+    attention, remat: `layers.ATTENTION_KINDS` and `layers.REMAT_POLICIES` (the attention kernel; recomputing
+    blocks in the backward pass).
   """
   latent_dim: int = 64
   dim: int = 512
@@ -57,20 +61,23 @@ class DynamicsModel(nn.Module):
   num_actions: int = 8
   mlp_ratio: int = 4
   s_min: float = 0.0
+  attention: str = "auto"
+  remat: str = "none"
   dtype: Dtype = jnp.float32
 
   def setup(self):
     f32 = jnp.float32
-    self.in_proj = nn.Dense(self.dim, dtype=self.dtype, param_dtype=f32)
+    self.in_proj = Dense(self.dim, dtype=self.dtype, param_dtype=f32)
     self.time_embed = TimeEmbedding(self.dim, dtype=self.dtype)
-    self.action_embed = nn.Embed(self.num_actions + 1, self.dim, dtype=self.dtype, param_dtype=f32)
-    self.blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=self.dtype, name=f"block{i}")
-                   for i in range(self.depth)]
+    self.action_embed = Embed(self.num_actions + 1, self.dim, dtype=self.dtype, param_dtype=f32)
+    block_cls = remat_block(TransformerBlock, self.remat)
+    self.blocks = [block_cls(self.num_heads, self.mlp_ratio, attention=self.attention, dtype=self.dtype,
+                             name=f"block{i}") for i in range(self.depth)]
     self.out_mod = AdaLNModulation(self.dim, 2, dtype=self.dtype)
     self.out_norm = RMSNorm(use_scale=False, dtype=self.dtype)
     # Zero-init output: the untrained model predicts v = 0 (DiT's final layer).
-    self.out_proj = nn.Dense(self.latent_dim, dtype=self.dtype, param_dtype=f32,
-                             kernel_init=nn.initializers.zeros)
+    self.out_proj = Dense(self.latent_dim, dtype=self.dtype, param_dtype=f32,
+                          kernel_init=nn.initializers.zeros)
 
   def action_ids(self, actions_BT: jax.Array) -> jax.Array:
     """Maps negative ids to the null row A; ids above A are clipped to it too (they cannot raise under jit)."""
@@ -90,12 +97,12 @@ class DynamicsModel(nn.Module):
     a_BTD = self.action_embed(self.action_ids(actions_BT))
     # Actions enter twice: in the tokens, so attention can gather the actions of other frames (motion over a
     # span integrates them), and in the per-frame adaLN conditioning, which modulates every block.
-    h_BTD = self.in_proj(tokens.astype(self.dtype)) + a_BTD
+    h_BTD = constrain_batch(self.in_proj(tokens.astype(self.dtype)) + a_BTD)
 
     # Per-frame time: context frames are clean, i.e. at t = 0.
     t_BT = jnp.where(mask_BT, jnp.broadcast_to(jnp.asarray(t_B, jnp.float32)[:, None], (B, T)), 0.0)
     temb_BTD = self.time_embed(t_BT.reshape(B * T)).reshape(B, T, self.dim)
-    cond_BTD = temb_BTD + a_BTD
+    cond_BTD = constrain_batch(temb_BTD + a_BTD)
 
     for block in self.blocks:
       h_BTD = block(h_BTD, cond_BTD)
@@ -121,6 +128,7 @@ def dynamics_from_config(model: ml_collections.ConfigDict, latent_dim: int, num_
   """Builds the model from `config.model`; the latent width C and the action count A come from the LAM run."""
   return DynamicsModel(latent_dim=latent_dim, dim=model.dim, depth=model.depth, num_heads=model.num_heads,
                        num_actions=num_actions, mlp_ratio=model.mlp_ratio, s_min=model.s_min,
+                       attention=model.get("attention", "auto"), remat=model.get("remat", "none"),
                        dtype=jnp.dtype(model.dtype))
 
 

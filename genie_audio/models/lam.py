@@ -40,7 +40,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from genie_audio.models.layers import RMSNorm, TransformerBlock
+from genie_audio.models.axes import Dense, Embed, constrain_batch
+from genie_audio.models.layers import RMSNorm, TransformerBlock, remat_block
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
@@ -89,28 +90,30 @@ class LatentActionModel(nn.Module):
   normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
   encoder_view: str = "window"    # ENCODER_VIEWS: what the encoder sees of the latents
   encoder_attention: str = "bidirectional"  # ENCODER_ATTENTIONS: "step_causal" = a step sees only its past
+  attention: str = "auto"         # layers.ATTENTION_KINDS: the attention kernel
+  remat: str = "none"             # layers.REMAT_POLICIES: recompute blocks in the backward pass
   dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
 
   def setup(self):
     D, dt = self.model_dim, self.dtype
-    dense = lambda features, name, **kw: nn.Dense(features, dtype=dt, param_dtype=_F32, name=name, **kw)
+    block = lambda name: remat_block(TransformerBlock, self.remat)(self.num_heads, self.mlp_ratio,
+                                                                    attention=self.attention, dtype=dt, name=name)
+    dense = lambda features, name, **kw: Dense(features, dtype=dt, param_dtype=_F32, name=name, **kw)
     # The phase (frame index within its step) tells both transformers where the step boundaries are.
     self.enc_in = dense(D, "enc_in")
-    self.enc_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="enc_phase")
-    self.enc_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"enc_block{i}")
-                       for i in range(self.encoder_depth)]
+    self.enc_phase = Embed(self.frames_per_action, D, param_dtype=_F32, name="enc_phase")
+    self.enc_blocks = [block(f"enc_block{i}") for i in range(self.encoder_depth)]
     self.enc_norm = RMSNorm(dtype=_F32, name="enc_norm")
     self.to_code = dense(self.code_dim, "to_code")
     self.vq = VectorQuantizer(self.num_actions, self.code_dim, self.beta, self.normalize_codes, name="vq")
     self.action_embed = dense(D, "action_embed")
     self.null_action = self.param("null_action", nn.initializers.normal(0.02), (D,), _F32)
     self.dec_in = dense(D, "dec_in")
-    self.dec_phase = nn.Embed(self.frames_per_action, D, param_dtype=_F32, name="dec_phase")
+    self.dec_phase = Embed(self.frames_per_action, D, param_dtype=_F32, name="dec_phase")
     self.mask_token = self.param("mask_token", nn.initializers.normal(0.02), (D,), _F32)
-    self.dec_blocks = [TransformerBlock(self.num_heads, self.mlp_ratio, dtype=dt, name=f"dec_block{i}")
-                       for i in range(self.decoder_depth)]
+    self.dec_blocks = [block(f"dec_block{i}") for i in range(self.decoder_depth)]
     self.dec_norm = RMSNorm(dtype=_F32, name="dec_norm")
-    self.dec_out = nn.Dense(self.latent_dim, dtype=_F32, param_dtype=_F32, name="dec_out")
+    self.dec_out = Dense(self.latent_dim, dtype=_F32, param_dtype=_F32, name="dec_out")
 
   def _steps(self, latents_BTC: jax.Array) -> int:
     T, R = latents_BTC.shape[1], self.frames_per_action
@@ -129,10 +132,10 @@ class LatentActionModel(nn.Module):
     B, T, _ = latents_BTC.shape
     S = self._steps(latents_BTC)
     view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view, self.frames_per_action)
-    h_BTD = self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T)
+    h_BTD = constrain_batch(self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T))
     mask_BTT = self._encoder_mask(B, T)
     for block in self.enc_blocks:
-      h_BTD = block(h_BTD, mask=mask_BTT)
+      h_BTD = block(h_BTD, None, mask_BTT)  # positional: remat wraps the call
     h_BTD = self.enc_norm(h_BTD)
     # Mean over each step's R frames: every frame has seen the whole window, pooling only aligns.
     h_BSD = jnp.mean(h_BTD.reshape(B, S, self.frames_per_action, -1), axis=2)
@@ -155,8 +158,8 @@ class LatentActionModel(nn.Module):
     self._steps(latents_BTC)
     x_BTD = self.dec_in(latents_BTC.astype(self.dtype))
     x_BTD = jnp.where(mask_BT[..., None], self.mask_token.astype(self.dtype), x_BTD)
-    x_BTD = x_BTD + self._phase(self.dec_phase, T)
-    cond_BTE = jnp.repeat(action_BSE, self.frames_per_action, axis=1).astype(self.dtype)
+    x_BTD = constrain_batch(x_BTD + self._phase(self.dec_phase, T))
+    cond_BTE = constrain_batch(jnp.repeat(action_BSE, self.frames_per_action, axis=1).astype(self.dtype))
     for block in self.dec_blocks:
       x_BTD = block(x_BTD, cond_BTE)
     return self.dec_out(self.dec_norm(x_BTD))

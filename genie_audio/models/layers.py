@@ -4,6 +4,13 @@ Used by the tokenizer (conv encoder and velocity U-Net) and by the transformer l
 models. Parameters are always float32; each module's `dtype` is the compute dtype (jnp.bfloat16 on
 accelerators). Norm statistics and the attention softmax run in float32 whatever `dtype` is.
 
+Two per-model options come from `config.model`:
+  attention ("auto" | "xla" | "cudnn"): the kernel of `jax.nn.dot_product_attention`. "auto" takes cuDNN's
+    flash attention on a GPU when it can run it (bf16/fp16 compute, head dim a multiple of 8 up to 128, no mask)
+    and XLA's plain path elsewhere (CPU, TPU, float32); "cudnn" insists (and fails where cuDNN cannot).
+  remat ("none" | "full" | "dots"): rematerialisation of each transformer / residual block in the backward pass
+    (`remat_block`): "full" keeps only the block inputs, "dots" also keeps the outputs of the weight matmuls.
+
 Dimension keys:
   B batch, T time (query positions), S time (key positions), C channels, D model dim,
   E conditioning dim, N heads, H head dim (gemma's BTNH), F MLP hidden dim.
@@ -17,6 +24,8 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from genie_audio.models.axes import Conv, Dense, constrain_batch, named
 
 Dtype = Any
 
@@ -75,9 +84,8 @@ class TimeEmbedding(nn.Module):
   @nn.compact
   def __call__(self, t_B: jax.Array) -> jax.Array:
     h = timestep_embedding(t_B, self.freq_dim).astype(self.dtype)
-    h = nn.Dense(self.features, dtype=self.dtype, param_dtype=_F32)(h)
-    h = nn.Dense(self.features, dtype=self.dtype, param_dtype=_F32)(nn.silu(h))
-    return h
+    h = constrain_batch(Dense(self.features, dtype=self.dtype)(h))
+    return constrain_batch(Dense(self.features, dtype=self.dtype)(nn.silu(h)))
 
 
 def _per_position(c: jax.Array, x: jax.Array) -> jax.Array:
@@ -101,9 +109,10 @@ class AdaLNModulation(nn.Module):
 
   @nn.compact
   def __call__(self, cond: jax.Array) -> tuple[jax.Array, ...]:
-    h = nn.Dense(self.num * self.features, dtype=self.dtype, param_dtype=_F32,
-                 kernel_init=nn.initializers.zeros, bias_init=nn.initializers.zeros)(nn.silu(cond))
-    return tuple(jnp.split(h, self.num, axis=-1))
+    # Per-sample (or per-frame) vectors: kept split over the batch too, or the weight gradient gathers them.
+    h = Dense(self.num * self.features, dtype=self.dtype, kernel_init=nn.initializers.zeros,
+              bias_init=nn.initializers.zeros)(nn.silu(constrain_batch(cond)))
+    return tuple(jnp.split(constrain_batch(h), self.num, axis=-1))
 
 
 class ConvResBlock(nn.Module):
@@ -119,8 +128,9 @@ class ConvResBlock(nn.Module):
   @nn.compact
   def __call__(self, x_BTC: jax.Array, cond: jax.Array | None = None) -> jax.Array:
     C = x_BTC.shape[-1]
-    conv = lambda **kw: nn.Conv(C, (self.kernel_size,), kernel_dilation=(self.dilation,), padding="SAME",
-                                dtype=self.dtype, param_dtype=_F32, **kw)
+    x_BTC = constrain_batch(x_BTC)
+    conv = lambda **kw: Conv(C, (self.kernel_size,), kernel_dilation=(self.dilation,), padding="SAME",
+                             dtype=self.dtype, **kw)
     h = conv()(nn.silu(RMSNorm(dtype=self.dtype)(x_BTC)))
     if cond is None:
       h = RMSNorm(dtype=self.dtype)(h)
@@ -129,7 +139,7 @@ class ConvResBlock(nn.Module):
       h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(h), shift, scale)
     # Zero-init the last conv: a deep stack of blocks starts as the identity (stable early training).
     h = conv(kernel_init=nn.initializers.zeros)(nn.silu(h))
-    return x_BTC + h
+    return constrain_batch(x_BTC + h)
 
 
 class MLP(nn.Module):
@@ -140,8 +150,36 @@ class MLP(nn.Module):
   @nn.compact
   def __call__(self, x_BTD: jax.Array) -> jax.Array:
     D = x_BTD.shape[-1]
-    h_BTF = nn.Dense(self.hidden or 4 * D, dtype=self.dtype, param_dtype=_F32)(x_BTD)
-    return nn.Dense(D, dtype=self.dtype, param_dtype=_F32)(nn.gelu(h_BTF))
+    h_BTF = constrain_batch(Dense(self.hidden or 4 * D, dtype=self.dtype)(x_BTD))
+    return Dense(D, axes=("mlp", "embed"), dtype=self.dtype)(nn.gelu(h_BTF))
+
+
+ATTENTION_KINDS = ("auto", "xla", "cudnn")
+REMAT_POLICIES = ("none", "full", "dots")
+
+
+def attention_implementation(kind: str, dtype: Any, head_dim: int, has_mask: bool,
+                             platform: str | None = None) -> str:
+  """The `jax.nn.dot_product_attention` implementation for `config.model.attention=kind`: 'xla' or 'cudnn'."""
+  if kind not in ATTENTION_KINDS:
+    raise ValueError(f"config.model.attention={kind!r}: must be one of {ATTENTION_KINDS}")
+  if kind != "auto":
+    return kind
+  platform = platform or jax.default_backend()
+  cudnn_can = (platform == "gpu" and jnp.dtype(dtype) in (jnp.bfloat16, jnp.float16) and head_dim % 8 == 0
+               and head_dim <= 128 and not has_mask)
+  return "cudnn" if cudnn_can else "xla"
+
+
+def remat_block(block_cls: type[nn.Module], policy: str) -> type[nn.Module]:
+  """`block_cls` recomputed in the backward pass per `config.model.remat` (params and their names unchanged)."""
+  if policy not in REMAT_POLICIES:
+    raise ValueError(f"config.model.remat={policy!r}: must be one of {REMAT_POLICIES}")
+  if policy == "none":
+    return block_cls
+  # "dots" keeps matmuls against weights (no batch dimension), recomputing norms, activations and attention.
+  saved = jax.checkpoint_policies.dots_with_no_batch_dims_saveable if policy == "dots" else None
+  return nn.remat(block_cls, policy=saved)
 
 
 def apply_rope(x_BTNH: jax.Array, positions_T: jax.Array | None = None, max_wavelength: float = 10_000.0
@@ -167,6 +205,7 @@ class Attention(nn.Module):
   """
   num_heads: int
   use_rope: bool = True
+  attention: str = "auto"   # ATTENTION_KINDS, see the module docstring
   dtype: Dtype = _F32
 
   @nn.compact
@@ -175,7 +214,8 @@ class Attention(nn.Module):
     if D % self.num_heads:
       raise ValueError(f"Attention: model dim {D} is not divisible by num_heads={self.num_heads}")
     N, H = self.num_heads, D // self.num_heads
-    qkv = nn.DenseGeneral((3, N, H), dtype=self.dtype, param_dtype=_F32, name="qkv")(x_BTD)
+    qkv = nn.DenseGeneral((3, N, H), dtype=self.dtype, param_dtype=_F32, name="qkv",
+                          kernel_init=named(nn.linear.default_kernel_init, "embed", "qkv", "heads", "kv"))(x_BTD)
     q_BTNH, k_BSNH, v_BSNH = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
     # QK-norm keeps logits bounded in bf16 (per head, over H).
     q_BTNH = RMSNorm(dtype=self.dtype, name="q_norm")(q_BTNH)
@@ -184,8 +224,10 @@ class Attention(nn.Module):
       q_BTNH, k_BSNH = apply_rope(q_BTNH), apply_rope(k_BSNH)
     if mask is not None:
       mask = mask[:, None, None, :] if mask.ndim == 2 else mask[:, None, :, :]  # -> (B, 1, T|1, S)
-    out_BTNH = jax.nn.dot_product_attention(q_BTNH, k_BSNH, v_BSNH, mask=mask)
-    return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out")(out_BTNH)
+    implementation = attention_implementation(self.attention, q_BTNH.dtype, H, mask is not None)
+    out_BTNH = jax.nn.dot_product_attention(q_BTNH, k_BSNH, v_BSNH, mask=mask, implementation=implementation)
+    return nn.DenseGeneral(D, axis=(-2, -1), dtype=self.dtype, param_dtype=_F32, name="out",
+                           kernel_init=named(nn.linear.default_kernel_init, "heads", "kv", "embed"))(out_BTNH)
 
 
 class TransformerBlock(nn.Module):
@@ -193,19 +235,21 @@ class TransformerBlock(nn.Module):
   num_heads: int
   mlp_ratio: int = 4
   use_rope: bool = True
+  attention: str = "auto"
   dtype: Dtype = _F32
 
   @nn.compact
   def __call__(self, x_BTD: jax.Array, cond: jax.Array | None = None, mask: jax.Array | None = None
                ) -> jax.Array:
     D = x_BTD.shape[-1]
-    attn = Attention(self.num_heads, use_rope=self.use_rope, dtype=self.dtype)
+    x_BTD = constrain_batch(x_BTD)  # the batch stays split over every device, block after block
+    attn = Attention(self.num_heads, use_rope=self.use_rope, attention=self.attention, dtype=self.dtype)
     mlp = MLP(self.mlp_ratio * D, dtype=self.dtype)
     if cond is None:
       x_BTD = x_BTD + attn(RMSNorm(dtype=self.dtype)(x_BTD), mask)
-      return x_BTD + mlp(RMSNorm(dtype=self.dtype)(x_BTD))
+      return constrain_batch(x_BTD + mlp(RMSNorm(dtype=self.dtype)(x_BTD)))
     shift1, scale1, gate1, shift2, scale2, gate2 = AdaLNModulation(D, 6, dtype=self.dtype)(cond)
     h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(x_BTD), shift1, scale1)
     x_BTD = x_BTD + _per_position(gate1, x_BTD) * attn(h, mask)
     h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(x_BTD), shift2, scale2)
-    return x_BTD + _per_position(gate2, x_BTD) * mlp(h)
+    return constrain_batch(x_BTD + _per_position(gate2, x_BTD) * mlp(h))

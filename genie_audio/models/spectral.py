@@ -17,9 +17,13 @@ Dimension keys: B batch, T samples, N frames, W window samples (n_fft), F freque
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from genie_audio.models import axes
 
 OVERLAP = 4  # n_fft / hop
 
@@ -45,6 +49,10 @@ def _check(T: int, hop: int) -> None:
 
 def stft(wave_BT: jax.Array, hop: int) -> jax.Array:
   """(B, T) real -> (B, T / hop, F) complex64."""
+  return axes.per_example(functools.partial(_stft, hop=hop))(wave_BT)  # XLA gathers an FFT's whole batch
+
+
+def _stft(wave_BT: jax.Array, hop: int) -> jax.Array:
   B, T = wave_BT.shape
   _check(T, hop)
   W = n_fft(hop)
@@ -57,6 +65,10 @@ def stft(wave_BT: jax.Array, hop: int) -> jax.Array:
 
 def istft(spec_BNF: jax.Array, hop: int) -> jax.Array:
   """(B, N, F) complex -> (B, N * hop) real, the least-squares inverse of `stft`."""
+  return axes.per_example(functools.partial(_istft, hop=hop))(spec_BNF)
+
+
+def _istft(spec_BNF: jax.Array, hop: int) -> jax.Array:
   B, N, F = spec_BNF.shape
   W = n_fft(hop)
   if F != num_bins(hop):

@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genie_audio.models.axes import Conv, Dense, constrain_batch
 from genie_audio.models.dcae import UpStage
 from genie_audio.models.layers import AdaLNModulation, RMSNorm, TimeEmbedding, modulate
 
@@ -34,11 +35,12 @@ class ConvResBlock2D(nn.Module):
   @nn.compact
   def __call__(self, x_BNFC: jax.Array, temb_BE: jax.Array) -> jax.Array:
     C = x_BNFC.shape[-1]
-    conv = lambda **kw: nn.Conv(C, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32, **kw)
+    x_BNFC = constrain_batch(x_BNFC)
+    conv = lambda **kw: Conv(C, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32, **kw)
     h = conv()(nn.silu(RMSNorm(dtype=self.dtype)(x_BNFC)))
     shift, scale = AdaLNModulation(C, 2, dtype=self.dtype)(temb_BE)
     h = modulate(RMSNorm(use_scale=False, dtype=self.dtype)(h), shift[:, None], scale[:, None])
-    return x_BNFC + conv(kernel_init=nn.initializers.zeros)(nn.silu(h))
+    return constrain_batch(x_BNFC + conv(kernel_init=nn.initializers.zeros)(nn.silu(h)))
 
 
 class SpectralVelocityNet(nn.Module):
@@ -62,36 +64,36 @@ class SpectralVelocityNet(nn.Module):
     x_BNFC = jnp.pad(x_BNFC, ((0, 0), (0, 0), (0, Fp - F), (0, 0)))
     x_BNFC = einops.rearrange(x_BNFC, "B N (F G) R -> B N F (G R)", G=g)
 
-    c_BNC = nn.Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
+    c_BNC = Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
         z_BTC.astype(self.dtype))
     for i, r in enumerate(self.cond_factors):
       c_BNC = UpStage(r, self.cond_channels, depth=1, kernel_size=3, dtype=self.dtype, name=f"cond_up{i}")(c_BNC)
-    c_BNFC = nn.Dense(Fp // g * self.cond_per_bin, dtype=self.dtype, param_dtype=jnp.float32, name="cond_bins")(
+    c_BNFC = Dense(Fp // g * self.cond_per_bin, dtype=self.dtype, param_dtype=jnp.float32, name="cond_bins")(
         nn.silu(c_BNC)).reshape(B, N, Fp // g, self.cond_per_bin)
     temb_BE = TimeEmbedding(self.channels[-1], dtype=self.dtype)(t_B)
 
-    h = nn.Conv(self.channels[0], (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32, name="in")(
+    h = Conv(self.channels[0], (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32, name="in")(
         jnp.concatenate([x_BNFC, c_BNFC], axis=-1))
     skips = []
     for lvl, width in enumerate(self.channels):
       if lvl > 0:
-        h = nn.Conv(width, (2, 2), strides=(2, 2), dtype=self.dtype, param_dtype=jnp.float32,
-                    name=f"down{lvl}")(h)
+        h = Conv(width, (2, 2), strides=(2, 2), dtype=self.dtype, param_dtype=jnp.float32,
+                 name=f"down{lvl}")(h)
       for j in range(self.depth):
         h = ConvResBlock2D(dtype=self.dtype, name=f"enc{lvl}_{j}")(h, temb_BE)
       skips.append(h)
     for lvl in reversed(range(len(self.channels))):
-      h = nn.Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
+      h = Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
           jnp.concatenate([h, skips[lvl]], axis=-1))
       for j in range(self.depth):
         h = ConvResBlock2D(dtype=self.dtype, name=f"dec{lvl}_{j}")(h, temb_BE)
       if lvl > 0:
         h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
-        h = nn.Conv(self.channels[lvl - 1], (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
-                    name=f"up{lvl}")(h)
+        h = Conv(self.channels[lvl - 1], (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
+                 name=f"up{lvl}")(h)
     h = nn.silu(RMSNorm(dtype=self.dtype)(h))
     # Zero-init output: the initial velocity is 0, so the first loss is E|v_target|^2 (no blow-up).
-    v_BNFC = nn.Conv(2 * g, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
-                     kernel_init=nn.initializers.zeros, name="out")(h)
+    v_BNFC = Conv(2 * g, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
+                  kernel_init=nn.initializers.zeros, name="out")(h)
     v_BNFC = einops.rearrange(v_BNFC, "B N F (G R) -> B N (F G) R", G=g)[:, :, :F]
     return einops.rearrange(v_BNFC, "B N F R -> B N (R F)").astype(jnp.float32)

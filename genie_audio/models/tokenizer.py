@@ -33,9 +33,11 @@ import ml_collections
 
 from genie_audio.diffusion import flow
 from genie_audio.models import spectral
+from genie_audio.models.axes import Conv, Dense, constrain_batch
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
 from genie_audio.models.spectral_unet import SpectralVelocityNet
-from genie_audio.models.layers import ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm
+from genie_audio.models.layers import (ConvResBlock, RMSNorm, TimeEmbedding, TransformerBlock, layer_norm,
+                                       remat_block)
 
 Dtype = Any
 
@@ -70,22 +72,23 @@ class Encoder(nn.Module):
   kernel_size: int
   latent_dim: int
   stft_hop: int = 0  # 0: waveform input
+  remat: str = "none"
   dtype: Dtype = jnp.float32
 
   @nn.compact
   def __call__(self, wave_BT: jax.Array) -> jax.Array:
     if self.stft_hop:
       feats_BTF = spectral.log_magnitude(spectral.stft(wave_BT, self.stft_hop))
-      x_BTC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="stem")(
+      x_BTC = Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="stem")(
           feats_BTF.astype(self.dtype))
     else:
-      x_BTC = nn.Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
-                      param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
+      x_BTC = Conv(self.channels[0], (self.kernel_size,), padding="SAME", dtype=self.dtype,
+                   param_dtype=jnp.float32, name="stem")(wave_BT[..., None].astype(self.dtype))
     for i, r in enumerate(self.strides):
-      x_BTC = DownStage(r, self.channels[i + 1], self.depth, self.kernel_size, _DILATIONS, dtype=self.dtype,
-                        name=f"down{i}")(x_BTC)
-    h = nn.silu(RMSNorm(dtype=self.dtype)(x_BTC))
-    z_BTC = nn.Dense(self.latent_dim, dtype=self.dtype, param_dtype=jnp.float32, name="to_latent")(h)
+      x_BTC = DownStage(r, self.channels[i + 1], self.depth, self.kernel_size, _DILATIONS, remat=self.remat,
+                        dtype=self.dtype, name=f"down{i}")(x_BTC)
+    h = nn.silu(RMSNorm(dtype=self.dtype)(constrain_batch(x_BTC)))
+    z_BTC = Dense(self.latent_dim, dtype=self.dtype, param_dtype=jnp.float32, name="to_latent")(h)
     if x_BTC.shape[-1] % self.latent_dim == 0:
       # DC-AE's output shortcut: average groups of channels down to the latent width.
       z_BTC = z_BTC + down_shortcut(x_BTC, 1, self.latent_dim, "to_latent")
@@ -103,17 +106,21 @@ class VelocityNet(nn.Module):
   attn_depth: int
   heads: int
   kernel_size: int
+  attention: str = "auto"
+  remat: str = "none"
   dtype: Dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x_BNP: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
     x_BNP = x_BNP.astype(self.dtype)
-    c_BTC = nn.Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
+    res_block, attn_block = remat_block(ConvResBlock, self.remat), remat_block(TransformerBlock, self.remat)
+    c_BTC = Dense(self.cond_channels, dtype=self.dtype, param_dtype=jnp.float32, name="cond_in")(
         z_BTC.astype(self.dtype))
     for i, r in enumerate(self.cond_factors):
-      c_BTC = UpStage(r, self.cond_channels, depth=1, kernel_size=3, dtype=self.dtype, name=f"cond_up{i}")(c_BTC)
-    c_BNC = c_BTC  # now at the patch rate
-    h_BNC = nn.Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="in")(
+      c_BTC = UpStage(r, self.cond_channels, depth=1, kernel_size=3, remat=self.remat, dtype=self.dtype,
+                      name=f"cond_up{i}")(c_BTC)
+    c_BNC = constrain_batch(c_BTC)  # now at the patch rate
+    h_BNC = Dense(self.channels[0], dtype=self.dtype, param_dtype=jnp.float32, name="in")(
         jnp.concatenate([x_BNP, c_BNC], axis=-1))
     temb_BE = TimeEmbedding(self.channels[-1], dtype=self.dtype)(t_B)
 
@@ -123,23 +130,24 @@ class VelocityNet(nn.Module):
         h_BNC = DownStage(2, width, depth=0, kernel_size=self.kernel_size, dtype=self.dtype,
                           name=f"unet_down{lvl}")(h_BNC)
       for j in range(self.depth):
-        h_BNC = ConvResBlock(self.kernel_size, dtype=self.dtype, name=f"enc{lvl}_{j}")(h_BNC, temb_BE)
+        h_BNC = res_block(self.kernel_size, dtype=self.dtype, name=f"enc{lvl}_{j}")(h_BNC, temb_BE)
       skips.append(h_BNC)
     for j in range(self.attn_depth):
-      h_BNC = TransformerBlock(self.heads, dtype=self.dtype, name=f"mid_attn{j}")(h_BNC, temb_BE)
+      h_BNC = attn_block(self.heads, attention=self.attention, dtype=self.dtype, name=f"mid_attn{j}")(h_BNC,
+                                                                                                   temb_BE)
     for lvl in reversed(range(len(self.channels))):
-      h_BNC = nn.Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
+      h_BNC = Dense(self.channels[lvl], dtype=self.dtype, param_dtype=jnp.float32, name=f"skip{lvl}")(
           jnp.concatenate([h_BNC, skips[lvl]], axis=-1))
       for j in range(self.depth):
-        h_BNC = ConvResBlock(self.kernel_size, dtype=self.dtype, name=f"dec{lvl}_{j}")(h_BNC, temb_BE)
+        h_BNC = res_block(self.kernel_size, dtype=self.dtype, name=f"dec{lvl}_{j}")(h_BNC, temb_BE)
       if lvl > 0:
         h_BNC = UpStage(2, self.channels[lvl - 1], depth=0, kernel_size=self.kernel_size, dtype=self.dtype,
                         name=f"unet_up{lvl}")(h_BNC)
 
     h_BNC = nn.silu(RMSNorm(dtype=self.dtype)(h_BNC))
     # Zero-init output: the initial velocity is 0, so the first loss is E|v_target|^2 (no blow-up).
-    v_BNP = nn.Dense(x_BNP.shape[-1], dtype=self.dtype, param_dtype=jnp.float32,
-                     kernel_init=nn.initializers.zeros, name="out")(h_BNC)
+    v_BNP = Dense(x_BNP.shape[-1], dtype=self.dtype, param_dtype=jnp.float32,
+                  kernel_init=nn.initializers.zeros, name="out")(h_BNC)
     return v_BNP.astype(jnp.float32)
 
 
@@ -167,6 +175,8 @@ class Tokenizer(nn.Module):
     decoder_attn_depth, decoder_heads: adaLN transformer blocks at the lowest U-Net rate (0 = none).
     decoder_kernel_size: U-Net conv kernel. cond_channels: latent-conditioning width (None = decoder_channels[0]).
     s_min: flow-matching noise floor at t = 0. dtype: compute dtype (params stay float32).
+    attention, remat: `layers.ATTENTION_KINDS` (the U-Net's attention kernel) and `layers.REMAT_POLICIES`
+      (recompute the residual and transformer blocks of the encoder and the 1D decoder in the backward pass).
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -195,6 +205,8 @@ class Tokenizer(nn.Module):
   s_min: float = 0.0
   dtype: Dtype = jnp.float32
   wave_scale: float = 1.0
+  attention: str = "auto"
+  remat: str = "none"
 
   @property
   def total_stride(self) -> int:
@@ -282,7 +294,7 @@ class Tokenizer(nn.Module):
     self._check()
     self.encoder = Encoder(self.strides, self.encoder_channels, self.encoder_depth, self.encoder_kernel_size,
                            self.latent_dim, stft_hop=self.stft_hop if self.encoder_input == "stft" else 0,
-                           dtype=self.dtype)
+                           remat=self.remat, dtype=self.dtype)
     cond_factors = _factorize(self.total_stride // self.frame_hop)
     cond_channels = self.cond_channels or self.decoder_channels[0]
     if self.decoder_kind == "unet2d":
@@ -291,7 +303,7 @@ class Tokenizer(nn.Module):
     else:
       self.decoder = VelocityNet(cond_factors, cond_channels, self.decoder_channels, self.decoder_depth,
                                  self.decoder_attn_depth, self.decoder_heads, self.decoder_kernel_size,
-                                 dtype=self.dtype)
+                                 attention=self.attention, remat=self.remat, dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
     if T % self.total_stride:
@@ -350,7 +362,7 @@ class Tokenizer(nn.Module):
 _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder_channels", "decoder_depth")
 _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
-             "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale")
+             "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 

@@ -113,20 +113,26 @@ class DynamicsTask(Task):
     self._upstream = Upstream(lam, latent_dir, self._label(lam, latent_dir))
 
   def _label(self, lam: trained_run.TrainedRun, latent_dir: str) -> action_labels.Labels:
+    """Every recording's actions: read from the cache, else each process labels its share of the recordings,
+    the shares are gathered, and process 0 writes the cache."""
     source = {"lam_workdir": str(Path(lam.workdir).absolute()), "lam_step": lam.step}
     window_steps = self.lam_config.data.window_frames // self.frames_per_action
-    label = lambda cache: actions_lib.label_dataset(
-        latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params), self.frames_per_action,
-        window_steps, source, cache, batch_size=self.config.label_batch_size, progress=jax.process_index() == 0)
-    if not self.workdir:  # nowhere to cache them: every process labels for itself
-      return label(None)
-    cache = Path(self.workdir) / LABELS
-    log.info("dynamics: action labels of %s by the LAM run %s (step %d), cached in %s", latent_dir, lam.workdir,
-             lam.step, cache)
     key = actions_lib.labels_key(latent_dir, source, self.frames_per_action, window_steps)
-    return distributed.made_by_first_process(
-        lambda: label(cache), lambda: action_labels.read_labels(cache, key), f"the action labels {cache}",
-        "start the run on one process first; it labels before training, and the file is reused")
+    cache = Path(self.workdir) / LABELS if self.workdir else None
+    if cache is not None:
+      log.info("dynamics: action labels of %s by the LAM run %s (step %d), cached in %s", latent_dir,
+               lam.workdir, lam.step, cache)
+      cached = action_labels.read_labels(cache, key)
+      if cached is not None:
+        return cached
+    mine = actions_lib.label_dataset(
+        latent_dir, actions_lib.make_infer_fn(lam.model), jax.device_put(lam.params), self.frames_per_action,
+        window_steps, source, None, batch_size=self.config.label_batch_size, progress=jax.process_index() == 0,
+        take_share=distributed.my_share)
+    labels = {name: codes for share in distributed.gather_objects(mine) for name, codes in share.items()}
+    if cache is not None and jax.process_index() == 0:
+      action_labels.write_labels(cache, key, labels)
+    return labels
 
   @property
   def upstream(self) -> Upstream:
@@ -162,6 +168,11 @@ class DynamicsTask(Task):
     return action_labels.labelled_windows(self.latent_dir, "train", self.labels, self.frames_per_action,
                                           self.config.data.window_frames, batch_size=batch_size, seed=seed,
                                           shard_index=shard_index, shard_count=shard_count)
+
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    shape_BT = (batch_size, self.config.data.window_frames)
+    return {"latents": jax.ShapeDtypeStruct(shape_BT + (self.lam_config.data.latent_dim,), jnp.float32),
+            "actions": jax.ShapeDtypeStruct(shape_BT, jnp.int32)}
 
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     z_BTC = jnp.zeros(batch["latents"].shape, jnp.float32)

@@ -57,7 +57,7 @@ from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_ATTENTIONS, ENCODER_VIEWS, LatentActionModel, lam_from_config
 from genie_audio.runs import encoding, trained_run
-from genie_audio.training import distributed
+from genie_audio.training import sharding as sharding_lib
 from genie_audio.training.task import Task
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,7 @@ def prepare_latents(config: ml_collections.ConfigDict) -> str:
 
   `data.latent_dir` if set, else `init.tokenizer.workdir`/latents, which is encoded here when it is missing
   (with `runs.encoding.encode_dataset`, the function behind launch/encode.py), after checking that the
-  tokenizer run's latent width and rate match this config. Process 0 encodes; the other processes wait for
-  its `latents.json`.
+  tokenizer run's latent width and rate match this config. The processes share the encoding out.
   """
   latent_dir = trained_run.config_latent_dir(config)
   if not config.data.latent_dir and latent_store.read_meta(latent_dir) is None:
@@ -148,10 +147,8 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
                  SAMPLE_RATE / tokenizer.total_stride, config)
   log.warning("lam: encoding the dataset with the tokenizer in %s into %s (once; same as `%s`)", tokenizer_dir,
               latent_dir, command)
-  distributed.made_by_first_process(
-      lambda: encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir),
-      lambda: latent_dir if latent_store.read_meta(latent_dir) is not None else None,
-      f"the latents {latent_dir}", command)
+  # Every process encodes its share of the recordings; process 0 completes the folder (runs/encoding.py).
+  encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir)  # its bar shows process 0's share
 
 
 class LamTask(Task):
@@ -220,6 +217,10 @@ class LamTask(Task):
     # recursion depth mismatch"), so loading them at the first evaluation could crash the run.
     self.eval_windows()
     return ds
+
+  def batch_shapes(self, batch_size):
+    return {"latents": jax.ShapeDtypeStruct((batch_size, self.config.data.window_frames,
+                                             self.config.data.latent_dim), _F32)}
 
   def init_params(self, rng, batch):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
@@ -344,7 +345,7 @@ class LamTask(Task):
         x = np.concatenate([x, np.repeat(x[-1:], batch_size - valid, axis=0)])
       inputs = (x, np.int32(index))
       if replicated is not None:
-        inputs = jax.device_put(inputs, replicated)
+        inputs = sharding_lib.put_replicated(inputs, replicated)
       out = jax.device_get(eval_step(params, *inputs))
       codes.append(out[0][:valid])
       shifted.append(out[1][:valid])

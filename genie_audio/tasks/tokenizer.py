@@ -28,7 +28,7 @@ from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.eval import plots, reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
-from genie_audio.training import checkpoint
+from genie_audio.training import checkpoint, distributed
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,9 @@ class TokenizerTask(Task):
                                     shard_count=shard_count,
                                     augment=self.augment if self.augment.active else None)
 
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    return {"wave": jax.ShapeDtypeStruct((batch_size, self.crop_frames), jnp.float32)}
+
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     wave = jnp.zeros(batch["wave"].shape, jnp.float32)
     noise = jnp.zeros((wave.shape[0], *self.model.flow_shape(wave.shape[1])), jnp.float32)
@@ -185,25 +188,29 @@ class TokenizerTask(Task):
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
     """Metrics and baselines averaged over the fixed validation crops, or over whole `audio_paths` files
-    (any format, rate and channels; encoded and decoded in overlapping chunks by `codec`)."""
+    (any format, rate and channels; encoded and decoded in overlapping chunks by `codec`; with several processes
+    each does its share of the files and the scores are gathered)."""
     e = self.config.eval
     steps, method, seed = steps or e.sampler_steps, method or e.method, e.seed if seed is None else seed
     params = jax.device_put(ema_params if ema_params is not None else params)  # one transfer, many calls
     if audio_paths is None:
-      clips = self.eval_clips()
+      clips = self.eval_clips()  # one batched call: every process makes the same (cheap) reconstruction
       recon = self.reconstruct(params, clips, steps, method, seed)
       scores, baselines = reconstruction.mean_metrics(clips, recon), self._eval_baselines
       source = {"validation_clips": len(clips), "clip_seconds": e.clip_seconds}
     else:
-      per_file, per_baseline = [], []
       chunk = codec.seconds_to_frames(self.model, e.chunk_seconds)
       overlap = codec.seconds_to_frames(self.model, e.overlap_seconds)
-      for path in audio_paths:
-        wave = codec.load_audio(path)
+      scored = {}  # this process's share of the files, then everyone's
+      for index in distributed.my_share(list(range(len(audio_paths)))):
+        wave = codec.load_audio(audio_paths[index])
         recon = codec.reconstruct(self.model, params, wave, seed, num_steps=steps, method=method,
                                   chunk_frames=chunk, overlap_frames=overlap)
-        per_file.append(reconstruction.mean_metrics(wave, recon))
-        per_baseline.append(reconstruction.baseline_metrics(wave, self.frame_rate, self.model.latent_dim))
+        scored[index] = (reconstruction.mean_metrics(wave, recon),
+                         reconstruction.baseline_metrics(wave, self.frame_rate, self.model.latent_dim))
+      scored = {i: s for share in distributed.gather_objects(scored) for i, s in share.items()}
+      per_file = [scored[i][0] for i in range(len(audio_paths))]
+      per_baseline = [scored[i][1] for i in range(len(audio_paths))]
       scores = reconstruction.average(per_file)
       baselines = {name: reconstruction.average([b[name] for b in per_baseline]) for name in per_baseline[0]}
       source = {"files": [str(p) for p in audio_paths],

@@ -26,4 +26,5 @@ def get_config(arg=None):
   c.data.read_delay_s = 0.0
   c.model = ml_collections.ConfigDict(dict(width=64))
   c.loss_scale = 1.0
+  c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params, as a progressive tokenizer
   return c

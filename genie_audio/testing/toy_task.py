@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from genie_audio.data import pipelines
+from genie_audio.training import checkpoint
 from genie_audio.training.task import Task
 
 
@@ -37,6 +38,18 @@ class ToyTask(Task):
     super().__init__(config, workdir)
     self.model = ToyAutoencoder(width=config.model.width)
 
+  @classmethod
+  def validate_config(cls, config: ml_collections.ConfigDict) -> None:
+    # Opens the upstream run's checkpoints as the progressive tokenizer's check does: this touches JAX, so
+    # multi-process tests see whether `jax.distributed` was joined first.
+    upstream = config.get("init", {}).get("workdir", "")
+    if upstream and checkpoint.Checkpointer(upstream, read_only=True).latest_step() is None:
+      raise ValueError(f"config.init.workdir={upstream!r} has no checkpoint")
+
+  def upstream_params(self, abstract_params):
+    upstream = self.config.get("init", {}).get("workdir", "")
+    return checkpoint.Checkpointer(upstream, read_only=True).restore_params(abstract_params) if upstream else None
+
   def train_data(self, seed, batch_size, shard_index, shard_count):
     ds = pipelines.waveform_crops(self.config.data.dataset_dir, "train", self.config.data.crop_frames,
                                   batch_size=batch_size, seed=seed, shard_index=shard_index,
@@ -45,6 +58,9 @@ class ToyTask(Task):
     if delay:  # slows the run down so a test can kill it mid-training
       ds = ds.map(lambda batch: time.sleep(delay) or batch)
     return ds
+
+  def batch_shapes(self, batch_size):
+    return {"wave": jax.ShapeDtypeStruct((batch_size, self.config.data.crop_frames), jnp.float32)}
 
   def init_params(self, rng, batch):
     return self.model.init(rng, jnp.zeros(batch["wave"].shape, jnp.float32))["params"]

@@ -1,48 +1,70 @@
-"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), and files
-that one process makes for all of them."""
+"""Multi-process start-up (`jax.distributed` for TPU VMs, multi-node GPUs, or several CPU processes), and work
+shared out between the processes (`my_share`) with the results gathered (`gather_objects`)."""
 
 from __future__ import annotations
 
-import time
-from typing import Callable, TypeVar
+import pickle
+from typing import Any, Sequence, TypeVar
 
 import jax
 import ml_collections
+import numpy as np
+from jax.experimental import multihost_utils
 
 T = TypeVar("T")
 
 
-def initialize(dist: ml_collections.ConfigDict) -> None:
-  """Joins the process group when `dist.num_processes > 1`; a no-op for single-process runs.
+def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.distributed.") -> None:
+  """Joins the process group when `dist.num_processes > 1` or `dist.auto`; a no-op for single-process runs.
 
-  On TPU VMs and SLURM clusters `coordinator_address` may stay empty: JAX discovers the peers itself.
+  Must run before anything touches a device (jax.devices, a PRNG key, an Orbax CheckpointManager): JAX then
+  refuses to join. On TPU VMs and SLURM clusters `coordinator_address` may stay empty with `auto`: JAX discovers
+  the peers itself. Failures (no coordinator within `dist.timeout_s`, a process count that does not match) name
+  the fields, prefixed with `field_prefix` (commands with flags pass "--").
   """
   if dist.num_processes <= 1 and not dist.auto:
     return
   # CPU collectives are off by default; gloo makes cross-process all-reduce work on plain hosts.
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
-  if dist.auto:
-    jax.distributed.initialize()
-  else:
-    jax.distributed.initialize(coordinator_address=dist.coordinator_address,
-                               num_processes=dist.num_processes, process_id=dist.process_id)
+  timeout_s = int(dist.get("timeout_s", 300))
+  where = "auto-detected peers" if dist.auto else (
+      f"{field_prefix}coordinator_address={dist.coordinator_address!r}, {field_prefix}num_processes="
+      f"{dist.num_processes}, {field_prefix}process_id={dist.process_id}")
+  kwargs = {} if dist.auto else dict(coordinator_address=dist.coordinator_address,
+                                     num_processes=dist.num_processes, process_id=dist.process_id)
+  try:
+    jax.distributed.initialize(initialization_timeout=timeout_s, **kwargs)
+  except Exception as e:  # XLA raises several types; all mean the group could not be joined
+    raise RuntimeError(
+        f"could not join the process group ({where}, {field_prefix}timeout_s={timeout_s}): {e}\n"
+        f"Is process 0 running and reachable at that address, and were all processes started with the same "
+        f"num_processes?") from e
+  if not dist.auto and jax.process_count() != dist.num_processes:
+    raise RuntimeError(f"{field_prefix}num_processes={dist.num_processes} but the coordinator at "
+                       f"{dist.coordinator_address} counts {jax.process_count()} processes")
 
 
-def made_by_first_process(make: Callable[[], T], find: Callable[[], T | None], what: str, hint: str,
-                          timeout_s: float = 3600.0, poll_s: float = 1.0) -> T:
-  """`make()` on process 0; every other process waits until `find()` returns what process 0 made.
+def process_position() -> tuple[int, int]:
+  """(this process's index, the number of processes): who does which share of a job."""
+  return jax.process_index(), jax.process_count()
 
-  `make` writes files ending with a completion marker (e.g. `latents.json`, written last) and returns what
-  it made; `find` returns None until that marker is there. Only process 0 writes, so processes never write
-  the same files at once. A process that waits more than `timeout_s` fails naming `what` and `hint` (how to
-  make it before starting the processes).
+
+def my_share(items: Sequence[T]) -> list[T]:
+  """This process's share of a job's items: every `process_count`-th one, from `process_index`."""
+  index, count = process_position()
+  return list(items[index::count])
+
+
+def gather_objects(obj: Any) -> list[Any]:
+  """Every process's `obj` (picklable), in process order, on every process; also a barrier.
+
+  For small results (labels, manifest entries): they travel as bytes through one collective.
   """
-  if jax.process_index() == 0:
-    return make()
-  deadline = time.monotonic() + timeout_s
-  while (found := find()) is None:
-    if time.monotonic() > deadline:
-      raise TimeoutError(f"process {jax.process_index()} waited {timeout_s:.0f} s for process 0 to make {what} "
-                         f"(see process 0's log); make it before starting the processes: {hint}")
-    time.sleep(poll_s)
-  return found
+  if jax.process_count() == 1:
+    return [obj]
+  data = np.frombuffer(pickle.dumps(obj), np.uint8)
+  sizes = np.asarray(multihost_utils.process_allgather(np.array([data.size], np.int32))).reshape(-1)
+  padded = np.zeros(int(sizes.max()), np.uint8)
+  padded[:data.size] = data
+  gathered = np.asarray(multihost_utils.process_allgather(padded))
+  return [pickle.loads(gathered[i, :int(size)].tobytes()) for i, size in enumerate(sizes)]

@@ -1,16 +1,17 @@
 """The one train loop shared by every stage.
 
-Reads top to bottom: the task's preparation (`Task.prepare`) -> mesh -> data -> abstract state
-(`jax.eval_shape`) -> shardings -> jitted init -> jitted step with the state donated -> restore (this workdir's
-checkpoint, else upstream params, else scratch) -> loop with logging, evaluation, checkpoints, a non-finite
-guard and SIGTERM handling.
+Reads top to bottom: mesh (a bad one fails before any work) -> the task's preparation (`Task.prepare`) -> data
+-> `build_step`: abstract state (`jax.eval_shape`), shardings from the params' logical axis names, jitted init,
+jitted step with the state donated -> restore (this workdir's checkpoint, else upstream params, else scratch) ->
+loop with logging, evaluation, checkpoints, a non-finite guard and SIGTERM handling (`preemption.py`: every
+process stops at the same step).
 Everything stage-specific comes from the `Task`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import signal
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +22,8 @@ import numpy as np
 import optax
 
 from genie_audio.data import pipelines
-from genie_audio.training import checkpoint, optim, sharding
+from genie_audio.models import axes
+from genie_audio.training import checkpoint, optim, preemption, sharding
 from genie_audio.training import state as state_lib
 from genie_audio.training.metrics import MetricWriter
 from genie_audio.training.progress import Progress
@@ -46,14 +48,15 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
       loss, metrics, aux = task.loss(params, batch, loss_rng, state.step)
       return loss, (metrics, aux)
 
-    (loss, (metrics, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (loss, (metrics, aux)), grads = optim.value_and_trainable_grad(loss_fn, state.params,
+                                                                   config.optim.get("trainable", ""))
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params, stats, post_metrics = task.post_update(optax.apply_updates(state.params, updates), state.stats, aux,
                                                    post_rng)
     ema = state.ema_params
     if ema is not None:
       ema = state_lib.ema_update(ema, params, config.ema_decay)
-    grad_norm = optax.tree.norm(grads)
+    grad_norm = optax.tree.norm(grads)  # frozen params' grads are zeros: the trainable params' norm
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
     new_state = state.replace(
@@ -69,6 +72,49 @@ def make_train_step(task: Task, optimizer: optax.GradientTransformation, config:
   return train_step
 
 
+@dataclasses.dataclass(frozen=True)
+class StepParts:
+  """What the loop runs, built without data: the abstract train state, its shardings, and the jitted init and
+  step (`train_step.lower(abstract_state, abstract_batch).compile()` compiles it alone: benchmarks/memory.py)."""
+  abstract_state: state_lib.TrainState
+  state_shardings: state_lib.TrainState
+  abstract_batch: dict[str, jax.ShapeDtypeStruct]
+  init_fn: Callable
+  train_step: Callable
+
+
+def build_step(config: ml_collections.ConfigDict, task: Task, mesh: jax.sharding.Mesh,
+               batch_shapes: dict[str, jax.ShapeDtypeStruct]) -> StepParts:
+  """The abstract state (`jax.eval_shape` of init), its shardings, and the jitted init and donated step."""
+  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  use_ema = config.ema_decay > 0
+  batch_sharding = sharding.batch_sharding(mesh)
+  abstract_batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=batch_sharding)
+                    for k, v in batch_shapes.items()}
+
+  with axes.boxing_param_names():  # the params' logical axis names (models/axes.py), for their shardings
+    names_by_path = sharding.logical_names(jax.eval_shape(task.init_params, jax.random.key(config.seed),
+                                                          abstract_batch))
+
+  def init_state(rng):
+    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
+
+  abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
+  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size, names_by_path)
+  init_fn = jax.jit(init_state, out_shardings=state_shardings)
+  step_fn = make_train_step(task, optimizer, config)
+
+  def step_with_rules(state, batch):
+    with sharding.logical_rules(mesh):  # the models' activation constraints apply while the step is traced
+      return step_fn(state, batch)
+
+  train_step = jax.jit(step_with_rules, in_shardings=(state_shardings, batch_sharding),
+                       out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
+  with_shardings = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state,
+                                state_shardings)
+  return StepParts(with_shardings, state_shardings, abstract_batch, init_fn, train_step)
+
+
 def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
   """Each run keeps its config beside its checkpoints; later stages rebuild upstream models from it."""
   if jax.process_index() == 0:
@@ -78,66 +124,36 @@ def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
     tmp.replace(workdir / "config.json")
 
 
-class _StopFlag:
-  """Set by SIGTERM (preemption, `kill`): the loop saves a checkpoint and exits at the next step."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = signal.signal(signal.SIGTERM, self._handle)
-
-  def _handle(self, signum, frame):
-    del signum, frame
-    self.requested = True
-
-  def restore(self):
-    signal.signal(signal.SIGTERM, self._previous)
-
-
 def train(config: ml_collections.ConfigDict, workdir: str | Path,
           task_factory: Callable[[ml_collections.ConfigDict, str], Task],
           devices: list | None = None) -> dict[str, float]:
   """Trains until `config.total_steps`; returns the last logged metrics. `devices` defaults to all."""
   workdir = Path(workdir).absolute()
+  mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)  # a bad mesh fails before any work
+  sharding.check_batch(config.batch_size, mesh)
   write_config(config, workdir)
   task = task_factory(config, str(workdir))
   log.info("preparing the %s stage's inputs (%s.prepare)", task.name, type(task).__name__)
   task.prepare()
-  mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
-  if config.batch_size % mesh.size:
-    raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the {mesh.size} devices")
   local_batch_size = config.batch_size // jax.process_count()
 
   # Data: this process's slice of every global batch, with a checkpointable iterator.
   dataset = task.train_data(config.seed, local_batch_size, jax.process_index(), jax.process_count())
   data_iterator = pipelines.to_iterator(dataset, config.data.num_workers)
   example = {k: np.asarray(v) for k, v in dataset[0].items()}
-  abstract_batch = {k: jax.ShapeDtypeStruct((config.batch_size,) + v.shape[1:], v.dtype,
-                                            sharding=sharding.batch_sharding(mesh))
-                    for k, v in example.items()}
-
-  optimizer = optim.make_optimizer(config.optim, config.total_steps)
+  batch_shapes = {k: jax.ShapeDtypeStruct((config.batch_size,) + v.shape[1:], v.dtype) for k, v in example.items()}
+  parts = build_step(config, task, mesh, batch_shapes)
+  abstract_state, train_step = parts.abstract_state, parts.train_step  # abstract: shapes with shardings
   use_ema = config.ema_decay > 0
-
-  def init_state(rng):
-    return state_lib.create(task.init_params(rng, abstract_batch), optimizer, use_ema, task.init_stats())
-
-  abstract_state = jax.eval_shape(init_state, jax.random.key(config.seed))
-  state_shardings = sharding.tree_shardings(abstract_state, mesh, config.shard_min_size)
-  sharding.log_sharding_table(abstract_state.params, state_shardings.params)
-  init_fn = jax.jit(init_state, out_shardings=state_shardings)
-  train_step = jax.jit(make_train_step(task, optimizer, config),
-                       in_shardings=(state_shardings, sharding.batch_sharding(mesh)),
-                       out_shardings=(state_shardings, sharding.replicated(mesh)), donate_argnums=0)
+  sharding.log_sharding_table(abstract_state.params, parts.state_shardings.params)
 
   ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, config.async_checkpoints)
-  abstract_with_shardings = jax.tree.map(
-      lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state, state_shardings)
   if ckpt.latest_step() is not None:
-    state = ckpt.restore(abstract_with_shardings, data_iterator)
+    state = ckpt.restore(abstract_state, data_iterator)
     log.info("resumed from %s at step %d", workdir, int(state.step))
   else:
-    state = init_fn(jax.random.key(config.seed))
-    upstream = task.upstream_params(abstract_with_shardings.params)
+    state = parts.init_fn(jax.random.key(config.seed))
+    upstream = task.upstream_params(abstract_state.params)
     if upstream is not None:
       # EMA gets its own copy: the donated step must not see one buffer twice.
       state = state.replace(params=upstream,
@@ -147,7 +163,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   writer = MetricWriter(workdir)
   step = int(state.step)
   progress = Progress(step, config.total_steps, config.batch_size, task.name)
-  stop = _StopFlag()
+  stop = preemption.StopSignal()
   last_metrics: dict[str, float] = {}
   pending: list = []
   try:
@@ -156,7 +172,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
       state, metrics = train_step(state, batch)
       step += 1
       pending.append(metrics)
-      if step % config.log_every_steps == 0 or step == config.total_steps or stop.requested:
+      stopping = stop.should_stop(step)  # SIGTERM here or on another process: all save this step and stop
+      if step % config.log_every_steps == 0 or step == config.total_steps or stopping:
         last_metrics = _log_pending(pending, state, step, config, writer, progress)
         pending = []
       if step % config.eval_every_steps == 0 or step == config.total_steps:
@@ -165,9 +182,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
           writer.scalars(step, eval_metrics)
         writer.media(step, clips)
         last_metrics.update(eval_metrics)
-      if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stop.requested:
+      if step % config.checkpoint_every_steps == 0 or step == config.total_steps or stopping:
         ckpt.save(step, state, data_iterator)
-      if stop.requested:
+      if stopping:
         log.warning("SIGTERM: saved step %d and stopping", step)
         break
   finally:

@@ -2,14 +2,18 @@
 
 `optim.trainable` (a regex searched in each param path such as 'decoder/mid_attn0/MLP_0/Dense_0/kernel')
 limits training to the matching params; the others get zero updates (used to tune only the middle layers of
-a model on long crops). Empty means everything trains.
+a model on long crops). Empty means everything trains. `value_and_trainable_grad` differentiates the loss with
+respect to the trainable params only, so the backward pass neither computes nor keeps activations for frozen
+ones (the 5 s progressive tokenizer recipe needs ~5x less memory than when all params are differentiated).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import optax
 
@@ -51,3 +55,30 @@ def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int) -> optax.
   # and Adam keeps no moments for frozen params.
   return optax.multi_transform({TRAINABLE: update, FROZEN: optax.set_to_zero()},
                                lambda params: trainable_labels(params, pattern))
+
+
+def value_and_trainable_grad(fn: Callable[[Any], tuple[jax.Array, Any]], params: Any, pattern: str
+                             ) -> tuple[tuple[jax.Array, Any], Any]:
+  """`jax.value_and_grad(fn, has_aux=True)(params)`, differentiated only w.r.t. the params `pattern` matches.
+
+  Frozen params enter `fn` as constants; their gradients are zeros (not computed, and dropped by the optimizer
+  of `make_optimizer`), so the grads keep the params' structure and their norm is the trainable params' norm.
+  An empty pattern differentiates everything.
+  """
+  if not pattern:
+    return jax.value_and_grad(fn, has_aux=True)(params)
+  leaves, treedef = jax.tree.flatten(params)
+  labels = jax.tree.leaves(trainable_labels(params, pattern))
+  trained = [i for i, label in enumerate(labels) if label == TRAINABLE]
+
+  def on_trainable(trainable_leaves):
+    merged = list(leaves)
+    for i, leaf in zip(trained, trainable_leaves):
+      merged[i] = leaf
+    return fn(jax.tree.unflatten(treedef, merged))
+
+  value, trainable_grads = jax.value_and_grad(on_trainable, has_aux=True)([leaves[i] for i in trained])
+  grads = [jnp.zeros_like(leaf) for leaf in leaves]
+  for i, grad in zip(trained, trainable_grads):
+    grads[i] = grad
+  return value, jax.tree.unflatten(treedef, grads)

@@ -1,35 +1,69 @@
 """Device mesh and shardings: batch over (`data`, `fsdp`), parameters FSDP-style over `fsdp`.
 
-Parameters are sharded by a shape rule rather than per-layer annotations: each array at least
-`min_size` elements large is split along its largest dimension divisible by the `fsdp` axis size (the
-big_vision "fsdp" rule). Small arrays (norm scales, biases) stay replicated, where sharding only costs
-collectives. The batch is split over both axes, so every device sees a distinct slice of it.
+The models name the axes of their parameters and activations (`genie_audio/models/axes.py`); `LOGICAL_RULES`
+below is the one table that maps those names to mesh axes:
+  - activations keep the batch split over (data, fsdp) through the whole step (`logical_rules` puts the table in
+    context while the step is traced), so every device computes on its own examples;
+  - a parameter is split over `fsdp` along the first of its named axes, in table order, whose size the fsdp axis
+    divides: the compiler gathers it where a layer needs it and sums its gradient back into the shards
+    (a reduce-scatter on accelerators; FSDP / ZeRO-3).
+    Its optimizer moments and EMA copy are split the same way.
+Parameters smaller than `min_size` elements (norm scales, biases) stay replicated, where sharding only costs
+collectives; those the models leave unnamed fall back to a shape rule, split along their largest dimension that
+the fsdp axis divides (big_vision's "fsdp" rule).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+import math
+from typing import Any, Iterator
 
+import flax.linen as nn
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+
+from genie_audio.models import axes
 
 log = logging.getLogger(__name__)
 
 BATCH_AXES = ("data", "fsdp")
 
+# Logical axis name -> mesh axes (None: whole on every device). Names: genie_audio/models/axes.py.
+LOGICAL_RULES: tuple[tuple[str, str | tuple[str, ...] | None], ...] = (
+    ("batch", BATCH_AXES),   # activations: each device its own examples
+    ("embed", "fsdp"),       # parameters: a layer's input features, else
+    ("mlp", "fsdp"),         #   its output features, else
+    ("heads", "fsdp"),       #   its attention heads
+    ("vocab", None), ("kv", None), ("qkv", None), ("conv", None), ("conv_freq", None),
+    ("length", None), ("freq", None), ("features", None),
+)
+
 
 def make_mesh(data: int, fsdp: int, devices: list | None = None) -> Mesh:
-  """A (data, fsdp) mesh over all devices; `data=-1` takes whatever `fsdp` leaves."""
-  devices = devices if devices is not None else jax.devices()
+  """A (data, fsdp) mesh over all devices; `data=-1` takes whatever `fsdp` leaves.
+
+  Built by `jax.make_mesh`, which orders the devices by the physical topology (TPU rings and tori) instead of
+  reshaping the device list; both axes are Auto (the compiler propagates shardings from the annotations).
+  """
+  devices = list(devices if devices is not None else jax.devices())
   if fsdp < 1 or len(devices) % fsdp:
     raise ValueError(f"config.mesh.fsdp={fsdp} must be >= 1 and divide the {len(devices)} devices")
   if data == -1:
     data = len(devices) // fsdp
   if data * fsdp != len(devices):
-    raise ValueError(f"config.mesh.data * config.mesh.fsdp = {data} * {fsdp} != {len(devices)} devices")
-  return Mesh(np.asarray(devices).reshape(data, fsdp), ("data", "fsdp"))
+    raise ValueError(f"config.mesh.data * config.mesh.fsdp = {data} * {fsdp} != {len(devices)} devices "
+                     f"(config.mesh.data=-1 takes what fsdp leaves)")
+  return jax.make_mesh((data, fsdp), ("data", "fsdp"), axis_types=(AxisType.Auto,) * 2, devices=devices)
+
+
+def check_batch(batch_size: int, mesh: Mesh) -> None:
+  """The global batch must split evenly over the devices of the batch axes (data x fsdp)."""
+  if batch_size % mesh.size:
+    raise ValueError(f"config.batch_size={batch_size} must be divisible by the {mesh.size} devices "
+                     f"(mesh data={mesh.shape['data']} x fsdp={mesh.shape['fsdp']})")
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
@@ -52,11 +86,80 @@ def fsdp_spec(shape: tuple[int, ...], fsdp_size: int, min_size: int) -> P:
   return P()
 
 
-def tree_shardings(abstract_tree: Any, mesh: Mesh, min_size: int = 2**14) -> Any:
-  """NamedShardings for every leaf of an abstract pytree (params, optimizer state, EMA)."""
+def named_spec(names: tuple[str | None, ...], shape: tuple[int, ...], mesh: Mesh, min_size: int) -> P:
+  """A parameter's spec from its logical axis names: each rule of `LOGICAL_RULES` in order claims its named
+  dimension when its mesh axes are still free and their size divides that dimension."""
+  spec: list[Any] = [None] * len(shape)
+  if int(np.prod(shape, dtype=np.int64)) < min_size:
+    return P(*spec)
+  used: set[str] = set()
+  for logical, mesh_axes in LOGICAL_RULES:
+    if mesh_axes is None or logical not in names:
+      continue
+    claimed = {mesh_axes} if isinstance(mesh_axes, str) else set(mesh_axes)
+    dim, size = names.index(logical), math.prod(mesh.shape[a] for a in claimed)
+    if size > 1 and spec[dim] is None and not used & claimed and shape[dim] % size == 0:
+      spec[dim], used = mesh_axes, used | claimed
+  return P(*spec)
+
+
+def logical_names(boxed_params: Any) -> dict[str, tuple[str | None, ...]]:
+  """{param path: its logical axis names} for the params a model's `init` returned boxed."""
+  flat, _ = jax.tree_util.tree_flatten_with_path(boxed_params, is_leaf=lambda x: isinstance(x, nn.Partitioned))
+  return {jax.tree_util.keystr(path): tuple(leaf.names) for path, leaf in flat if isinstance(leaf, nn.Partitioned)}
+
+
+def _names_of(path: tuple, names_by_path: dict[str, tuple]) -> tuple | None:
+  """The names of the param whose path ends this state path (optimizer moments and EMA copies mirror params);
+  the longest such param path wins."""
+  for start in range(len(path)):
+    names = names_by_path.get(jax.tree_util.keystr(path[start:]))
+    if names is not None:
+      return names
+  return None
+
+
+def tree_shardings(abstract_tree: Any, mesh: Mesh, min_size: int = 2**14,
+                   names_by_path: dict[str, tuple] | None = None) -> Any:
+  """NamedShardings for every leaf of an abstract pytree (the train state: params, optimizer state, EMA).
+
+  Leaves that mirror a named param (`names_by_path`, from `logical_names`) follow `LOGICAL_RULES`; the others
+  the shape rule (`fsdp_spec`).
+  """
   fsdp_size = mesh.shape["fsdp"]
-  return jax.tree.map(lambda x: NamedSharding(mesh, fsdp_spec(tuple(x.shape), fsdp_size, min_size)),
-                      abstract_tree)
+
+  def spec(path, x):
+    names = _names_of(path, names_by_path or {})
+    if names is not None and len(names) == len(x.shape):
+      return NamedSharding(mesh, named_spec(names, tuple(x.shape), mesh, min_size))
+    return NamedSharding(mesh, fsdp_spec(tuple(x.shape), fsdp_size, min_size))
+
+  return jax.tree_util.tree_map_with_path(spec, abstract_tree)
+
+
+@contextlib.contextmanager
+def logical_rules(mesh: Mesh) -> Iterator[None]:
+  """While a step is traced: the models' activation constraints (`axes.constrain`) map through
+  `LOGICAL_RULES` onto `mesh`."""
+  with axes.activation_rules(LOGICAL_RULES), jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+    yield
+
+
+def put_replicated(tree: Any, sharding: NamedSharding) -> Any:
+  """`tree` (the same values on every process, e.g. evaluation inputs) whole on every device of the mesh.
+
+  `jax.device_put` cannot place onto other processes' devices, so with several processes the global array is
+  assembled from each process's copy; PRNG keys travel as their key data.
+  """
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+
+  def put(x):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+    return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+  return jax.tree.map(put, tree)
 
 
 def global_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:

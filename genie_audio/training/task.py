@@ -6,10 +6,12 @@ small `Task` subclass in `genie_audio/tasks/`. The loop never branches on which 
 Contract (B = global batch, arrays are numpy on the host, jax inside `loss`):
   - `prepare()`: makes and finds what training reads beyond its config (upstream runs, encoded latents,
     action labels), once, before the loop builds any data pipeline; the rest of the Task then reads ready
-    paths. Called on every process; only process 0 writes (`distributed.made_by_first_process`).
+    paths. Called on every process: long jobs (encoding, labelling) are shared out between them and the
+    results gathered (`distributed.my_share`, `distributed.gather_objects`); only process 0 writes what all read.
   - `train_data(seed, batch_size, shard_index, shard_count)` -> a `grain.MapDataset` of per-process batches
     (dicts of numpy arrays; `batch_size` is this process's share of the global batch).
-  - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`).
+  - `init_params(rng, batch)` -> params pytree (called under `jax.eval_shape` and `jax.jit`); the loop also
+    reads the logical axis names the model gives its params (`models/axes.py`) for their shardings.
   - `init_stats()` -> the task's non-trainable statistics (e.g. the VQ's code-usage EMA), kept in the train
     state beside the params with no optimizer state; default {}.
   - `loss(params, batch, rng, step)` -> (scalar loss, dict of scalar metrics, aux pytree).
@@ -58,6 +60,11 @@ class Task:
 
   def train_data(self, seed: int, batch_size: int, shard_index: int, shard_count: int) -> grain.MapDataset:
     raise NotImplementedError
+
+  def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """The global batch's shapes and dtypes, from the config alone (no data): what `train_data` yields, at
+    `batch_size`. Compiling the step without data needs it (`benchmarks/memory.py`, the sharding tests)."""
+    raise NotImplementedError(f"{type(self).__name__} does not describe its batch without reading data")
 
   def init_params(self, rng: jax.Array, batch: Batch) -> PyTree:
     raise NotImplementedError
