@@ -1,5 +1,6 @@
 """A later stage trained by two processes (`jax.distributed` over localhost, 2 fake devices each): the dynamics
-model from the shared tiny pipeline's LAM, the recordings' labelling shared out between the processes."""
+model from the shared tiny pipeline's LAM, the recordings' labelling shared out between the processes, and the
+evaluation after the last step on the processes' common mesh."""
 
 import json
 import socket
@@ -23,7 +24,9 @@ def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_
                f"--config.data.window_frames={micro.data.window_frames}", f"--config.model.dim={micro.model.dim}",
                f"--config.model.depth={micro.model.depth}", f"--config.model.num_heads={micro.model.num_heads}",
                "--config.total_steps=2", "--config.batch_size=8",
-               "--config.log_every_steps=1", "--config.eval_every_steps=1000", "--config.checkpoint_every_steps=2",
+               "--config.log_every_steps=1", "--config.checkpoint_every_steps=2",
+               # The evaluation after the last step runs on both processes too, as small as it gets.
+               "--config.eval.num_windows=2", "--config.eval.batch_size=2", "--config.edit.num_steps=1",
                "--config.async_checkpoints=False", "--config.distributed.num_processes=2",
                f"--config.distributed.coordinator_address={address}"]
   processes = [subprocess.Popen(runs.launch_command("configs/dynamics.py:tiny", tmp_path, *overrides,
