@@ -1,4 +1,4 @@
-"""A later stage trained by two processes (`jax.distributed` over localhost, 2 fake devices each): the dynamics
+"""A later stage trained by two processes (`jax.distributed` over localhost, one CPU device each): the dynamics
 model from the shared tiny pipeline's LAM, the recordings' labelling shared out between the processes, and the
 evaluation after the last step on the processes' common mesh."""
 
@@ -31,7 +31,7 @@ def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_
                f"--config.distributed.coordinator_address={address}"]
   processes = [subprocess.Popen(runs.launch_command("configs/dynamics.py:tiny", tmp_path, *overrides,
                                                     f"--config.distributed.process_id={i}"),
-                                env=runs.launch_env(2), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=runs.launch_env(1), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=runs.REPO_ROOT) for i in range(2)]
   try:
     outputs = [p.communicate(timeout=300)[0] for p in processes]
