@@ -3,7 +3,6 @@ model from the shared tiny pipeline's LAM, the recordings' labelling shared out 
 evaluation after the last step on the processes' common mesh."""
 
 import json
-import socket
 import subprocess
 
 import numpy as np
@@ -16,9 +15,7 @@ pytest_plugins = ["fixtures_pipeline"]
 
 
 def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_runs, tmp_path):
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    address = f"localhost:{s.getsockname()[1]}"
+  address = runs.coordinator_address()
   micro = pipeline.dynamics_config(pipeline_runs["lam"])  # the pipeline's sizes, as command-line overrides
   overrides = [f"--config.init.lam.workdir={pipeline_runs['lam']}",
                f"--config.data.window_frames={micro.data.window_frames}", f"--config.model.dim={micro.model.dim}",
@@ -33,12 +30,7 @@ def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_
                                                     f"--config.distributed.process_id={i}"),
                                 env=runs.launch_env(1), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=runs.REPO_ROOT) for i in range(2)]
-  try:
-    outputs = [p.communicate(timeout=300)[0] for p in processes]
-  finally:
-    for p in processes:
-      if p.poll() is None:
-        p.kill()
+  outputs = [out for out, _ in runs.outputs_of(processes, timeout=300)]
   assert [p.returncode for p in processes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
   assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 2
   # The gathered labels are those one process made for the pipeline's own dynamics run, for the same LAM.
