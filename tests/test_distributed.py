@@ -1,7 +1,6 @@
 """Work shared out between processes and gathered, with two real processes."""
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -19,18 +18,11 @@ print(json.dumps({"mine": mine, "gathered": distributed.gather_objects({"items":
 
 
 def test_two_processes_share_items_and_gather_what_each_made():
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    address = f"localhost:{s.getsockname()[1]}"
+  address = runs.coordinator_address()
   processes = [subprocess.Popen([sys.executable, "-c", _SHARE_AND_GATHER, address, str(i)], cwd=runs.REPO_ROOT,
                                 env=runs.launch_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for i in range(2)]
-  try:
-    outputs = [p.communicate(timeout=120) for p in processes]
-  finally:
-    for p in processes:
-      if p.poll() is None:
-        p.kill()
+  outputs = runs.outputs_of(processes, timeout=120)
   assert [p.returncode for p in processes] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
   results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
   assert [r["mine"] for r in results] == [[0, 2, 4], [1, 3]]

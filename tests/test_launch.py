@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -77,23 +76,16 @@ def test_two_processes_start_from_upstream_and_stop_together_when_one_gets_sigte
   upstream = tmp_path / "upstream"
   loop.train(runs.toy(dataset, total_steps=1, checkpoint_every_steps=1, async_checkpoints=False), upstream,
              ToyTask)
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    port = s.getsockname()[1]
   common = (f"--config.data.dataset_dir={dataset}", "--config.total_steps=500", f"--config.init.workdir={upstream}",
             "--config.checkpoint_every_steps=1000", "--config.data.read_delay_s=0.03",
-            "--config.distributed.num_processes=2", f"--config.distributed.coordinator_address=localhost:{port}")
+            "--config.distributed.num_processes=2",
+            f"--config.distributed.coordinator_address={runs.coordinator_address()}")
   processes = [_start(tmp_path, *common, f"--config.distributed.process_id={i}", device_count=2)
                for i in range(2)]
-  try:
-    while all(p.poll() is None for p in processes) and len(losses(tmp_path)) < 2:
-      time.sleep(0.05)
-    processes[1].send_signal(signal.SIGTERM)  # only one of them: both must save the same step and exit
-    outputs = [p.communicate(timeout=120)[0] for p in processes]
-  finally:  # a hung pair must not outlive the test
-    for p in processes:
-      if p.poll() is None:
-        p.kill()
+  while all(p.poll() is None for p in processes) and len(losses(tmp_path)) < 2:
+    time.sleep(0.05)
+  processes[1].send_signal(signal.SIGTERM)  # only one of them: both must save the same step and exit
+  outputs = [out for out, _ in runs.outputs_of(processes, timeout=120)]
   assert [p.returncode for p in processes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
   assert "started from upstream params" in outputs[0]
   saved = checkpoint.Checkpointer(tmp_path, read_only=True).latest_step()

@@ -7,7 +7,6 @@ configs/lam_8hz.py, same preset).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
 import re
@@ -20,16 +19,14 @@ import ml_collections
 import numpy as np
 
 from genie_audio import tasks
+from genie_audio.testing import runs
 from genie_audio.training import loop, sharding
 from genie_audio.training.task import Task
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def load_config(spec: str) -> ml_collections.ConfigDict:
   """`configs/lam.py:tiny` -> that file's get_config("tiny") (relative paths from the repository root)."""
   path, _, arg = spec.partition(":")
-  full = Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+  full = Path(path) if Path(path).is_absolute() else runs.REPO_ROOT / path
   module_spec = importlib.util.spec_from_file_location(f"_config_{full.stem}", full)
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)
@@ -42,20 +39,13 @@ def upstream_lam_spec(spec: str) -> str:
   return str(Path(path).with_name(Path(path).name.replace("dynamics", "lam"))) + (f":{arg}" if arg else "")
 
 
-@contextlib.contextmanager
-def standing_in_for_upstream(lam_config: ml_collections.ConfigDict | None):
-  """Dynamics tasks built inside read `lam_config` instead of their LAM run's config."""
-  if lam_config is None:
-    yield
-    return
-  with mock.patch("genie_audio.tasks.dynamics.upstream_lam_config", lambda config: lam_config):
-    yield
-
-
 def build_task(config: ml_collections.ConfigDict, spec: str = "") -> Task:
-  """The config's Task, not prepared (nothing read); `spec` names the config file for a dynamics stage."""
-  lam = load_config(upstream_lam_spec(spec)) if config.task == "dynamics" else None
-  with standing_in_for_upstream(lam):
+  """The config's Task, not prepared (nothing read); `spec` names the config file for a dynamics stage, whose
+  LAM config file then stands in for the LAM run's config."""
+  if config.task != "dynamics":
+    return tasks.get(config.task)(config, None)
+  lam = load_config(upstream_lam_spec(spec))
+  with mock.patch("genie_audio.tasks.dynamics.upstream_lam_config", lambda _: lam):
     return tasks.get(config.task)(config, None)
 
 
@@ -66,12 +56,6 @@ def build(config: ml_collections.ConfigDict, spec: str = "", devices: list | Non
   mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)
   sharding.check_batch(config.batch_size, mesh)
   return task, loop.build_step(config, task, mesh, task.batch_shapes(config.batch_size))
-
-
-def compile_step(config: ml_collections.ConfigDict, spec: str = "", devices: list | None = None) -> Any:
-  """The compiled (not run) train step: `.memory_analysis()`, `.as_text()` (HLO)."""
-  _, parts = build(config, spec, devices)
-  return parts.train_step.lower(parts.abstract_state, parts.abstract_batch).compile()
 
 
 def memory_bytes(compiled: Any) -> dict[str, int]:

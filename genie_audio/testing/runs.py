@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,21 @@ def run_launch(config_file: str, workdir: str | Path, *overrides: str, device_co
                timeout: float = 300) -> subprocess.CompletedProcess:
   return subprocess.run(launch_command(config_file, workdir, *overrides), env=launch_env(device_count),
                         capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+
+
+def coordinator_address() -> str:
+  """localhost:PORT with a port free right now, for a test's process group."""
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return f"localhost:{s.getsockname()[1]}"
+
+
+def outputs_of(processes: list[subprocess.Popen], timeout: float) -> list:
+  """Each process's `communicate()` result once all have ended; any still running at the end (a hung group, a
+  failed assertion) is killed, so none outlives the test."""
+  try:
+    return [p.communicate(timeout=timeout) for p in processes]
+  finally:
+    for p in processes:
+      if p.poll() is None:
+        p.kill()
