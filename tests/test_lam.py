@@ -1,5 +1,5 @@
-"""Latent action model: full-size shapes, method consistency, learning actions on synthetic latents, and a
-sharded (2, 4) smoke run of the stage through the shared loop (save, resume, evaluate)."""
+"""Latent action model: full-size shapes, method consistency, learning actions on synthetic latents, encoder
+views and options. The stage's sharded run (save, SIGKILL, resume, evaluate) is in tests/test_multiprocess.py."""
 
 import types
 
@@ -13,12 +13,10 @@ from configs import lam as lam_config
 from configs import lam_8hz
 from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import LatentActionModel
-from genie_audio import tasks
 from genie_audio.tasks import lam as lam_task
 from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, prepare_latents,
                                    step_means, window_channel_weights)
-from genie_audio.training import checkpoint, loop, optim
-from genie_audio.training.metrics import read_metrics
+from genie_audio.training import checkpoint, optim
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
 # along +-e0 or +-e1. A hidden step cannot be told from its context; its code can carry it.
@@ -327,35 +325,6 @@ def test_validate_config_names_the_field():
   config.loss_weighting = "loud"
   with pytest.raises(ValueError, match="loss_weighting='loud'"):
     LamTask.validate_config(config)
-
-
-def test_sharded_smoke_run_saves_resumes_and_evaluates(tmp_path):
-  latent_dir = write_fake_latents(tmp_path / "latents")
-  config = lam_config.get_config("tiny")
-  config.data.latent_dir = str(latent_dir)
-  config.mesh.data, config.mesh.fsdp = 2, 4
-  config.total_steps, config.checkpoint_every_steps, config.eval_every_steps = 3, 3, 3
-  config.log_every_steps = 1
-  config.optim.weight_decay = 1.0  # would visibly shrink the usage EMA if the optimizer saw it
-  config.optim.final_lr_fraction = 1.0
-  assert tasks.get(config.task) is LamTask
-  workdir = tmp_path / "run"
-  first = loop.train(config, workdir, LamTask)
-  assert checkpoint.Checkpointer(workdir, read_only=True).latest_step() == 3
-  assert first["eval/lam/controllability_gap"] > 0 and 0 <= first["eval/lam/stability"] <= 1
-  assert first["eval/lam/step_controllability_gap"] > 0 and first["eval/lam/step_error_none"] > 0
-  config.total_steps = 5
-  last = loop.train(config, workdir, LamTask)
-  metrics = read_metrics(workdir)
-  assert all(np.isfinite(metrics[s]["train/recon_loss"]) for s in range(1, 6))
-  assert "eval/lam/hidden_error_none" in metrics[5] and last["train/codebook_usage"] > 0
-  assert "train/dead_codes" in metrics[5]
-  state = checkpoint.Checkpointer(workdir, read_only=True).read_state(5)
-  # The usage EMA is a distribution over codes (no restarts so early): weight decay did not touch it. It is
-  # saved with the state, and no optimizer state or EMA is kept for it.
-  np.testing.assert_allclose(state["stats"]["vq"]["usage_ema"].sum(), 1.0, atol=1e-5)
-  paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state)[0]]
-  assert [path for path in paths if "usage_ema" in path] == ["['stats']['vq']['usage_ema']"]
 
 
 def test_checkpoints_from_before_the_stats_fail_clearly(tmp_path):

@@ -53,6 +53,16 @@ def test_global_batch_splits_over_all_devices():
   np.testing.assert_array_equal(np.asarray(batch["wave"]), np.arange(48).reshape(16, 3))
 
 
+def test_put_split_gives_each_device_its_own_rows():
+  mesh = sharding.make_mesh(2, 4)
+  assert sharding.batch_axes_size(mesh) == 8
+  x = np.arange(16 * 3, dtype=np.float32).reshape(16, 3)
+  placed = sharding.put_split(x, mesh)
+  assert {s.data.shape for s in placed.addressable_shards} == {(2, 3)}
+  assert sorted(int(s.data[0, 0]) // 6 for s in placed.addressable_shards) == list(range(8))  # rows 2i, 2i+1
+  np.testing.assert_array_equal(np.asarray(placed), x)
+
+
 def test_named_spec_takes_the_first_rule_whose_axis_divides():
   mesh = sharding.make_mesh(2, 4)
   assert sharding.named_spec(("embed", "mlp"), (64, 256), mesh, 0) == P("fsdp", None)

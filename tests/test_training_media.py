@@ -7,6 +7,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genie_audio import tasks
 from genie_audio.runs import run
+from genie_audio.training import sharding
 from genie_audio.training.metrics import MetricWriter
 
 # The tiny trained pipeline, as a session fixture registered once for every module that names it.
@@ -16,7 +17,7 @@ pytest_plugins = ["fixtures_pipeline"]
 def test_lam_evaluation_logs_the_action_timeline(pipeline_runs, tmp_path):
   task = tasks.load(pipeline_runs["lam"])
   params = run.load_params(pipeline_runs["lam"])
-  mesh = jax.make_mesh((2, 4), ("data", "fsdp"))
+  mesh = sharding.make_mesh(2, 4)  # the training mesh: the evaluation splits its windows over it
   metrics, media = task.evaluate(jax.device_put(params, NamedSharding(mesh, P())), None, step=2)
   assert "eval/lam/perplexity" in metrics
   strip = media["lam/action_timeline"].axes[0]

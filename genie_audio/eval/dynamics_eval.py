@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
@@ -121,26 +121,32 @@ class DynamicsEvaluator:
       return out, *jnp.split(codes, 2)
 
     leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-    replicated = None
-    if isinstance(leaf_sharding, NamedSharding):  # training: params live on the run's mesh
-      replicated = NamedSharding(leaf_sharding.mesh, P())
-    self._fn = (jax.jit(run, static_argnames="num_steps", out_shardings=replicated), replicated)
+    # Training: params live on the run's mesh, each device in-paints its share of the windows and the results
+    # come back whole on every device.
+    mesh = leaf_sharding.mesh if isinstance(leaf_sharding, NamedSharding) else None
+    replicated = sharding_lib.replicated(mesh) if mesh is not None else None
+    self._fn = (jax.jit(run, static_argnames="num_steps", out_shardings=replicated), mesh)
     self._lam_params = (sharding_lib.put_replicated(self.lam.params, replicated) if replicated
                         else jax.device_put(self.lam.params))
 
   def _passes(self, params, z, mask, actions, guidance, num_steps, seed):
     """(in-painted latents, LAM codes of them, LAM codes of the originals) of all windows for one variant,
     in fixed-size padded batches."""
-    fn, replicated = self._fn
+    fn, mesh = self._fn
     bs, n = self.config.eval.batch_size, len(z)
+    if mesh is not None:  # a whole number of windows per device
+      split = sharding_lib.batch_axes_size(mesh)
+      bs = -(-bs // split) * split
     outs, codes, original_codes = [], [], []
     for index, i in enumerate(range(0, n, bs)):
       parts = [a[i:i + bs] for a in (z, mask, actions)]
       valid = len(parts[0])
       parts = [np.concatenate([p, np.repeat(p[-1:], bs - valid, axis=0)]) for p in parts]
-      args = (*parts, jax.random.fold_in(jax.random.key(seed), index), np.float32(guidance))
-      if replicated is not None:
-        args = sharding_lib.put_replicated(args, replicated)
+      shared = (jax.random.fold_in(jax.random.key(seed), index), np.float32(guidance))
+      if mesh is not None:
+        parts = [sharding_lib.put_split(p, mesh) for p in parts]
+        shared = sharding_lib.put_replicated(shared, sharding_lib.replicated(mesh))
+      args = (*parts, *shared)
       out, code, original_code = jax.device_get(fn(params, self._lam_params, *args, num_steps=num_steps))
       outs.append(out[:valid])
       codes.append(code[:valid])

@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
@@ -321,9 +321,11 @@ class LamTask(Task):
       return codes_BS, shifted_codes_BS, errors, jnp.stack([count_B[:B], step_count_B[:B]], axis=-1)
 
     leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-    if isinstance(leaf_sharding, NamedSharding):  # keep inputs/outputs replicated on the params' mesh
-      replicated = NamedSharding(leaf_sharding.mesh, P())
-      return jax.jit(eval_step, out_shardings=replicated), replicated
+    if isinstance(leaf_sharding, NamedSharding):
+      # On the params' mesh each device evaluates its share of the windows (so several processes split the
+      # work); the small results come back whole on every device.
+      mesh = leaf_sharding.mesh
+      return jax.jit(eval_step, out_shardings=sharding_lib.replicated(mesh)), mesh
     return jax.jit(eval_step), None
 
   def evaluate(self, params, ema_params, step):
@@ -334,8 +336,11 @@ class LamTask(Task):
     params = ema_params if ema_params is not None else params
     if self._eval_step is None:
       self._eval_step = self._make_eval_step(params)
-    eval_step, replicated = self._eval_step
+    eval_step, mesh = self._eval_step
     batch_size, n = self.config.eval.batch_size, len(windows)
+    if mesh is not None:  # a whole number of windows per device
+      split = sharding_lib.batch_axes_size(mesh)
+      batch_size = -(-batch_size // split) * split
     codes, shifted, counts = [], [], []
     errors = {f"{prefix}{name}": [] for prefix in ("", "step_") for name in ("inferred", "random", "none")}
     for index, start in enumerate(range(0, n, batch_size)):
@@ -344,8 +349,9 @@ class LamTask(Task):
       if valid < batch_size:  # pad the last batch (one compiled shape), drop the padding after
         x = np.concatenate([x, np.repeat(x[-1:], batch_size - valid, axis=0)])
       inputs = (x, np.int32(index))
-      if replicated is not None:
-        inputs = sharding_lib.put_replicated(inputs, replicated)
+      if mesh is not None:
+        inputs = (sharding_lib.put_split(x, mesh),
+                  sharding_lib.put_replicated(inputs[1], sharding_lib.replicated(mesh)))
       out = jax.device_get(eval_step(params, *inputs))
       codes.append(out[0][:valid])
       shifted.append(out[1][:valid])

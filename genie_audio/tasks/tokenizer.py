@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
 
 from genie_audio import codec
 from genie_audio.data import augment, demo_corpus, pipelines
@@ -28,7 +28,7 @@ from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.eval import plots, reconstruction
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
-from genie_audio.training import checkpoint, distributed
+from genie_audio.training import checkpoint, distributed, sharding
 from genie_audio.training.task import Batch, PyTree, Task
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,8 @@ class TokenizerTask(Task):
                   seed: int = 0) -> np.ndarray:
     """Encode + decode a batch of crops (each normalised on its own, as in training); fixed seed."""
     key = (num_steps, method)
+    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
+    mesh = leaf_sharding.mesh if isinstance(leaf_sharding, NamedSharding) else None
     if key not in self._reconstruct_fns:
       def fn(params, wave_BT, rng):
         z_BTC = self.model.apply({"params": params}, wave_BT, method="encode")
@@ -155,10 +157,15 @@ class TokenizerTask(Task):
                                flow_shape=self.model.flow_shape(wave_BT.shape[1]), num_steps=num_steps,
                                method=method, s_min=self.model.s_min, from_flow=self.model.from_flow)
       # Replicated output, so every process can read the waveforms (params may be FSDP-sharded).
-      leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-      out = NamedSharding(leaf_sharding.mesh, P()) if isinstance(leaf_sharding, NamedSharding) else None
+      out = sharding.replicated(mesh) if mesh is not None else None
       self._reconstruct_fns[key] = jax.jit(fn, out_shardings=out)
-    return np.asarray(self._reconstruct_fns[key](params, np.asarray(wave_BT, np.float32), jax.random.key(seed)))
+    wave_BT, rng = np.asarray(wave_BT, np.float32), jax.random.key(seed)
+    count = len(wave_BT)
+    if mesh is not None:  # each device decodes its share of the crops (padded to a whole number per device)
+      split = sharding.batch_axes_size(mesh)
+      wave_BT = np.concatenate([wave_BT, np.repeat(wave_BT[-1:], -count % split, axis=0)])
+      wave_BT, rng = sharding.put_split(wave_BT, mesh), sharding.put_replicated(rng, sharding.replicated(mesh))
+    return np.asarray(self._reconstruct_fns[key](params, wave_BT, rng))[:count]
 
   def eval_clips(self) -> np.ndarray:
     """The fixed validation crops (config.eval.num_clips x clip_seconds), read once."""

@@ -39,8 +39,12 @@ def launch_command(config_file: str, workdir: str | Path, *overrides: str) -> li
 
 
 def launch_env(device_count: int = 1) -> dict[str, str]:
+  """This process's environment for a child with `device_count` CPU devices; the other XLA flags (the tests'
+  optimisation level) are kept."""
   env = dict(os.environ)
-  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={device_count}"
+  flags = [flag for flag in env.get("XLA_FLAGS", "").split()
+           if not flag.startswith("--xla_force_host_platform_device_count=")]
+  env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={device_count}"])
   env["JAX_PLATFORMS"] = "cpu"
   return env
 

@@ -162,6 +162,19 @@ def put_replicated(tree: Any, sharding: NamedSharding) -> Any:
   return jax.tree.map(put, tree)
 
 
+def put_split(x: np.ndarray, mesh: Mesh) -> jax.Array:
+  """`x` (the same whole array on every process, e.g. evaluation windows) split over the mesh's batch axes:
+  each device gets, and computes on, its own examples. Its first dimension must divide by their size."""
+  sharding = batch_sharding(mesh)
+  x = np.asarray(x)
+  return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def batch_axes_size(mesh: Mesh) -> int:
+  """How many ways a batch is split: the product of the mesh's batch axes."""
+  return int(np.prod([mesh.shape[axis] for axis in BATCH_AXES]))
+
+
 def global_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles this process's batch slice into a global array sharded over the batch axes."""
   sharding = batch_sharding(mesh)
