@@ -24,6 +24,11 @@ and the loss weighting cost a few elementwise operations).
   causal        the encoder's steps see only themselves and their past (Genie's LAM encoder)
   norm_causal   norm + causal
   norm_sdelta   the encoder sees norm's and sdelta's views side by side
+  norm_residual the encoder sees norm's view and, beside it, each frame's residual after the decoder's
+                context-only prediction (its step hidden, the neighbour steps visible, no action)
+  level_side    norm, and the decoder gets every step's level (projection on the training latents' first
+                principal component) as a side input, so the actions need not carry it
+  norm_residual_level  norm_residual + level_side
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
@@ -56,6 +61,9 @@ ARMS = {
     "causal": {"model.encoder_attention": "step_causal"},
     "norm_causal": dict(_NORM, **{"model.encoder_attention": "step_causal"}),
     "norm_sdelta": {"model.encoder_view": "norm_and_step_delta"},
+    "norm_residual": {"model.encoder_view": "norm_and_residual"},
+    "level_side": dict(_NORM, **{"model.decoder_level_input": True}),
+    "norm_residual_level": {"model.encoder_view": "norm_and_residual", "model.decoder_level_input": True},
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
@@ -64,7 +72,7 @@ ARMS = {
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
         "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
         "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2,
-        "model.encoder_attention": "bidirectional"}
+        "model.encoder_attention": "bidirectional", "model.decoder_level_input": False}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
