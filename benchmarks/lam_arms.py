@@ -26,6 +26,7 @@ and the loss weighting cost a few elementwise operations).
   norm_sdelta   the encoder sees norm's and sdelta's views side by side
   norm_residual the encoder sees norm's view and, beside it, each frame's residual after the decoder's
                 context-only prediction (its step hidden, the neighbour steps visible, no action)
+  residual      the encoder sees only the residual (norm_residual without norm's view)
   level_side    norm, and the decoder gets every step's level (projection on the training latents' first
                 principal component) as a side input, so the actions need not carry it
   norm_residual_level  norm_residual + level_side
@@ -62,6 +63,7 @@ ARMS = {
     "norm_causal": dict(_NORM, **{"model.encoder_attention": "step_causal"}),
     "norm_sdelta": {"model.encoder_view": "norm_and_step_delta"},
     "norm_residual": {"model.encoder_view": "norm_and_residual"},
+    "residual": {"model.encoder_view": "residual"},
     "level_side": dict(_NORM, **{"model.decoder_level_input": True}),
     "norm_residual_level": {"model.encoder_view": "norm_and_residual", "model.decoder_level_input": True},
     "big": _BIG,
