@@ -34,6 +34,7 @@ Size arms (more compute per step than the others, at the same steps; candidates 
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
   norm_16_big   norm_16 at that size
+  level_side_big  level_side at that size (does a bigger LAM find moves once the level is given?)
 """
 
 import ml_collections
@@ -69,6 +70,7 @@ ARMS = {
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
+    "level_side_big": dict(_NORM, **_BIG, **{"model.decoder_level_input": True}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
