@@ -30,6 +30,7 @@ and the loss weighting cost a few elementwise operations).
   level_side    norm, and the decoder gets every step's level (projection on the training latents' first
                 principal component) as a side input, so the actions need not carry it
   norm_residual_level  norm_residual + level_side
+  norm_s1, residual_s1  norm and residual with another seed (init, data order, masks): the run-to-run spread
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
@@ -66,6 +67,8 @@ ARMS = {
     "norm_residual": {"model.encoder_view": "norm_and_residual"},
     "residual": {"model.encoder_view": "residual"},
     "level_side": dict(_NORM, **{"model.decoder_level_input": True}),
+    "norm_s1": dict(_NORM, seed=1),
+    "residual_s1": {"model.encoder_view": "residual", "seed": 1},
     "norm_residual_level": {"model.encoder_view": "norm_and_residual", "model.decoder_level_input": True},
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
@@ -76,7 +79,7 @@ ARMS = {
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
         "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
         "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2,
-        "model.encoder_attention": "bidirectional", "model.decoder_level_input": False}
+        "model.encoder_attention": "bidirectional", "model.decoder_level_input": False, "seed": 0}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
