@@ -2,6 +2,8 @@
 
 Preparation (`prepare`, before training): the latents named by `data.latent_dir` or the tokenizer run's
 `latents/`, encoded there first if missing (`prepare_latents`), checked against the config's width and rate.
+With `model.decoder_level_input`, also the direction of the decoder's level input (`level_direction`: the
+training latents' first principal component), which `init_params` writes into the params (a constant there).
 
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
