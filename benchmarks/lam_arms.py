@@ -5,7 +5,8 @@
 
 Every arm is configs/lam.py:tiny with a few fields changed; `benchmarks/lam_ablation.py` trains, scores and
 tabulates them. All arms have the same network and window, so equal steps are equal compute (the encoder views
-and the loss weighting cost a few elementwise operations).
+and the loss weighting cost a few elementwise operations; the residual views add two decoder forward passes
+per step, about a third more compute at the tiny size).
   base          the tiny preset before issue 11: the encoder sees the raw window, the loss scores raw latents
   norm          the encoder sees each window standardised per channel (no absolute level or colour)
   delta         the encoder sees the frame-to-frame change of each channel
