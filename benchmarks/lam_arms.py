@@ -37,6 +37,7 @@ Size arms (more compute per step than the others, at the same steps; candidates 
   norm_big      norm at that size
   norm_16_big   norm_16 at that size
   level_side_big  level_side at that size (does a bigger LAM find moves once the level is given?)
+  residual_big  residual at that size
 """
 
 import ml_collections
@@ -75,6 +76,7 @@ ARMS = {
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
     "level_side_big": dict(_NORM, **_BIG, **{"model.decoder_level_input": True}),
+    "residual_big": dict(_BIG, **{"model.encoder_view": "residual"}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
