@@ -5,7 +5,8 @@
 
 Every arm is configs/lam.py:tiny with a few fields changed; `benchmarks/lam_ablation.py` trains, scores and
 tabulates them. All arms have the same network and window, so equal steps are equal compute (the encoder views
-and the loss weighting cost a few elementwise operations).
+and the loss weighting cost a few elementwise operations; the residual views add two decoder forward passes
+per step, about a third more compute at the tiny size).
   base          the tiny preset before issue 11: the encoder sees the raw window, the loss scores raw latents
   norm          the encoder sees each window standardised per channel (no absolute level or colour)
   delta         the encoder sees the frame-to-frame change of each channel
@@ -24,10 +25,19 @@ and the loss weighting cost a few elementwise operations).
   causal        the encoder's steps see only themselves and their past (Genie's LAM encoder)
   norm_causal   norm + causal
   norm_sdelta   the encoder sees norm's and sdelta's views side by side
+  norm_residual the encoder sees norm's view and, beside it, each frame's residual after the decoder's
+                context-only prediction (its step hidden, the neighbour steps visible, no action)
+  residual      the encoder sees only the residual (norm_residual without norm's view)
+  level_side    norm, and the decoder gets every step's level (projection on the training latents' first
+                principal component) as a side input, so the actions need not carry it
+  norm_residual_level  norm_residual + level_side
+  norm_s1, residual_s1  norm and residual with another seed (init, data order, masks): the run-to-run spread
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
   norm_16_big   norm_16 at that size
+  level_side_big  level_side at that size (does a bigger LAM find moves once the level is given?)
+  residual_big  residual at that size
 """
 
 import ml_collections
@@ -56,15 +66,23 @@ ARMS = {
     "causal": {"model.encoder_attention": "step_causal"},
     "norm_causal": dict(_NORM, **{"model.encoder_attention": "step_causal"}),
     "norm_sdelta": {"model.encoder_view": "norm_and_step_delta"},
+    "norm_residual": {"model.encoder_view": "norm_and_residual"},
+    "residual": {"model.encoder_view": "residual"},
+    "level_side": dict(_NORM, **{"model.decoder_level_input": True}),
+    "norm_s1": dict(_NORM, seed=1),
+    "residual_s1": {"model.encoder_view": "residual", "seed": 1},
+    "norm_residual_level": {"model.encoder_view": "norm_and_residual", "model.decoder_level_input": True},
     "big": _BIG,
     "norm_big": dict(_NORM, **_BIG),
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
+    "level_side_big": dict(_NORM, **_BIG, **{"model.decoder_level_input": True}),
+    "residual_big": dict(_BIG, **{"model.encoder_view": "residual"}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
         "mask.block_prob": 0.2, "model.num_actions": 8, "model.frames_per_action": 10,
         "loss_space": "frames", "model.model_dim": 32, "model.encoder_depth": 1, "model.decoder_depth": 1, "model.num_heads": 2,
-        "model.encoder_attention": "bidirectional"}
+        "model.encoder_attention": "bidirectional", "model.decoder_level_input": False, "seed": 0}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

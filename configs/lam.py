@@ -47,6 +47,8 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
       # Issue 11's ablation (benchmarks/lam_ablation.py): seeing each window standardised, the encoder cannot
       # code the absolute level; level eta squared 0.87 -> 0.49, loudness jump 0.26 -> 0.43, all codes used.
       encoder_view="window_norm",
+      # True: the decoder also gets every step's level (the training latents' first PC), issue 11's level_side arm.
+      decoder_level_input=False,
       # Attention kernel and block remat (README "Many devices and hosts"; defaults from benchmarks/memory.py).
       attention="auto", remat="none",
       dtype="bfloat16"))

@@ -62,6 +62,8 @@ def test_rising_tone_raises_the_centroid():
   freq = 250.0 * 8.0 ** (T / 2.0)  # three octaves in 2 s: 0.3 octaves per step
   d = describe(0.1 * np.sin(2 * np.pi * np.cumsum(freq) / SR))
   np.testing.assert_allclose(inner(d["centroid_change_oct"]), 0.3, atol=0.05)
+  np.testing.assert_allclose(inner(d["centroid_jump_oct"])[1:], 0.3, atol=0.05)
+  assert np.isnan(d["centroid_jump_oct"][0])
   assert np.all(np.diff(d["centroid_hz"]) > 0)
   assert np.all(d["onset_density"][1:] == 0)  # a glide is not a string of onsets
 

@@ -12,10 +12,11 @@ import pytest
 from configs import lam as lam_config
 from configs import lam_8hz
 from genie_audio.data import latents as latent_store
-from genie_audio.models.lam import LatentActionModel
+from genie_audio.models.lam import (LatentActionModel, alternate_step_masks, encoder_view, standardize_over_time,
+                                    step_level)
 from genie_audio.tasks import lam as lam_task
-from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, prepare_latents,
-                                   step_means, window_channel_weights)
+from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, level_direction,
+                                   prepare_latents, step_means, window_channel_weights)
 from genie_audio.training import checkpoint, optim
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
@@ -196,6 +197,87 @@ def test_step_causal_encoder_codes_a_step_from_its_past_only():
       assert earlier_moved > 1e-3
 
 
+def tiny_lam(**kwargs) -> LatentActionModel:
+  return LatentActionModel(latent_dim=C, frames_per_action=R, num_actions=8, model_dim=32, encoder_depth=1,
+                           decoder_depth=1, num_heads=2, code_dim=8, **kwargs)
+
+
+def perturbed_init(model, z, seed=0):
+  """Params with noise added, so that the adaLN conditioning (zero at init) depends on its inputs."""
+  params = model.init(jax.random.key(seed), z, jnp.zeros(z.shape[:2], bool))["params"]
+  noise = np.random.default_rng(seed + 1)
+  return jax.tree.map(lambda p: p + 0.05 * noise.normal(size=p.shape).astype(np.float32), params)
+
+
+def test_alternate_step_masks_hide_every_step_once_between_visible_neighbours():
+  masks = np.asarray(alternate_step_masks(5, 2))
+  np.testing.assert_array_equal(masks, [[1, 1, 0, 0, 1, 1, 0, 0, 1, 1], [0, 0, 1, 1, 0, 0, 1, 1, 0, 0]])
+
+
+def test_residual_view_is_what_the_neighbour_steps_do_not_predict():
+  """The context prediction of a step does not see the step (changing it moves only its neighbours'
+  predictions), and the "residual" view is the standardised difference to it; "norm_and_residual" puts
+  "window_norm" beside it."""
+  z, _ = synthetic_latents(np.random.default_rng(6), 2)
+  changed = z.copy()
+  changed[:, 3 * R:4 * R] += 1.0   # step 3
+  model = tiny_lam(encoder_view="norm_and_residual")
+  params = perturbed_init(model, z)
+
+  context_prediction = jax.jit(lambda p, x: model.apply({"params": p}, x,
+                                                       method=LatentActionModel.context_prediction))
+  context = np.asarray(context_prediction(params, np.concatenate([z, changed])))
+  before, after = np.split(context, 2)
+  moved_S = np.abs(before - after).reshape(2, S, R, C).max(axis=(0, 2, 3))
+  assert moved_S[3] < 1e-5 and moved_S[2] > 1e-4 and moved_S[4] > 1e-4, moved_S
+  view = np.asarray(encoder_view(jnp.asarray(z), "norm_and_residual", R, jnp.asarray(before)))
+  np.testing.assert_allclose(view[..., :C], standardize_over_time(jnp.asarray(z)), atol=1e-5)
+  np.testing.assert_allclose(view[..., C:], standardize_over_time(jnp.asarray(z - before)), atol=1e-5)
+  with pytest.raises(ValueError, match="context-only prediction"):
+    encoder_view(jnp.asarray(z), "residual", R)
+
+
+def test_level_input_tells_the_decoder_a_hidden_steps_level():
+  """step_level is the mean projection on the unit direction; with decoder_level_input, raising a hidden
+  step's level changes the prediction of the hidden frames (with no action), without it nothing can."""
+  z, _ = synthetic_latents(np.random.default_rng(7), 2)
+  direction = np.array([2.0, 0.0, 0.0, 0.0], np.float32)
+  np.testing.assert_allclose(step_level(jnp.asarray(z), jnp.asarray(direction), R),
+                             z[..., 0].reshape(2, S, R).mean(-1), rtol=1e-5)
+  louder = z.copy()
+  louder[:, 2 * R:3 * R, 0] += 3.0                     # step 2, hidden below, one unit of level up
+  mask = np.zeros((2, S * R), bool)
+  mask[:, 2 * R:3 * R] = True
+  no_action = jnp.full((2, S), -1)
+  moved = {}
+  for level_input in (True, False):
+    model = tiny_lam(encoder_view="window_norm", decoder_level_input=level_input)
+    params = perturbed_init(model, z)
+    if level_input:
+      params["level_direction"] = jnp.asarray(direction)
+    decode = jax.jit(lambda p, x: model.apply({"params": p}, x, mask, no_action, method=LatentActionModel.decode))
+    before, after = decode(params, z), decode(params, louder)
+    moved[level_input] = float(np.abs(np.asarray(before - after))[mask].max())
+  assert moved[True] > 1e-3 and moved[False] < 1e-5, moved
+
+
+def test_level_direction_is_the_training_latents_first_principal_component(tmp_path):
+  latent_dir = write_fake_latents(tmp_path / "latents", latent_dim=C)
+  for i in range(3):   # make channel 2 dominate the training frames
+    path = tmp_path / "latents" / "shards" / f"rec{i}.npy"
+    z = np.load(path)
+    z[:, 2] += 10.0 * np.sin(np.arange(len(z)) / 7.0 + i)
+    np.save(path, z)
+  direction = level_direction(str(latent_dir))
+  assert abs(abs(float(direction[2])) - 1.0) < 1e-2 and abs(np.linalg.norm(direction) - 1.0) < 1e-5
+  config = synthetic_config()
+  config.data.latent_dir, config.model.decoder_level_input = str(latent_dir), True
+  task = LamTask(config)
+  task.prepare()
+  params = task.init_params(jax.random.key(0), {"latents": np.zeros((1, S * R, C), np.float32)})
+  np.testing.assert_allclose(params["level_direction"], direction)
+
+
 def test_window_std_weighting_divides_each_channel_by_its_variance():
   t = np.arange(8, dtype=np.float32)
   target = np.stack([t, 10 * t + 7.0], axis=-1)[None]          # (1, 8, 2): variances 5.25 and 525
@@ -316,6 +398,11 @@ def test_validate_config_names_the_field():
   config = lam_config.get_config("tiny")
   config.model.encoder_attention = "future"
   with pytest.raises(ValueError, match="model.encoder_attention='future'"):
+    LamTask.validate_config(config)
+  config = lam_config.get_config("tiny")
+  with config.model.ignore_type():   # e.g. a config.json edited by hand
+    config.model.decoder_level_input = "yes"
+  with pytest.raises(ValueError, match="model.decoder_level_input='yes'"):
     LamTask.validate_config(config)
   config = lam_config.get_config("tiny")
   config.loss_space = "bars"

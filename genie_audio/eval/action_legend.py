@@ -23,6 +23,7 @@ WORDS = {
     "loudness_jump_db": ("louder than the step before", "softer than the step before", "{:+.1f} dB"),
     "centroid_hz": ("brighter", "darker", "{:+.0f} Hz"),
     "centroid_change_oct": ("brightening", "darkening", "{:+.2f} oct"),
+    "centroid_jump_oct": ("brighter than the step before", "darker than the step before", "{:+.2f} oct"),
     "onset_density": ("busier", "sparser", "{:+.1f} onsets/s"),
     "chroma_change": ("harmony moving", "harmony holding", "{:+.2f}"),
     "low_high_db": ("more bass", "more treble", "{:+.1f} dB"),

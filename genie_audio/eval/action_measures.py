@@ -5,8 +5,8 @@ eta_squared(values, labels)
     squares over the total sum of squares (one-way ANOVA's eta squared; 0: the action says nothing about the
     descriptor, 1: every action fixes it). `eta_squared_table` gives it for every step descriptor of an
     analysis, split into state descriptors (how a step sounds: level, centroid, band balance) and move
-    descriptors (what happens in it: loudness change and jump, onset density, chroma change, centroid and
-    band balance change); `descriptors.STATES` / `descriptors.MOVES`.
+    descriptors (what happens in it: loudness change and jump, onset density, chroma change, centroid change
+    and jump, band balance change); `descriptors.STATES` / `descriptors.MOVES`.
 gain_invariance(infer, waves)
     The fraction of action steps whose inferred action stays the same when a recording is played at another
     gain (GAINS_DB: -10 and +6 dB): an action is a move, and a move does not change with the volume knob.

@@ -12,6 +12,8 @@ Descriptors of one passage (DESCRIPTORS holds names, units and meanings):
   loudness_jump_db      its mean level minus the previous passage's (NaN for a recording's first passage)
   centroid_hz           mean spectral centroid (magnitude-weighted mean frequency) of its non-silent frames
   centroid_change_oct   trend of log2(centroid) across the passage, times its duration: octaves of rise
+  centroid_jump_oct     log2 of its mean centroid over the previous passage's: octaves brighter than the step
+                        before (NaN for a first passage or next to a silent one)
   onset_density         spectral-flux onsets per second
   chroma_change         cosine distance (0 = same pitch classes, 1 = disjoint) between the 12-bin chroma of
                         its first and second halves
@@ -51,6 +53,7 @@ DESCRIPTORS: tuple[tuple[str, str, str], ...] = (
     ("loudness_jump_db", "dB", "level minus the previous step's"),
     ("centroid_hz", "Hz", "spectral centroid"),
     ("centroid_change_oct", "oct", "centroid trend across the step"),
+    ("centroid_jump_oct", "oct", "centroid over the previous step's"),
     ("onset_density", "1/s", "onsets per second"),
     ("chroma_change", "0..1", "chroma distance, 1st vs 2nd half"),
     ("low_high_db", "dB", f"energy <{LOW_HZ:g} Hz vs >{HIGH_HZ:g} Hz"),
@@ -213,6 +216,8 @@ def step_descriptors(features: FrameFeatures, step_samples: int, num_steps: int 
     if np.isfinite(centroid).any():
       out["centroid_hz"][s] = float(np.nanmean(centroid))
       out["centroid_change_oct"][s] = trend(np.log2(centroid), times, duration)
+      if s > 0 and np.isfinite(out["centroid_hz"][s - 1]):
+        out["centroid_jump_oct"][s] = float(np.log2(out["centroid_hz"][s] / out["centroid_hz"][s - 1]))
     out["onset_density"][s] = float(features.onsets[idx].sum()) / duration
     half = idx.size // 2
     if half >= 1:

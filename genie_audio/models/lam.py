@@ -20,8 +20,15 @@ over the window (mean 0, std 1), so the encoder cannot see the window's absolute
 steps differ from one another; "delta", the frame-to-frame change of each channel (standardised over the
 window), the plainest "what moves" view; "step_delta", each frame minus the frame one step (R frames) earlier
 (standardised), whose mean over a step is that step's mean minus the previous one's: what changed since the
-last step, without the frame-to-frame detail; "norm_and_step_delta", the two side by side. The decoder always
-sees the latents as they are. Encoder attention (`encoder_attention`): "bidirectional" over the window, or
+last step, without the frame-to-frame detail; "norm_and_step_delta", the two side by side; "residual", each
+frame minus the decoder's context-only prediction of it (`context_prediction`: its step hidden, its neighbour
+steps visible, the null action everywhere; no gradient through it), standardised: what the steps either side
+do not predict, the part of a step the actions must carry; "norm_and_residual", "window_norm" and "residual"
+side by side. The decoder always sees the latents as they are. With `decoder_level_input` the decoder also
+gets every step's level (`step_level`: the mean over its frames of the latent's projection on
+`level_direction`, a fixed unit vector the task sets to the first principal component of the training
+latents, which tracks the step's loudness with r = 0.92 on the demo validation split), hidden steps included,
+so the actions need not carry it. Encoder attention (`encoder_attention`): "bidirectional" over the window, or
 "step_causal", each step seeing only itself and the steps before it (Genie's LAM encoder, made per step).
 "No action" is a learned null-action embedding. Training swaps it in for a random fraction of windows
 (`drop_actions`), so decoding without actions is a trained, fair baseline for the actions' value.
@@ -45,7 +52,9 @@ from genie_audio.models.layers import RMSNorm, TransformerBlock, remat_block
 from genie_audio.models.vq import VectorQuantizer
 
 _F32 = jnp.float32
-ENCODER_VIEWS = ("window", "window_norm", "delta", "step_delta", "norm_and_step_delta")
+ENCODER_VIEWS = ("window", "window_norm", "delta", "step_delta", "norm_and_step_delta", "residual",
+                 "norm_and_residual")
+RESIDUAL_VIEWS = ("residual", "norm_and_residual")   # the views that need the decoder's context prediction
 ENCODER_ATTENTIONS = ("bidirectional", "step_causal")
 _STD_FLOOR = 1e-3   # a channel that is constant over the window is centred, not blown up
 
@@ -57,8 +66,17 @@ def standardize_over_time(x_BTC: jax.Array) -> jax.Array:
   return (x_BTC - mean_B1C) / jnp.maximum(std_B1C, _STD_FLOOR)
 
 
-def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int) -> jax.Array:
-  """What the LAM encoder sees of a window (see the module docstring)."""
+def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int,
+                 context_BTC: jax.Array | None = None) -> jax.Array:
+  """What the LAM encoder sees of a window (see the module docstring); the RESIDUAL_VIEWS need `context_BTC`,
+  the context-only prediction of every frame."""
+  if view in RESIDUAL_VIEWS and context_BTC is None:
+    raise ValueError(f"encoder_view={view!r} needs the context-only prediction (context_BTC)")
+  if view == "residual":
+    return standardize_over_time(latents_BTC - context_BTC)
+  if view == "norm_and_residual":  # where the step sits in the window, and what its neighbours do not predict
+    return jnp.concatenate([standardize_over_time(latents_BTC), standardize_over_time(latents_BTC - context_BTC)],
+                           axis=-1)
   if view == "window":
     return latents_BTC
   if view == "window_norm":
@@ -76,6 +94,22 @@ def encoder_view(latents_BTC: jax.Array, view: str, frames_per_action: int) -> j
   raise ValueError(f"LatentActionModel: encoder_view={view!r}, expected one of {ENCODER_VIEWS}")
 
 
+def alternate_step_masks(num_steps: int, frames_per_action: int) -> jax.Array:
+  """(2, T) frame masks, True = hidden: the even steps hidden, then the odd ones. Together they hide every step
+  once, each with the steps either side of it visible."""
+  odd_S = jnp.arange(num_steps) % 2 == 1
+  return jnp.repeat(jnp.stack([~odd_S, odd_S]), frames_per_action, axis=1)
+
+
+def step_level(latents_BTC: jax.Array, direction_C: jax.Array, frames_per_action: int) -> jax.Array:
+  """(B, S) the level of every step: the mean over its frames of the projection on `direction_C` (normalised to
+  unit length here, so only the direction counts)."""
+  B, T, _ = latents_BTC.shape
+  unit_C = direction_C / jnp.maximum(jnp.linalg.norm(direction_C), 1e-6)
+  level_BT = jnp.einsum("btc,c->bt", latents_BTC.astype(_F32), unit_C.astype(_F32))
+  return jnp.mean(level_BT.reshape(B, T // frames_per_action, frames_per_action), axis=2)
+
+
 class LatentActionModel(nn.Module):
   latent_dim: int                 # C
   frames_per_action: int = 10     # R: the action granularity
@@ -90,6 +124,7 @@ class LatentActionModel(nn.Module):
   normalize_codes: bool = True    # cosine-similarity codebook, see vq.py
   encoder_view: str = "window"    # ENCODER_VIEWS: what the encoder sees of the latents
   encoder_attention: str = "bidirectional"  # ENCODER_ATTENTIONS: "step_causal" = a step sees only its past
+  decoder_level_input: bool = False  # the decoder gets every step's level (step_level) beside its action
   attention: str = "auto"         # layers.ATTENTION_KINDS: the attention kernel
   remat: str = "none"             # layers.REMAT_POLICIES: recompute blocks in the backward pass
   dtype: Any = _F32               # compute dtype; params, VQ and losses stay float32
@@ -114,6 +149,11 @@ class LatentActionModel(nn.Module):
     self.dec_blocks = [block(f"dec_block{i}") for i in range(self.decoder_depth)]
     self.dec_norm = RMSNorm(dtype=_F32, name="dec_norm")
     self.dec_out = Dense(self.latent_dim, dtype=_F32, param_dtype=_F32, name="dec_out")
+    if self.decoder_level_input:
+      # A constant, not learnt (stop_gradient in `_decode_frames`): the task sets it to the training latents'
+      # first principal component. Learnt, it would be a one-number side channel from the hidden frames.
+      self.level_direction = self.param("level_direction", nn.initializers.normal(1.0), (self.latent_dim,), _F32)
+      self.level_embed = dense(D, "level_embed")
 
   def _steps(self, latents_BTC: jax.Array) -> int:
     T, R = latents_BTC.shape[1], self.frames_per_action
@@ -131,7 +171,8 @@ class LatentActionModel(nn.Module):
     """Continuous per-step vectors (B, S, V), before quantisation."""
     B, T, _ = latents_BTC.shape
     S = self._steps(latents_BTC)
-    view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view, self.frames_per_action)
+    context_BTC = self.context_prediction(latents_BTC) if self.encoder_view in RESIDUAL_VIEWS else None
+    view_BTC = encoder_view(latents_BTC.astype(_F32), self.encoder_view, self.frames_per_action, context_BTC)
     h_BTD = constrain_batch(self.enc_in(view_BTC.astype(self.dtype)) + self._phase(self.enc_phase, T))
     mask_BTT = self._encoder_mask(B, T)
     for block in self.enc_blocks:
@@ -140,6 +181,20 @@ class LatentActionModel(nn.Module):
     # Mean over each step's R frames: every frame has seen the whole window, pooling only aligns.
     h_BSD = jnp.mean(h_BTD.reshape(B, S, self.frames_per_action, -1), axis=2)
     return self.to_code(h_BSD).astype(_F32)
+
+  def context_prediction(self, latents_BTC: jax.Array) -> jax.Array:
+    """Every frame as the decoder predicts it with its step hidden, the steps either side visible and the null
+    action everywhere (two passes: even steps hidden, then odd ones), (B, T, C) float32, without gradient: what
+    the context alone predicts. Training hides steps the same way at times (spans of one step), and decodes a
+    share of windows with the null action, so this prediction is in the decoder's training distribution."""
+    B, T, _ = latents_BTC.shape
+    S = self._steps(latents_BTC)
+    masks_2T = alternate_step_masks(S, self.frames_per_action)
+    mask_2BT = jnp.repeat(masks_2T, B, axis=0)           # rows [0, B): even steps hidden; [B, 2B): odd ones
+    null_2BSE = jnp.broadcast_to(self.null_action, (2 * B, S, self.model_dim))
+    both_2BTC = self._decode_frames(jnp.concatenate([latents_BTC, latents_BTC]), mask_2BT, null_2BSE)
+    even_BTC, odd_BTC = jnp.split(both_2BTC.astype(_F32), 2)
+    return jax.lax.stop_gradient(jnp.where(masks_2T[0][None, :, None], even_BTC, odd_BTC))
 
   def _encoder_mask(self, B: int, T: int) -> jax.Array | None:
     """None (every frame sees the window), or for "step_causal" Genie's LAM encoder: the frames of a step
@@ -159,6 +214,9 @@ class LatentActionModel(nn.Module):
     x_BTD = self.dec_in(latents_BTC.astype(self.dtype))
     x_BTD = jnp.where(mask_BT[..., None], self.mask_token.astype(self.dtype), x_BTD)
     x_BTD = constrain_batch(x_BTD + self._phase(self.dec_phase, T))
+    if self.decoder_level_input:  # every step's level, read from the whole window (hidden frames included)
+      level_BS = step_level(latents_BTC, jax.lax.stop_gradient(self.level_direction), self.frames_per_action)
+      action_BSE = action_BSE + self.level_embed(level_BS[..., None].astype(self.dtype)).astype(_F32)
     cond_BTE = constrain_batch(jnp.repeat(action_BSE, self.frames_per_action, axis=1).astype(self.dtype))
     for block in self.dec_blocks:
       x_BTD = block(x_BTD, cond_BTE)

@@ -2,6 +2,8 @@
 
 Preparation (`prepare`, before training): the latents named by `data.latent_dir` or the tokenizer run's
 `latents/`, encoded there first if missing (`prepare_latents`), checked against the config's width and rate.
+With `model.decoder_level_input`, also the direction of the decoder's level input (`level_direction`: the
+training latents' first principal component), which `init_params` writes into the params (a constant there).
 
 loss = MSE on the hidden frames + vq.loss_weight * (codebook + beta * commitment). `loss_weighting`:
 "none" scores the latents as they are; "window_std" divides each channel's error by that channel's variance
@@ -151,6 +153,22 @@ def _encode(tokenizer_dir: str, latent_dir: str, config: ml_collections.ConfigDi
   encoding.encode_dataset(tokenizer_dir, output_dir=latent_dir)  # its bar shows process 0's share
 
 
+def level_direction(latent_dir: str, max_frames: int = 200_000) -> np.ndarray:
+  """(C,) the first principal component of the training split's latent frames (up to `max_frames` of them,
+  evenly from every recording), unit length: the direction of the decoder's level input
+  (`models.lam.step_level`). On the demo latents a step's mean projection on it tracks the step's loudness
+  with r = 0.92 (benchmarks/lam_level_scalar.py); its sign does not matter to the decoder."""
+  entries = latent_store.load_split(latent_dir, "train")
+  per_recording = max(1, max_frames // len(entries))
+  frames = []
+  for entry in entries:
+    z_TC = pipelines.read_latent(str(Path(latent_dir) / entry.shard), 0, entry.frames)
+    frames.append(z_TC[np.linspace(0, len(z_TC) - 1, min(per_recording, len(z_TC))).astype(int)])
+  frames_NC = np.concatenate(frames).astype(np.float64)
+  direction_C = np.linalg.svd(frames_NC - frames_NC.mean(0), full_matrices=False)[2][0]
+  return direction_C.astype(np.float32)
+
+
 class LamTask(Task):
   name = "lam"
 
@@ -162,6 +180,7 @@ class LamTask(Task):
     self.frames_per_action = config.model.frames_per_action
     self.num_steps = config.data.window_frames // self.frames_per_action
     self._latent_dir: str | None = None
+    self._level_direction: np.ndarray | None = None
     self._eval_windows: np.ndarray | None = None
     self._eval_step = None
     self._timeline: TimelineFigure | None = None
@@ -182,6 +201,8 @@ class LamTask(Task):
           config.model.get("encoder_view"), f"must be one of {ENCODER_VIEWS}")
     check(config.model.get("encoder_attention", "bidirectional") in ENCODER_ATTENTIONS, "model.encoder_attention",
           config.model.get("encoder_attention"), f"must be one of {ENCODER_ATTENTIONS}")
+    check(isinstance(config.model.get("decoder_level_input", False), bool), "model.decoder_level_input",
+          config.model.get("decoder_level_input"), "must be True or False")
     check(config.get("loss_weighting", "none") in LOSS_WEIGHTINGS, "loss_weighting",
           config.get("loss_weighting"), f"must be one of {LOSS_WEIGHTINGS}")
     check(config.get("loss_space", "frames") in LOSS_SPACES, "loss_space", config.get("loss_space"),
@@ -200,6 +221,8 @@ class LamTask(Task):
   def prepare(self) -> None:
     """Finds the encoded latents this run reads, encoding its tokenizer run's dataset first if they are missing."""
     self._latent_dir = prepare_latents(self.config)
+    if self.config.model.get("decoder_level_input", False):
+      self._level_direction = level_direction(self._latent_dir)
 
   @property
   def latent_dir(self) -> str:
@@ -224,7 +247,10 @@ class LamTask(Task):
 
   def init_params(self, rng, batch):
     z_BTC = jnp.zeros(batch["latents"].shape, _F32)
-    return self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]
+    params = self.model.init(rng, z_BTC, jnp.zeros(z_BTC.shape[:2], bool))["params"]
+    if self._level_direction is not None:  # the decoder's level input: the training latents' first PC
+      params = {**params, "level_direction": jnp.asarray(self._level_direction, _F32)}
+    return params
 
   def init_stats(self):
     return {"vq": {"usage_ema": vq_lib.init_usage(self.config.model.num_actions)}}
