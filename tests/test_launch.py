@@ -95,6 +95,16 @@ def test_two_processes_start_from_upstream_and_stop_together_when_one_gets_sigte
   assert sorted(p.name for p in data_state.glob("process_*")) == ["process_0-of-2.json", "process_1-of-2.json"]
 
 
+def test_an_unreachable_coordinator_fails_naming_the_fields_before_any_work(dataset, tmp_path):
+  result = runs.run_launch(TOY, tmp_path / "run", f"--config.data.dataset_dir={dataset}",
+                           "--config.distributed.num_processes=2", "--config.distributed.process_id=1",
+                           f"--config.distributed.coordinator_address={runs.coordinator_address()}",  # nobody there
+                           "--config.distributed.timeout_s=2", timeout=120)
+  assert result.returncode != 0
+  assert "could not join the process group" in result.stderr and "timeout_s=2" in result.stderr
+  assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("override, message", [
     ("--config.optim.lrr=1", "lrr"),
     ("--config.nonfinite=maybe", "config.nonfinite='maybe'"),

@@ -53,6 +53,12 @@ def test_global_batch_splits_over_all_devices():
   np.testing.assert_array_equal(np.asarray(batch["wave"]), np.arange(48).reshape(16, 3))
 
 
+def test_a_batch_that_does_not_split_over_the_devices_names_the_field():
+  sharding.check_batch(16, sharding.make_mesh(2, 4))
+  with pytest.raises(ValueError, match=r"config.batch_size=12 must be divisible by the 8 devices"):
+    sharding.check_batch(12, sharding.make_mesh(2, 4))
+
+
 def test_put_split_gives_each_device_its_own_rows():
   mesh = sharding.make_mesh(2, 4)
   assert sharding.batch_axes_size(mesh) == 8

@@ -4,6 +4,8 @@ shared out between the processes (`my_share`) with the results gathered (`gather
 from __future__ import annotations
 
 import pickle
+import socket
+import time
 from typing import Any, Sequence, TypeVar
 
 import jax
@@ -33,6 +35,8 @@ def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.dist
   kwargs = {} if dist.auto else dict(coordinator_address=dist.coordinator_address,
                                      num_processes=dist.num_processes, process_id=dist.process_id)
   try:
+    if not dist.auto and dist.process_id != 0:
+      _wait_for_coordinator(dist.coordinator_address, timeout_s)
     jax.distributed.initialize(initialization_timeout=timeout_s, **kwargs)
   except Exception as e:  # XLA raises several types; all mean the group could not be joined
     raise RuntimeError(
@@ -42,6 +46,21 @@ def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.dist
   if not dist.auto and jax.process_count() != dist.num_processes:
     raise RuntimeError(f"{field_prefix}num_processes={dist.num_processes} but the coordinator at "
                        f"{dist.coordinator_address} counts {jax.process_count()} processes")
+
+
+def _wait_for_coordinator(address: str, timeout_s: float) -> None:
+  """Returns once something listens at `address` (host:port); raises TimeoutError after `timeout_s`. JAX's own
+  client aborts the whole process, with no Python error, when the coordinator never answers."""
+  host, _, port = address.rpartition(":")
+  deadline = time.monotonic() + timeout_s
+  while True:
+    try:
+      with socket.create_connection((host, int(port)), timeout=1.0):
+        return
+    except OSError as e:
+      if time.monotonic() > deadline:
+        raise TimeoutError(f"nothing answers at {address} after {timeout_s} s ({e})") from e
+      time.sleep(0.2)
 
 
 def process_position() -> tuple[int, int]:
