@@ -15,8 +15,6 @@ from genie_audio.data import audio
 from genie_audio.editing.edit import EditError, Editor
 from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
-from genie_audio.training import checkpoint, loop
-from genie_audio.training.metrics import read_metrics
 
 REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
                "per_guidance"}
@@ -221,15 +219,3 @@ def test_upstream_errors_name_the_command(chain, tmp_path):
       common.validate(pipeline.dynamics_config(chain["lam"], **{field: value}))
 
 
-def test_sharded_smoke_run_saves_and_evaluates(chain, tmp_path):
-  """On a (2, 4) mesh (resuming is tested with two processes, tests/test_multiprocess.py)."""
-  smoke = {"mesh.data": 2, "mesh.fsdp": 4, "log_every_steps": 1, "shard_min_size": 64}
-  first = loop.train(pipeline.dynamics_config(chain["lam"], **smoke), tmp_path, DynamicsTask)  # 2 steps
-  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 2
-  assert first["eval/dyn/chance"] == 0.25 and 0 <= first["eval/dyn/action_accuracy_g2"] <= 1
-  assert np.isfinite(first["eval/dyn/inpaint_error"]) and (tmp_path / "action_labels.npz").exists()
-  metrics = read_metrics(tmp_path)
-  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == [1, 2]
-  assert all(np.isfinite(metrics[s]["train/flow_loss"]) for s in (1, 2))
-  state = checkpoint.Checkpointer(tmp_path, read_only=True).read_state(2)
-  assert state["ema_params"] is not None and int(state["step"]) == 2

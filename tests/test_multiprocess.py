@@ -58,7 +58,11 @@ def progressive_tokenizer(pipeline_runs, tmp_path_factory):
 def test_two_processes_train_a_progressive_tokenizer_from_upstream(pipeline_runs, progressive_tokenizer):
   assert checkpoint.Checkpointer(progressive_tokenizer, read_only=True).latest_step() == 2
   metrics = read_metrics(progressive_tokenizer)
-  assert np.isfinite(metrics[2]["train/loss"]) and np.isfinite(metrics[2]["eval/recon/mel_distance"])
+  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == [1, 2]
+  assert all(np.isfinite(metrics[s]["train/loss"]) for s in (1, 2)) and 0 <= metrics[2]["train/synced_fraction"] <= 1
+  for name in ("recon", "baseline_silence", "baseline_lowpass", "baseline_envelope_vocoder"):
+    for metric in ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"):
+      assert np.isfinite(metrics[2][f"eval/{name}/{metric}"]), (name, metric)
   start = run.load_params(pipeline_runs["tokenizer"], ema=False)
   for ema in (False, True):  # params and EMA both start from upstream; only the decoder moves
     trained = run.load_params(progressive_tokenizer, ema=ema)
@@ -120,13 +124,16 @@ def test_two_processes_encode_their_shares_and_a_killed_lam_run_resumes_exactly(
 
 
 def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_runs, tmp_path):
-  # One device per process: labelling is what is shared out here, and one device compiles quickest.
-  _finish(_start_pair(pipeline_config.spec("dynamics", pipeline_runs["lam"]), tmp_path,
-                      "--config.distributed.num_processes=2", "--config.async_checkpoints=False",
-                      # The evaluation after the last step runs on both processes too, as small as it gets.
-                      "--config.eval.num_windows=2", "--config.eval.batch_size=2", "--config.edit.num_steps=1",
-                      devices_per_process=1))
+  _finish(_start_pair(pipeline_config.spec("dynamics", pipeline_runs["lam"]), tmp_path, *_TWO_HOSTS,
+                      "--config.shard_min_size=64",
+                      # The evaluation after the last step, split over both processes' devices, as small as it gets.
+                      "--config.eval.num_windows=8", "--config.eval.batch_size=8", "--config.edit.num_steps=1"))
   assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 2
+  metrics = read_metrics(tmp_path)
+  assert all(np.isfinite(metrics[s]["train/flow_loss"]) for s in (1, 2))
+  assert metrics[2]["eval/dyn/chance"] == 0.25 and 0 <= metrics[2]["eval/dyn/action_accuracy_g2"] <= 1
+  assert np.isfinite(metrics[2]["eval/dyn/inpaint_error"])
+  assert checkpoint.Checkpointer(tmp_path, read_only=True).read_state(2)["ema_params"] is not None
   # The gathered labels are those one process made for the pipeline's own dynamics run, for the same LAM.
   shared_key, shared = _labels(tmp_path / "action_labels.npz")
   alone_key, alone = _labels(pipeline_runs["dynamics"] / "action_labels.npz")

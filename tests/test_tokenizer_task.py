@@ -1,36 +1,11 @@
-"""The tokenizer stage in the shared loop: a sharded smoke run, and config validation naming the field.
-Resuming and progressive training (upstream params + a trainable regex) are tested with two processes
+"""The tokenizer stage's configs: presets validate, and errors name the field. Its sharded runs (progressive
+training from upstream params with a trainable regex, evaluation) are tested with two processes
 (tests/test_multiprocess.py)."""
 
-import numpy as np
 import pytest
 
 from configs import common, tokenizer, tokenizer_8hz
 from genie_audio.tasks.tokenizer import TokenizerTask
-from genie_audio.testing import fake_data
-from genie_audio.testing.tokenizer_config import micro
-from genie_audio.training import checkpoint, loop
-from genie_audio.training.metrics import read_metrics
-
-
-MESH = {"mesh.data": 2, "mesh.fsdp": 4}
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-  return fake_data.write_fake_dataset(tmp_path_factory.mktemp("data"), recordings=4, seconds=2.0)
-
-
-def test_sharded_smoke_run_saves_and_evaluates(dataset, tmp_path):
-  last = loop.train(micro(dataset, total_steps=4, **MESH), tmp_path, TokenizerTask)
-  assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 4
-  for name in ("recon", "baseline_silence", "baseline_lowpass", "baseline_envelope_vocoder"):
-    for metric in ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"):
-      assert np.isfinite(last[f"eval/{name}/{metric}"]), (name, metric)
-  metrics = read_metrics(tmp_path)
-  assert sorted(s for s, m in metrics.items() if "train/loss" in m) == list(range(1, 5))
-  assert all(np.isfinite(m["train/loss"]) for m in metrics.values() if "train/loss" in m)
-  assert 0 <= metrics[4]["train/synced_fraction"] <= 1
 
 
 @pytest.mark.parametrize("module", [tokenizer, tokenizer_8hz])
