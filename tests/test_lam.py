@@ -117,6 +117,10 @@ def test_actions_carry_the_hidden_steps():
     params, stats, post_metrics = task.post_update(optax.apply_updates(params, updates), stats, aux, post_rng)
     return params, stats, opt_state, {**metrics, **post_metrics}
 
+  # Its 150 steps outweigh the compile: optimised code generation (tests/conftest.py turns it off).
+  example = synthetic_latents(np.random.default_rng(1), 32)[0]  # its shape only: `rng` feeds the training
+  train_step = train_step.lower(params, stats, opt_state, example, 0).compile(
+      compiler_options={"xla_backend_optimization_level": 2})
   for step in range(steps):
     params, stats, opt_state, metrics = train_step(params, stats, opt_state, synthetic_latents(rng, 32)[0], step)
   assert np.isfinite(float(metrics["train/recon_loss"]))
