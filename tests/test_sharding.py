@@ -61,7 +61,7 @@ def test_a_batch_that_does_not_split_over_the_devices_names_the_field():
 
 def test_put_split_gives_each_device_its_own_rows():
   mesh = sharding.make_mesh(2, 4)
-  assert sharding.batch_axes_size(mesh) == 8
+  assert sharding.batch_axes_size(mesh) == 8 and sharding.whole_per_device(12, mesh) == 16
   x = np.arange(16 * 3, dtype=np.float32).reshape(16, 3)
   placed = sharding.put_split(x, mesh)
   assert {s.data.shape for s in placed.addressable_shards} == {(2, 3)}

@@ -134,9 +134,8 @@ class DynamicsEvaluator:
     in fixed-size padded batches."""
     fn, mesh = self._fn
     bs, n = self.config.eval.batch_size, len(z)
-    if mesh is not None:  # a whole number of windows per device
-      split = sharding_lib.batch_axes_size(mesh)
-      bs = -(-bs // split) * split
+    if mesh is not None:
+      bs = sharding_lib.whole_per_device(bs, mesh)
     outs, codes, original_codes = [], [], []
     for index, i in enumerate(range(0, n, bs)):
       parts = [a[i:i + bs] for a in (z, mask, actions)]

@@ -364,9 +364,8 @@ class LamTask(Task):
       self._eval_step = self._make_eval_step(params)
     eval_step, mesh = self._eval_step
     batch_size, n = self.config.eval.batch_size, len(windows)
-    if mesh is not None:  # a whole number of windows per device
-      split = sharding_lib.batch_axes_size(mesh)
-      batch_size = -(-batch_size // split) * split
+    if mesh is not None:
+      batch_size = sharding_lib.whole_per_device(batch_size, mesh)
     codes, shifted, counts = [], [], []
     errors = {f"{prefix}{name}": [] for prefix in ("", "step_") for name in ("inferred", "random", "none")}
     for index, start in enumerate(range(0, n, batch_size)):

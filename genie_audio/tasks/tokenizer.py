@@ -161,9 +161,9 @@ class TokenizerTask(Task):
       self._reconstruct_fns[key] = jax.jit(fn, out_shardings=out)
     wave_BT, rng = np.asarray(wave_BT, np.float32), jax.random.key(seed)
     count = len(wave_BT)
-    if mesh is not None:  # each device decodes its share of the crops (padded to a whole number per device)
-      split = sharding.batch_axes_size(mesh)
-      wave_BT = np.concatenate([wave_BT, np.repeat(wave_BT[-1:], -count % split, axis=0)])
+    if mesh is not None:  # each device decodes its share of the crops (the last one repeated to even them out)
+      padding = sharding.whole_per_device(count, mesh) - count
+      wave_BT = np.concatenate([wave_BT, np.repeat(wave_BT[-1:], padding, axis=0)])
       wave_BT, rng = sharding.put_split(wave_BT, mesh), sharding.put_replicated(rng, sharding.replicated(mesh))
     return np.asarray(self._reconstruct_fns[key](params, wave_BT, rng))[:count]
 

@@ -175,6 +175,12 @@ def batch_axes_size(mesh: Mesh) -> int:
   return int(np.prod([mesh.shape[axis] for axis in BATCH_AXES]))
 
 
+def whole_per_device(batch_size: int, mesh: Mesh) -> int:
+  """The smallest batch >= `batch_size` that gives every device of the batch axes the same number of examples."""
+  split = batch_axes_size(mesh)
+  return -(-batch_size // split) * split
+
+
 def global_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Assembles this process's batch slice into a global array sharded over the batch axes."""
   sharding = batch_sharding(mesh)
