@@ -98,7 +98,8 @@ def test_two_processes_start_from_upstream_and_stop_together_when_one_gets_sigte
 def test_an_unreachable_coordinator_fails_naming_the_fields_before_any_work(dataset, tmp_path):
   result = runs.run_launch(TOY, tmp_path / "run", f"--config.data.dataset_dir={dataset}",
                            "--config.distributed.num_processes=2", "--config.distributed.process_id=1",
-                           f"--config.distributed.coordinator_address={runs.coordinator_address()}",  # nobody there
+                           # a free port: nobody listens there
+                           f"--config.distributed.coordinator_address={runs.coordinator_address()}",
                            "--config.distributed.timeout_s=2", timeout=120)
   assert result.returncode != 0
   assert "could not join the process group" in result.stderr and "timeout_s=2" in result.stderr

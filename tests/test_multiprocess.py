@@ -59,7 +59,8 @@ def test_two_processes_train_a_progressive_tokenizer_from_upstream(pipeline_runs
   assert checkpoint.Checkpointer(progressive_tokenizer, read_only=True).latest_step() == 2
   metrics = read_metrics(progressive_tokenizer)
   assert sorted(s for s, m in metrics.items() if "train/loss" in m) == [1, 2]
-  assert all(np.isfinite(metrics[s]["train/loss"]) for s in (1, 2)) and 0 <= metrics[2]["train/synced_fraction"] <= 1
+  assert all(np.isfinite(metrics[s]["train/loss"]) for s in (1, 2))
+  assert 0 <= metrics[2]["train/synced_fraction"] <= 1
   for name in ("recon", "baseline_silence", "baseline_lowpass", "baseline_envelope_vocoder"):
     for metric in ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation"):
       assert np.isfinite(metrics[2][f"eval/{name}/{metric}"]), (name, metric)
@@ -126,7 +127,7 @@ def test_two_processes_encode_their_shares_and_a_killed_lam_run_resumes_exactly(
 def test_two_processes_label_their_shares_and_train_the_dynamics_model(pipeline_runs, tmp_path):
   _finish(_start_pair(pipeline_config.spec("dynamics", pipeline_runs["lam"]), tmp_path, *_TWO_HOSTS,
                       "--config.shard_min_size=64",
-                      # The evaluation after the last step, split over both processes' devices, as small as it gets.
+                      # The evaluation after the last step, split over both processes' devices, kept small.
                       "--config.eval.num_windows=8", "--config.eval.batch_size=8", "--config.edit.num_steps=1"))
   assert checkpoint.Checkpointer(tmp_path, read_only=True).latest_step() == 2
   metrics = read_metrics(tmp_path)
