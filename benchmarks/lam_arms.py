@@ -31,6 +31,8 @@ per step, about a third more compute at the tiny size).
   level_side    norm, and the decoder gets every step's level (projection on the training latents' first
                 principal component) as a side input, so the actions need not carry it
   norm_residual_level  norm_residual + level_side
+  level_side_steps  level_side scored on step means (no within-step detail to chase once the level is given)
+  level_side_wstd   level_side with each channel's error divided by its window variance
   norm_s1, residual_s1  norm and residual with another seed (init, data order, masks): the run-to-run spread
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
@@ -69,6 +71,8 @@ ARMS = {
     "norm_residual": {"model.encoder_view": "norm_and_residual"},
     "residual": {"model.encoder_view": "residual"},
     "level_side": dict(_NORM, **{"model.decoder_level_input": True}),
+    "level_side_steps": dict(_NORM, loss_space="step_means", **{"model.decoder_level_input": True}),
+    "level_side_wstd": dict(_NORM, loss_weighting="window_std", **{"model.decoder_level_input": True}),
     "norm_s1": dict(_NORM, seed=1),
     "residual_s1": {"model.encoder_view": "residual", "seed": 1},
     "norm_residual_level": {"model.encoder_view": "norm_and_residual", "model.decoder_level_input": True},
