@@ -32,7 +32,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
@@ -120,10 +119,9 @@ class DynamicsEvaluator:
                         method=LatentActionModel.infer_actions)
       return out, *jnp.split(codes, 2)
 
-    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
     # Training: params live on the run's mesh, each device in-paints its share of the windows and the results
     # come back whole on every device.
-    mesh = leaf_sharding.mesh if isinstance(leaf_sharding, NamedSharding) else None
+    mesh = sharding_lib.mesh_of(params)
     replicated = sharding_lib.replicated(mesh) if mesh is not None else None
     self._fn = (jax.jit(run, static_argnames="num_steps", out_shardings=replicated), mesh)
     self._lam_params = (sharding_lib.put_replicated(self.lam.params, replicated) if replicated

@@ -15,7 +15,6 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
@@ -79,11 +78,11 @@ class TimelineFigure:
 
   def _infer_fn(self, params: PyTree):
     infer = lambda p, z_BTC: self.model.apply({"params": p}, z_BTC, method=LatentActionModel.infer_actions)
-    sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-    if not isinstance(sharding, NamedSharding):
+    mesh = sharding_lib.mesh_of(params)
+    if mesh is None:
       return jax.jit(infer)
     # Sharded params: inputs and codes replicated on their mesh (every process gets the whole timeline).
-    replicated = NamedSharding(sharding.mesh, P())
+    replicated = sharding_lib.replicated(mesh)
     jitted = jax.jit(infer, out_shardings=replicated)
     return lambda p, z_BTC: jitted(p, sharding_lib.put_replicated(z_BTC, replicated))
 

@@ -47,7 +47,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding
 
 from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
@@ -346,11 +345,10 @@ class LamTask(Task):
       errors.update({f"step_{name}": e for name, e in zip(candidates, jnp.split(step_err_B, n))})
       return codes_BS, shifted_codes_BS, errors, jnp.stack([count_B[:B], step_count_B[:B]], axis=-1)
 
-    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-    if isinstance(leaf_sharding, NamedSharding):
+    mesh = sharding_lib.mesh_of(params)
+    if mesh is not None:
       # On the params' mesh each device evaluates its share of the windows (so several processes split the
       # work); the small results come back whole on every device.
-      mesh = leaf_sharding.mesh
       return jax.jit(eval_step, out_shardings=sharding_lib.replicated(mesh)), mesh
     return jax.jit(eval_step), None
 
@@ -374,7 +372,7 @@ class LamTask(Task):
       if valid < batch_size:  # pad the last batch (one compiled shape), drop the padding after
         x = np.concatenate([x, np.repeat(x[-1:], batch_size - valid, axis=0)])
       inputs = (x, np.int32(index))
-      if mesh is not None:
+      if mesh is not None:  # the windows split over the devices, the batch index on every one
         inputs = (sharding_lib.put_split(x, mesh),
                   sharding_lib.put_replicated(inputs[1], sharding_lib.replicated(mesh)))
       out = jax.device_get(eval_step(params, *inputs))

@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from jax.sharding import NamedSharding
 
 from genie_audio import codec
 from genie_audio.data import augment, demo_corpus, pipelines
@@ -148,8 +147,7 @@ class TokenizerTask(Task):
                   seed: int = 0) -> np.ndarray:
     """Encode + decode a batch of crops (each normalised on its own, as in training); fixed seed."""
     key = (num_steps, method)
-    leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
-    mesh = leaf_sharding.mesh if isinstance(leaf_sharding, NamedSharding) else None
+    mesh = sharding.mesh_of(params)
     if key not in self._reconstruct_fns:
       def fn(params, wave_BT, rng):
         z_BTC = self.model.apply({"params": params}, wave_BT, method="encode")

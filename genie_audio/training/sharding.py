@@ -145,6 +145,12 @@ def logical_rules(mesh: Mesh) -> Iterator[None]:
     yield
 
 
+def mesh_of(params: Any) -> Mesh | None:
+  """The mesh the params live on (training places them on the run's mesh), or None (plain device arrays)."""
+  leaf_sharding = getattr(jax.tree.leaves(params)[0], "sharding", None)
+  return leaf_sharding.mesh if isinstance(leaf_sharding, NamedSharding) else None
+
+
 def put_replicated(tree: Any, sharding: NamedSharding) -> Any:
   """`tree` (the same values on every process, e.g. evaluation inputs) whole on every device of the mesh.
 
