@@ -19,6 +19,8 @@ per step, about a third more compute at the tiny size).
   norm_r5       norm with 5 latent frames (0.1 s) per action
   sdelta        the encoder sees each frame minus the frame one step earlier (step-to-step change)
   sdelta_steps  sdelta + steps
+  sdelta_short  sdelta + short_masks: the step before a hidden step is mostly visible, so a change-coding
+                action has something to change from (Genie's setting: the past and the action give the next)
   steps         the loss scores each hidden step's mean latent (what a step does as a whole), not its frames
   norm_steps    norm + steps
   norm_steps_16 norm_steps with 16 actions
@@ -33,13 +35,16 @@ per step, about a third more compute at the tiny size).
   norm_residual_level  norm_residual + level_side
   level_side_steps  level_side scored on step means (no within-step detail to chase once the level is given)
   level_side_wstd   level_side with each channel's error divided by its window variance
-  norm_s1, residual_s1  norm and residual with another seed (init, data order, masks): the run-to-run spread
+  norm_s1, residual_s1, sdelta_s1  norm, residual and sdelta with another seed (init, data order, masks): the
+                run-to-run spread
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
   norm_16_big   norm_16 at that size
   level_side_big  level_side at that size (does a bigger LAM find moves once the level is given?)
   residual_big  residual at that size
+  sdelta_big    sdelta at that size (sdelta names moves best; does size make its actions inform the steps?)
+  sdelta_short_big  sdelta_short at that size
 """
 
 import ml_collections
@@ -81,6 +86,10 @@ ARMS = {
     "norm_16_big": dict(_NORM, **_BIG, **{"model.num_actions": 16}),
     "level_side_big": dict(_NORM, **_BIG, **{"model.decoder_level_input": True}),
     "residual_big": dict(_BIG, **{"model.encoder_view": "residual"}),
+    "sdelta_s1": {"model.encoder_view": "step_delta", "seed": 1},
+    "sdelta_big": dict(_BIG, **{"model.encoder_view": "step_delta"}),
+    "sdelta_short": dict(_SHORT, **{"model.encoder_view": "step_delta"}),
+    "sdelta_short_big": dict(_BIG, **_SHORT, **{"model.encoder_view": "step_delta"}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,
