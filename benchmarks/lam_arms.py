@@ -35,8 +35,8 @@ per step, about a third more compute at the tiny size).
   norm_residual_level  norm_residual + level_side
   level_side_steps  level_side scored on step means (no within-step detail to chase once the level is given)
   level_side_wstd   level_side with each channel's error divided by its window variance
-  norm_s1, residual_s1, sdelta_s1  norm, residual and sdelta with another seed (init, data order, masks): the
-                run-to-run spread
+  norm_s1, residual_s1, sdelta_s1, sdelta_short_s1  those arms with another seed (init, data order, masks):
+                the run-to-run spread
 Size arms (more compute per step than the others, at the same steps; candidates for the tiny preset):
   big           base with a wider, deeper LAM (model_dim 64, two encoder and two decoder blocks)
   norm_big      norm at that size
@@ -89,6 +89,7 @@ ARMS = {
     "sdelta_s1": {"model.encoder_view": "step_delta", "seed": 1},
     "sdelta_big": dict(_BIG, **{"model.encoder_view": "step_delta"}),
     "sdelta_short": dict(_SHORT, **{"model.encoder_view": "step_delta"}),
+    "sdelta_short_s1": dict(_SHORT, **{"model.encoder_view": "step_delta", "seed": 1}),
     "sdelta_short_big": dict(_BIG, **_SHORT, **{"model.encoder_view": "step_delta"}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).

@@ -208,7 +208,7 @@ def tiny_lam(**kwargs) -> LatentActionModel:
 
 def perturbed_init(model, z, seed=0):
   """Params with noise added, so that the adaLN conditioning (zero at init) depends on its inputs."""
-  params = model.init(jax.random.key(seed), z, jnp.zeros(z.shape[:2], bool))["params"]
+  params = jax.jit(model.init)(jax.random.key(seed), z, jnp.zeros(z.shape[:2], bool))["params"]
   noise = np.random.default_rng(seed + 1)
   return jax.tree.map(lambda p: p + 0.05 * noise.normal(size=p.shape).astype(np.float32), params)
 
@@ -278,7 +278,7 @@ def test_level_direction_is_the_training_latents_first_principal_component(tmp_p
   config.data.latent_dir, config.model.decoder_level_input = str(latent_dir), True
   task = LamTask(config)
   task.prepare()
-  params = task.init_params(jax.random.key(0), {"latents": np.zeros((1, S * R, C), np.float32)})
+  params = jax.jit(task.init_params)(jax.random.key(0), {"latents": np.zeros((1, S * R, C), np.float32)})
   np.testing.assert_allclose(params["level_direction"], direction)
 
 
