@@ -36,6 +36,9 @@ def synthetic_latents(rng: np.random.Generator, batch: int) -> tuple[np.ndarray,
 def synthetic_config():
   c = lam_config.get_config("tiny")
   c.data.latent_dim, c.data.window_frames, c.model.frames_per_action = C, S * R, R
+  # The synthetic moves are patterns of each step against the window's offset, which the standardised window
+  # shows as they are (the default step_delta view shows each one minus the previous step's).
+  c.model.encoder_view = "window_norm"
   c.optim.update(dict(lr=3e-3, warmup_steps=10, final_lr_fraction=1.0))
   return c
 
