@@ -307,7 +307,7 @@ def test_step_means_loss_ignores_detail_inside_a_step():
   config = synthetic_config()
   config.action_dropout = 0.0
   task = LamTask(config)
-  params = task.init_params(jax.random.key(0), {"latents": z})
+  params = jax.jit(task.init_params)(jax.random.key(0), {"latents": z})
   losses = {}
   for space in ("frames", "step_means"):
     config.loss_space = space
