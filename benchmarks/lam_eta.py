@@ -5,9 +5,10 @@
 
 The same numbers as the `eta_squared` of launch/evaluate.py's report (`action_analysis.measure` on the runs'
 validation recordings), so descriptors added after a run was evaluated (e.g. centroid_jump_oct) can be
-filled in for it without evaluating it again. With --audio, the steps are those of the audio files there instead (searched
-recursively; music unlike the training corpus, e.g. the pieces of `genie_audio/testing/ood_audio.py` in
-data/ood), their actions inferred as the editor infers them (coded at the training loudness).
+filled in for it without evaluating it again. With --audio, the steps are those of the audio files in that
+folder instead (searched recursively; e.g. music unlike the training corpus, such as the pieces of
+`genie_audio/testing/ood_audio.py` in data/ood), their actions inferred as the editor infers them (coded at
+the training loudness).
 """
 
 import os
@@ -15,12 +16,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # noqa: E402
-
-from benchmarks.common import print_table  # noqa: E402
 import dataclasses  # noqa: E402
 
 import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from benchmarks.common import print_table  # noqa: E402
 
 from genie_audio.codec import load_audio  # noqa: E402
 from genie_audio.data import prepare  # noqa: E402
@@ -44,7 +45,7 @@ class AudioFolderReader:
   timeline is inferred from its waveform by `reader.infer_actions` (no latent store involved)."""
 
   def __init__(self, reader: ActionReader, folder: str):
-    self.reader, self.folder = reader, folder
+    self.reader = reader
     self.step_samples, self.num_actions, self.step_seconds = (reader.step_samples, reader.num_actions,
                                                               reader.step_seconds)
     paths = prepare.find_audio_files(folder)
