@@ -42,6 +42,7 @@ from genie_audio.data import pipelines  # noqa: E402
 from genie_audio.editing import actions as actions_lib  # noqa: E402
 from genie_audio.editing.action_reader import ActionReader, lam_workdir  # noqa: E402
 from genie_audio.eval import action_analysis, descriptors  # noqa: E402
+from genie_audio.models import vq  # noqa: E402
 from genie_audio.runs import trained_run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/lam_ablation2/norm", "Finished LAM run (one LAM row).")
@@ -101,10 +102,8 @@ def level_codes(level_S: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def perplexity(codes_N: np.ndarray, num_codes: int) -> float:
-  """exp(entropy) of the codes' distribution: 1 = one code, num_codes = all equally (as `vq.perplexity`)."""
-  p_A = np.bincount(codes_N, minlength=num_codes) / max(len(codes_N), 1)
-  p_A = p_A[p_A > 0]
-  return float(np.exp(-np.sum(p_A * np.log(p_A))))
+  """exp(entropy) of the codes' distribution (`vq.perplexity`): 1 = one code, num_codes = all equally."""
+  return float(vq.perplexity(np.bincount(codes_N, minlength=num_codes)))
 
 
 # ------------------------------------------------------------------------------------------ the baselines
