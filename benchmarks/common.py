@@ -1,6 +1,10 @@
-"""Shared benchmark helpers: wall-clock timing of (jax) callables and aligned markdown tables."""
+"""Shared benchmark helpers: wall-clock timing of (jax) callables, aligned markdown tables, and running the
+project's commands (an ablation's training and evaluation) from the repository root."""
 
+import os
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any, Callable
 
@@ -53,6 +57,18 @@ def format_table(rows: list[dict[str, Any]], title: str | None = None) -> str:
 def print_table(rows: list[dict[str, Any]], title: str | None = None) -> None:
   """Print `format_table(rows, title)`."""
   print(format_table(rows, title), flush=True)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(*args: str) -> str:
+  """stdout of `python ARGS` run from the repository root (e.g. "launch/train.py", "--config=..."); raises with
+  the end of its stderr if it fails."""
+  result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
+  if result.returncode:
+    raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
+  return result.stdout
 
 
 def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, float | None, Any]:

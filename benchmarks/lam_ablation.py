@@ -17,7 +17,6 @@ action, gain invariance) and prints one table. Columns:
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,23 +24,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks import lam_arms  # noqa: E402
-from benchmarks.common import print_table  # noqa: E402
+from benchmarks.common import print_table, run_python  # noqa: E402
 from genie_audio.eval.descriptors import MOVES  # noqa: E402
 
 _TOKENIZER = flags.DEFINE_string("tokenizer", "runs/demo/tokenizer", "Trained tokenizer run (with latents).")
 _OUT = flags.DEFINE_string("out", "runs/lam_ablation", "Folder for the ablation runs.")
 _ARMS = flags.DEFINE_list("arms", list(lam_arms.ARMS), "Arms to run (benchmarks/lam_arms.py).")
 _STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per arm (the demo's LAM steps).")
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _run(*args: str) -> str:
-  result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
-  if result.returncode:
-    raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
-  return result.stdout
-
 
 def evaluate_arm(arm: str) -> dict:
   """Trains (or resumes) the arm and returns its launch/evaluate.py report."""
@@ -54,7 +43,7 @@ def evaluate_arm(arm: str) -> dict:
       return report
   else:
     _train(arm, workdir)
-  report = json.loads(_run("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
+  report = json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
   with open(report_path + ".tmp", "w") as f:
     json.dump(report, f)
   os.replace(report_path + ".tmp", report_path)
@@ -62,7 +51,7 @@ def evaluate_arm(arm: str) -> dict:
 
 
 def _train(arm: str, workdir: str) -> None:
-  _run("launch/train.py", f"--config=benchmarks/lam_arms.py:{arm}", f"--workdir={workdir}",
+  run_python("launch/train.py", f"--config=benchmarks/lam_arms.py:{arm}", f"--workdir={workdir}",
        f"--config.init.tokenizer.workdir={os.path.abspath(_TOKENIZER.value)}",
        f"--config.total_steps={_STEPS.value}", f"--config.eval_every_steps={_STEPS.value}",
        f"--config.checkpoint_every_steps={_STEPS.value}")

@@ -44,6 +44,7 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   c.mask = ml_collections.ConfigDict(dict(min_frac=0.1, max_frac=0.6, max_spans=3, multi_prob=0.25,
                                           edge_prob=0.2))
   c.cfg_drop_prob = 0.1         # share of windows trained with no actions (classifier-free guidance)
+  c.step_mean_weight = 0.0      # extra weight on each action step's mean error (models.dynamics.dynamics_loss)
   c.label_batch_size = 8        # LAM windows per call when labelling the dataset
   # Defaults of launch/edit.py (and of the headline evaluation numbers). Guidance above 1 acts only at noise
   # levels t <= guidance_max_t (editing/inpainting.py). On the demo run, guidance over the whole path peaked at

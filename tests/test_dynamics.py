@@ -9,7 +9,7 @@ import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genie_audio.models import spans
-from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel, dynamics_loss
+from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel, dynamics_loss, step_mean_error
 from genie_audio.training import sharding
 
 TINY = dict(latent_dim=4, dim=32, depth=2, num_heads=4, num_actions=5)
@@ -134,6 +134,31 @@ def test_dynamics_loss_counts_masked_frames_only():
   np.testing.assert_allclose(metrics["train/mask_fraction"], 0.3)
   off = lambda *a: (exact_on_mask(*a)[0] + 1.0, exact_on_mask(*a)[1])
   np.testing.assert_allclose(dynamics_loss(off, None, latents, actions, jax.random.key(1), mask_BT=mask)[0], 1.0)
+
+
+def test_step_mean_error_sees_each_steps_mean_of_masked_frames():
+  B, T, C, R = 1, 6, 1, 3
+  zeros = jnp.zeros((B, T, C))
+  every_frame = jnp.ones((B, T), bool)
+  steady = jnp.ones((B, T, C))                                                  # step means 1
+  wobbling = jnp.asarray([1.0, -1.0, 0.0, 2.0, -2.0, 0.0]).reshape(B, T, C)  # step means 0
+  np.testing.assert_allclose(step_mean_error(steady, zeros, every_frame, R), 1.0)
+  np.testing.assert_allclose(step_mean_error(wobbling, zeros, every_frame, R), 0.0, atol=1e-7)
+  # Only masked frames count, and only steps with one: frame 1 alone in step 0 gives a mean of 1/3 there.
+  one_frame = jnp.zeros((B, T), bool).at[0, 1].set(True)
+  np.testing.assert_allclose(step_mean_error(steady, zeros, one_frame, R), 1 / 9, rtol=1e-6)
+
+
+def test_dynamics_loss_adds_the_weighted_step_mean_error():
+  B, T, C, R = 2, 6, 2, 3
+  latents = jax.random.normal(jax.random.key(0), (B, T, C))
+  actions = jnp.zeros((B, T), jnp.int32)
+  mask = jnp.ones((B, T), bool)
+  off_by_one = lambda params, x, noise, *a: (noise - x + 1.0, {"v_target": noise - x})
+  loss, metrics = dynamics_loss(off_by_one, None, latents, actions, jax.random.key(1), mask_BT=mask,
+                                step_mean_weight=2.0, frames_per_action=R)
+  np.testing.assert_allclose(metrics["train/step_mean_error"], 1.0, rtol=1e-6)
+  np.testing.assert_allclose(loss, 1.0 + 2.0 * 1.0, rtol=1e-6)
 
 
 def test_dynamics_loss_sharded_matches_single_device(tiny):

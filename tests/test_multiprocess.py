@@ -37,8 +37,19 @@ def _start_pair(spec: str, workdir, *overrides: str, devices_per_process: int = 
 
 def _finish(processes: list[subprocess.Popen], timeout: float = 300) -> list[str]:
   outputs = [out for out, _ in runs.outputs_of(processes, timeout=timeout)]
-  assert [p.returncode for p in processes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+  assert [p.returncode for p in processes] == [0, 0], _report(outputs)
   return outputs
+
+
+def _report(outputs: list[str]) -> str:
+  """What each process printed from its first error on (a fatal abort's module list cut off), for a failure."""
+  parts = []
+  for i, out in enumerate(outputs):
+    lines = (out or "").splitlines()
+    first = next((n for n, line in enumerate(lines) if "Error" in line or "Fatal" in line), max(len(lines) - 30, 0))
+    shown = "\n".join(line for line in lines[first:first + 40] if not line.startswith("Extension modules"))
+    parts.append(f"--- process {i} ---\n{shown}")
+  return "\n".join(parts)
 
 
 def _losses(workdir) -> dict[int, float]:
@@ -98,7 +109,8 @@ def test_two_processes_encode_their_shares_and_a_killed_lam_run_resumes_exactly(
   uninterrupted = _losses(workdir)
   killed_at = max(uninterrupted, default=0)
   resumed_from = checkpoint.Checkpointer(workdir, read_only=True).latest_step()
-  assert resumed_from is not None and resumed_from < killed_at < 6, (killed_at, resumed_from, outputs[0][-3000:])
+  assert resumed_from is not None and resumed_from < killed_at < 6, (killed_at, resumed_from,
+                                                                     _report(outputs))
 
   _finish(_start_pair(spec, workdir, *overrides))
   resumed = _losses(workdir)

@@ -134,6 +134,7 @@ def dynamics_from_config(model: ml_collections.ConfigDict, latent_dim: int, num_
 
 def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax.Array, actions_BT: jax.Array,
                   rng: jax.Array, *, drop_prob: float = 0.1, mask_BT: jax.Array | None = None,
+                  step_mean_weight: float = 0.0, frames_per_action: int = 1,
                   **mask_kwargs: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Flow-matching MSE on the masked frames of a batch of latent windows: returns (loss, metrics).
 
@@ -141,6 +142,11 @@ def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax
   dict it takes first ({'params': ...}). The edit mask is `mask_BT` if given, else drawn by
   `spans.sample_edit_mask(rng, B, T, **mask_kwargs)`; every sample's actions are replaced by the null action
   with probability `drop_prob` (classifier-free guidance). Jit with drop_prob and mask_kwargs static.
+
+  `step_mean_weight` > 0 adds that weight times the same error on each action step's mean over its
+  `frames_per_action` frames (`step_mean_error`): the actions say how a step moves, which its mean carries, while
+  the frame-level error is mostly detail no action explains. A linear view of the same target, so the optimum
+  is unchanged; only how strongly the step-level motion is learnt.
   """
   B, T, _ = latents_BTC.shape
   k_mask, k_drop, k_t, k_noise = jax.random.split(rng, 4)
@@ -151,9 +157,24 @@ def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax
   noise_BTC = jax.random.normal(k_noise, latents_BTC.shape, jnp.float32)
   v_BTC, aux = model_apply(params, latents_BTC.astype(jnp.float32), noise_BTC, t_B, mask_BT, actions_BT)
   loss = flow.flow_matching_loss(v_BTC, aux["v_target"], mask_BT)
-  metrics = {
-      "train/flow_loss": loss,
+  metrics = {"train/flow_loss": loss}
+  if step_mean_weight > 0:
+    step_error = step_mean_error(v_BTC, aux["v_target"], mask_BT, frames_per_action)
+    loss = loss + step_mean_weight * step_error
+    metrics["train/step_mean_error"] = step_error
+  metrics.update({
       "train/mask_fraction": jnp.mean(mask_BT.astype(jnp.float32)),
       "train/actions_dropped": jnp.mean(jnp.all(actions_BT < 0, axis=1).astype(jnp.float32)),
-  }
+  })
   return loss, metrics
+
+
+def step_mean_error(pred_BTC: jax.Array, target_BTC: jax.Array, mask_BT: jax.Array, R: int) -> jax.Array:
+  """Mean squared error of the per-step means (over each step's R frames, masked frames only, the others
+  counted as no error), averaged over the steps with a masked frame; T must be a multiple of R."""
+  B, T, C = pred_BTC.shape
+  mask_BT = jnp.asarray(mask_BT, jnp.float32)
+  residual_BTC = (pred_BTC.astype(jnp.float32) - target_BTC.astype(jnp.float32)) * mask_BT[..., None]
+  step_residual_BSC = residual_BTC.reshape(B, T // R, R, C).mean(axis=2)
+  stepped_BS = (mask_BT.reshape(B, T // R, R).max(axis=2) > 0).astype(jnp.float32)
+  return jnp.sum(jnp.square(step_residual_BSC) * stepped_BS[..., None]) / jnp.maximum(jnp.sum(stepped_BS) * C, 1.0)

@@ -86,6 +86,8 @@ class DynamicsTask(Task):
       _fail("model.dim", config.model.dim, f"must be divisible by model.num_heads={config.model.num_heads}")
     if not 0 <= config.cfg_drop_prob < 1:
       _fail("cfg_drop_prob", config.cfg_drop_prob, "must be in [0, 1)")
+    if config.get("step_mean_weight", 0.0) < 0:
+      _fail("step_mean_weight", config.step_mean_weight, "must be >= 0")
     if config.edit.num_steps < 1:
       _fail("edit.num_steps", config.edit.num_steps, "must be >= 1")
     if not 0 < config.eval.span_fraction < 1:
@@ -184,7 +186,9 @@ class DynamicsTask(Task):
            ) -> tuple[jax.Array, dict[str, jax.Array], PyTree]:
     del step
     loss, metrics = dynamics_loss(self.model.apply, {"params": params}, batch["latents"], batch["actions"], rng,
-                                  drop_prob=self.config.cfg_drop_prob, **self.config.mask)
+                                  drop_prob=self.config.cfg_drop_prob,
+                                  step_mean_weight=self.config.get("step_mean_weight", 0.0),
+                                  frames_per_action=self.frames_per_action, **self.config.mask)
     return loss, metrics, {}
 
   # -------------------------------------------------------------------------------------------- evaluation

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 import ml_collections
 
 from genie_audio.testing import toy_config
+from genie_audio.training import distributed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,10 +57,26 @@ def run_launch(config_file: str, workdir: str | Path, *overrides: str, device_co
 
 
 def coordinator_address() -> str:
-  """localhost:PORT with a port free right now, for a test's process group."""
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    return f"localhost:{s.getsockname()[1]}"
+  """localhost:PORT with a port free right now, for a test's process group.
+
+  The port is drawn below the kernel's ephemeral range: a port from `bind(("", 0))` may be handed to another
+  test's outgoing connection or server (the browser test, gloo) in the seconds before the coordinator binds it.
+  """
+  low, _ = _ephemeral_port_range()
+  rng = random.Random()  # not numpy's or the tests' seeded generators: parallel workers must not draw alike
+  for _ in range(100):
+    port = rng.randrange(max(1024, low - 12000), low)
+    if not distributed.port_in_use(port):
+      return f"localhost:{port}"
+  raise RuntimeError(f"no free port found below the ephemeral range (from {low})")
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+  try:
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(low), int(high)
+  except (OSError, ValueError):
+    return 32768, 60999  # Linux's default
 
 
 def outputs_of(processes: list[subprocess.Popen], timeout: float) -> list:

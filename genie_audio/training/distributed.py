@@ -3,6 +3,7 @@ shared out between the processes (`my_share`) with the results gathered (`gather
 
 from __future__ import annotations
 
+import errno
 import pickle
 import socket
 import time
@@ -26,6 +27,8 @@ def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.dist
   """
   if dist.num_processes <= 1 and not dist.auto:
     return
+  if not dist.auto and dist.process_id == 0:
+    _check_port_free(dist.coordinator_address, f"{field_prefix}coordinator_address")
   # CPU collectives are off by default; gloo makes cross-process all-reduce work on plain hosts.
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   timeout_s = int(dist.get("timeout_s", 300))
@@ -46,6 +49,30 @@ def initialize(dist: ml_collections.ConfigDict, field_prefix: str = "config.dist
   if not dist.auto and jax.process_count() != dist.num_processes:
     raise RuntimeError(f"{field_prefix}num_processes={dist.num_processes} but the coordinator at "
                        f"{dist.coordinator_address} counts {jax.process_count()} processes")
+
+
+def port_in_use(port: int) -> bool:
+  """Whether something holds `port` on any interface (the coordinator listens on all of them, IPv6 first)."""
+  for family, host in ((socket.AF_INET6, "::"), (socket.AF_INET, "")):
+    try:
+      with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, port))
+    except OSError as e:
+      if e.errno == errno.EADDRINUSE:
+        return True
+      # Any other error (no IPv6 on this host): that family cannot be checked, the other one still is.
+  return False
+
+
+def _check_port_free(address: str, field: str) -> None:
+  """Raises naming `field` when process 0's coordinator port is taken: JAX's service then crashes the process
+  (a segmentation fault, no Python error)."""
+  _, _, port = address.rpartition(":")
+  if not port.isdigit():
+    raise ValueError(f"{field}={address!r}: expected HOST:PORT")
+  if port_in_use(int(port)):
+    raise RuntimeError(f"{field}={address!r}: port {port} is already in use on this host (another run's "
+                       f"coordinator?); choose a free port")
 
 
 def _wait_for_coordinator(address: str, timeout_s: float) -> None:
