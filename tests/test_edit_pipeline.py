@@ -141,10 +141,10 @@ def test_edit_api_errors(editor, song, span, choice, message):
     editor.edit(song, *span, **choice)
 
 
+# The command's error path (exit 1, the message, a JSON error line, no file) for a bad request and a bad file;
+# the other bad requests take the same path and are checked on the API above.
 @pytest.mark.parametrize("args, message", [
-    (["--start", 2.5, "--end", 4.0, "--resample"], "out of range"),
     (["--start", 1.0, "--end", 1.2, "--actions", "0,7"], "unknown action id 7"),
-    (["--start", 1.0, "--end", 1.2, "--actions", "0,1,2"], "give exactly 2"),
     (["--start", 1.0, "--end", 1.2, "--resample", "--input", "NOT_AUDIO"], "not_audio.wav"),
 ])
 def test_edit_command_errors_write_nothing(chain, tmp_path, args, message):
