@@ -29,6 +29,7 @@ ARMS = {
     "step_mean10": ("--config.step_mean_weight=10",),  # ~R: the step means weigh about as much as the frames
     "step_mean30": ("--config.step_mean_weight=30",),
     "step_mean3": ("--config.step_mean_weight=3",),
+    "step_mean10_s1": ("--config.step_mean_weight=10", "--config.seed=1"),  # the seed's share of a difference
 }
 
 _LAM = flags.DEFINE_string("lam", "runs/demo/lam", "Trained LAM run (its latents labelled by it).")
