@@ -33,10 +33,11 @@ stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # uv installs the same pinned set as pip in a fifth of the time (a fresh 2-core machine: 104 s -> 21 s);
-  # pip does it where uv cannot be had or fails.
+  # pip does it where uv cannot be had or fails. The system's certificates as pip uses them; the newest
+  # version over every index, as pip picks.
   if ! { .venv/bin/python -m pip install --quiet uv==0.13.9 &&
-         .venv/bin/uv pip install --quiet --python .venv/bin/python --index-strategy unsafe-best-match \
-           -r requirements.txt; }; then
+         .venv/bin/uv pip install --quiet --native-tls --index-strategy unsafe-best-match \
+           --python .venv/bin/python -r requirements.txt; }; then
     echo "setup: uv could not install requirements.txt; installing with pip" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -r requirements.txt
