@@ -110,8 +110,7 @@ def test_two_processes_encode_their_shares_and_a_killed_lam_run_resumes_exactly(
   uninterrupted = _losses(workdir)
   killed_at = max(uninterrupted, default=0)
   resumed_from = checkpoint.Checkpointer(workdir, read_only=True).latest_step()
-  assert resumed_from is not None and resumed_from < killed_at < 6, (killed_at, resumed_from,
-                                                                     _report(outputs))
+  assert resumed_from is not None and resumed_from < killed_at < 6, (killed_at, resumed_from, _report(outputs))
 
   _finish(_start_pair(spec, workdir, *overrides))
   resumed = _losses(workdir)
