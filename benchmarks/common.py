@@ -1,6 +1,7 @@
 """Shared benchmark helpers: wall-clock timing of (jax) callables, aligned markdown tables, and running the
 project's commands (an ablation's training and evaluation) from the repository root."""
 
+import json
 import os
 import statistics
 import subprocess
@@ -69,6 +70,26 @@ def run_python(*args: str) -> str:
   if result.returncode:
     raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
   return result.stdout
+
+
+def cached_report(workdir: str, steps: int, train: Callable[[], None],
+                  is_current: Callable[[dict], bool] = lambda report: True) -> dict:
+  """launch/evaluate.py's report on the run in `workdir`, kept beside it as report_{steps}.json. With no such file
+  `train()` runs first; a kept report that is not `is_current` (older than the metrics asked for) is evaluated
+  again, without training."""
+  path = os.path.join(workdir, f"report_{steps}.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      report = json.load(f)
+    if is_current(report):
+      return report
+  else:
+    train()
+  report = json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
+  with open(path + ".tmp", "w") as f:
+    json.dump(report, f)
+  os.replace(path + ".tmp", path)  # a report file is whole or absent
+  return report
 
 
 def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, float | None, Any]:

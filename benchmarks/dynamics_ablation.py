@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import print_table, run_python  # noqa: E402
+from benchmarks.common import cached_report, print_table, run_python  # noqa: E402
 
 # name -> config overrides on configs/dynamics.py:tiny
 ARMS = {
@@ -39,21 +39,12 @@ _STEPS = flags.DEFINE_integer("steps", 2000, "Training steps per arm (the demo's
 
 
 def evaluate_arm(arm: str) -> dict:
-  """Trains (or reuses) the arm and returns its launch/evaluate.py report (cached beside the run)."""
+  """Trains (or reuses) the arm and returns its launch/evaluate.py report (kept beside the run)."""
   workdir = os.path.join(_OUT.value, arm)
-  report_path = os.path.join(workdir, f"report_{_STEPS.value}.json")
-  if os.path.exists(report_path):
-    with open(report_path) as f:
-      return json.load(f)
-  run_python("launch/train.py", "--config=configs/dynamics.py:tiny", f"--workdir={workdir}",
-             f"--config.init.lam.workdir={os.path.abspath(_LAM.value)}", f"--config.total_steps={_STEPS.value}",
-             f"--config.eval_every_steps={_STEPS.value}", f"--config.checkpoint_every_steps={_STEPS.value}",
-             *ARMS[arm])
-  report = json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
-  with open(report_path + ".tmp", "w") as f:
-    json.dump(report, f)
-  os.replace(report_path + ".tmp", report_path)
-  return report
+  return cached_report(workdir, _STEPS.value, lambda: run_python(
+      "launch/train.py", "--config=configs/dynamics.py:tiny", f"--workdir={workdir}",
+      f"--config.init.lam.workdir={os.path.abspath(_LAM.value)}", f"--config.total_steps={_STEPS.value}",
+      f"--config.eval_every_steps={_STEPS.value}", f"--config.checkpoint_every_steps={_STEPS.value}", *ARMS[arm]))
 
 
 def table_row(arm: str, report: dict) -> dict:

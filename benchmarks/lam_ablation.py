@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks import lam_arms  # noqa: E402
-from benchmarks.common import print_table, run_python  # noqa: E402
+from benchmarks.common import cached_report, print_table, run_python  # noqa: E402
 from genie_audio.eval.descriptors import MOVES  # noqa: E402
 
 _TOKENIZER = flags.DEFINE_string("tokenizer", "runs/demo/tokenizer", "Trained tokenizer run (with latents).")
@@ -35,19 +35,9 @@ _STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per arm (the demo's
 def evaluate_arm(arm: str) -> dict:
   """Trains (or resumes) the arm and returns its launch/evaluate.py report."""
   workdir = os.path.join(_OUT.value, arm)
-  report_path = os.path.join(workdir, f"report_{_STEPS.value}.json")
-  if os.path.exists(report_path):
-    with open(report_path) as f:
-      report = json.load(f)
-    if "step_controllability_gap" in report:  # else it predates the step-mean errors: evaluate again
-      return report
-  else:
-    _train(arm, workdir)
-  report = json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
-  with open(report_path + ".tmp", "w") as f:
-    json.dump(report, f)
-  os.replace(report_path + ".tmp", report_path)
-  return report
+  # A report without the step-mean errors predates them: evaluated again.
+  return cached_report(workdir, _STEPS.value, lambda: _train(arm, workdir),
+                       is_current=lambda report: "step_controllability_gap" in report)
 
 
 def _train(arm: str, workdir: str) -> None:
