@@ -172,9 +172,9 @@ def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax
 def step_mean_error(pred_BTC: jax.Array, target_BTC: jax.Array, mask_BT: jax.Array, R: int) -> jax.Array:
   """Mean squared error of the per-step means (over each step's R frames, masked frames only, the others
   counted as no error), averaged over the steps with a masked frame; T must be a multiple of R."""
-  B, T, C = pred_BTC.shape
-  mask_BT = jnp.asarray(mask_BT, jnp.float32)
-  residual_BTC = (pred_BTC.astype(jnp.float32) - target_BTC.astype(jnp.float32)) * mask_BT[..., None]
-  step_residual_BSC = residual_BTC.reshape(B, T // R, R, C).mean(axis=2)
-  stepped_BS = (mask_BT.reshape(B, T // R, R).max(axis=2) > 0).astype(jnp.float32)
-  return jnp.sum(jnp.square(step_residual_BSC) * stepped_BS[..., None]) / jnp.maximum(jnp.sum(stepped_BS) * C, 1.0)
+  C = pred_BTC.shape[-1]
+  mask_BT1 = jnp.asarray(mask_BT, jnp.float32)[..., None]
+  residual_BTC = (pred_BTC.astype(jnp.float32) - target_BTC.astype(jnp.float32)) * mask_BT1
+  stepped_BS = (spans.step_means(mask_BT1, R)[..., 0] > 0).astype(jnp.float32)
+  squared_BSC = jnp.square(spans.step_means(residual_BTC, R))
+  return jnp.sum(squared_BSC * stepped_BS[..., None]) / jnp.maximum(jnp.sum(stepped_BS) * C, 1.0)

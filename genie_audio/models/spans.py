@@ -1,4 +1,5 @@
-"""Edit spans as pure jittable functions: the masks the dynamics model trains on, and action dropping for CFG.
+"""Edit spans as pure jittable functions: the masks the dynamics model trains on, action dropping for CFG, and
+frames averaged over action steps.
 
 Training masks imitate what an editor selects: usually one contiguous span of latent frames (10%-60% of the
 window by default) at a random place, sometimes a few shorter spans. A fraction of spans is snapped to the
@@ -7,7 +8,7 @@ edit's border) has context on one side only, and a uniform start position would 
 
 Masks are bool, True = frame to generate (in-paint), False = context kept as is.
 
-Dimension keys: B batch, T latent frames, M span slots (max_spans).
+Dimension keys: B batch, T latent frames, M span slots (max_spans), S action steps of R frames, C channels.
 """
 
 from __future__ import annotations
@@ -67,3 +68,9 @@ def drop_actions(rng: jax.Array, actions_BT: jax.Array, prob: float, null_id: in
   """
   drop_B = jax.random.bernoulli(rng, prob, (actions_BT.shape[0],))
   return jnp.where(drop_B[:, None], jnp.asarray(null_id, actions_BT.dtype), actions_BT)
+
+
+def step_means(x_BTC: jax.Array, frames_per_action: int) -> jax.Array:
+  """The mean of each action step's R frames, (B, S, C); T must be a multiple of R."""
+  B, T, C = x_BTC.shape
+  return jnp.mean(x_BTC.reshape(B, T // frames_per_action, frames_per_action, C), axis=2)

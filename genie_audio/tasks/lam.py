@@ -57,6 +57,7 @@ from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
 from genie_audio.models.lam import ENCODER_ATTENTIONS, ENCODER_VIEWS, LatentActionModel, lam_from_config
+from genie_audio.models.spans import step_means
 from genie_audio.runs import encoding, trained_run
 from genie_audio.training import sharding as sharding_lib
 from genie_audio.training.task import Task
@@ -79,12 +80,6 @@ def hidden_squared_error(prediction_BTC: jax.Array, target_BTC: jax.Array, mask_
 
 LOSS_WEIGHTINGS = ("none", "window_std")
 LOSS_SPACES = ("frames", "step_means")
-
-
-def step_means(x_BTC: jax.Array, frames_per_action: int) -> jax.Array:
-  """The mean of each action step's R frames, (B, S, C)."""
-  B, T, C = x_BTC.shape
-  return jnp.mean(x_BTC.reshape(B, T // frames_per_action, frames_per_action, C), axis=2)
 
 
 def window_channel_weights(target_BTC: jax.Array, weighting: str) -> jax.Array | None:
