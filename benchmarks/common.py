@@ -72,6 +72,23 @@ def run_python(*args: str) -> str:
   return result.stdout
 
 
+def cached_json(path: str, produce: Callable[[], dict]) -> dict:
+  """The JSON object kept at `path`, or `produce()`'s, written there atomically (a kept file is whole or absent)."""
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  result = produce()
+  with open(path + ".tmp", "w") as f:
+    json.dump(result, f)
+  os.replace(path + ".tmp", path)
+  return result
+
+
+def evaluate_report(workdir: str, *options: str) -> dict:
+  """The last line of `launch/evaluate.py --workdir WORKDIR OPTIONS...`, parsed."""
+  return json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}", *options).strip().splitlines()[-1])
+
+
 def cached_report(workdir: str, steps: int, train: Callable[[], None],
                   is_current: Callable[[dict], bool] = lambda report: True) -> dict:
   """launch/evaluate.py's report on the run in `workdir`, kept beside it as report_{steps}.json. With no such file
@@ -83,13 +100,10 @@ def cached_report(workdir: str, steps: int, train: Callable[[], None],
       report = json.load(f)
     if is_current(report):
       return report
+    os.remove(path)
   else:
     train()
-  report = json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}").strip().splitlines()[-1])
-  with open(path + ".tmp", "w") as f:
-    json.dump(report, f)
-  os.replace(path + ".tmp", path)  # a report file is whole or absent
-  return report
+  return cached_json(path, lambda: evaluate_report(workdir))
 
 
 def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, float | None, Any]:

@@ -38,6 +38,8 @@ _RESAMPLE = flags.DEFINE_bool("resample", False, "Keep the span's own actions, d
 _GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale (default: the run's).")
 _MAX_T = flags.DEFINE_float("guidance-max-t", None, "Guidance above 1 acts only at noise levels t <= this "
                             "(default: the run's).")
+_ACTION_GUIDANCE = flags.DEFINE_float("action-guidance", None, "The LAM's pull towards the requested actions, "
+                                      "0 = none (default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "In-painting ODE steps (default: the run's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Noise seed.")
 _CROSSFADE = flags.DEFINE_float("crossfade", None, "Crossfade at the seams, seconds (default: the run's).")
@@ -107,12 +109,12 @@ def main(argv):
       result = editor.edit(wave, _START.value, _END.value, actions=actions, actions_from=other,
                            actions_from_start_s=_FROM_START.value, resample=_RESAMPLE.value,
                            guidance_scale=_GUIDANCE.value, guidance_max_t=_MAX_T.value, num_steps=_STEPS.value,
-                           crossfade_s=_CROSSFADE.value, seed=_SEED.value)
+                           crossfade_s=_CROSSFADE.value, action_guidance=_ACTION_GUIDANCE.value, seed=_SEED.value)
     if extending:
       (at, seconds), = extending
       result = editor.extend(wave, seconds, at=at, actions=actions, guidance_scale=_GUIDANCE.value,
                              guidance_max_t=_MAX_T.value, num_steps=_STEPS.value, crossfade_s=_CROSSFADE.value,
-                             seed=_SEED.value)
+                             action_guidance=_ACTION_GUIDANCE.value, seed=_SEED.value)
     if editing or extending:
       write_atomically(_OUTPUT.value, result.wave)
       summary.update(output=_OUTPUT.value, **result.info)

@@ -1,6 +1,7 @@
 """Evaluates a trained run of any stage (its task's `report`); the last line printed is one JSON object.
 
   python launch/evaluate.py --workdir runs/tok_tiny [--audio FILE_OR_DIR] [--steps 50] [--method heun]
+  python launch/evaluate.py --workdir runs/dynamics [--action_guidance 1.0]
 
 Without --audio the run's validation split is used (fixed crops); with it, each audio file is evaluated
 whole. For the tokenizer the JSON holds mel_distance, si_sdr, lsd, chroma_similarity and chroma_correlation
@@ -33,6 +34,8 @@ _AUDIO = flags.DEFINE_string("audio", None, "Audio file or folder (searched recu
 _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps (default: the run's config).")
 _METHOD = flags.DEFINE_string("method", None, "Sampler (default: the run's config).")
 _SEED = flags.DEFINE_integer("seed", None, "Noise seed (default: the run's config).")
+_ACTION_GUIDANCE = flags.DEFINE_float("action_guidance", None, "Dynamics runs: the LAM's pull towards the "
+                                      "requested actions (default: the run's config.edit.action_guidance).")
 
 
 def audio_paths(path: str) -> list[str]:
@@ -54,9 +57,11 @@ def main(argv):
     process_flags.initialize()  # before anything touches a device
     paths = audio_paths(_AUDIO.value) if _AUDIO.value else None
     task = tasks.load(_WORKDIR.value)
+    if _ACTION_GUIDANCE.value is not None and task.name != "dynamics":
+      raise ValueError(f"--action_guidance steers a dynamics run's edits; {_WORKDIR.value} is a {task.name} run")
     params, ema_params, step = run.load_train_params(_WORKDIR.value)
-    options = {k: v for k, v in dict(steps=_STEPS.value, method=_METHOD.value, seed=_SEED.value).items()
-               if v is not None}
+    options = {k: v for k, v in dict(steps=_STEPS.value, method=_METHOD.value, seed=_SEED.value,
+                                     action_guidance=_ACTION_GUIDANCE.value).items() if v is not None}
     result = task.report(params, ema_params, paths, **options)
   except (FileNotFoundError, ValueError, audio.BadAudioError) as e:
     print(f"error: {e}", file=sys.stderr)

@@ -61,6 +61,7 @@ def test_parse_actions(text, expected):
     (lambda: session.check_extension(1, "middle"), "choose 'end'"),
     (lambda: session.check_settings(4, 0.5, 0, 0.05), "sampler steps=0"),
     (lambda: session.check_settings(float("nan"), 0.5, 8, 0.05), "guidance scale=nan"),
+    (lambda: session.check_settings(4, 0.5, 8, 0.05, ""), "action guidance is not set"),
 ])
 def test_bad_requests_say_what_is_wrong(call, message):
   with pytest.raises(EditError, match=message):
@@ -72,6 +73,7 @@ def test_requests_that_are_fine():
   assert session.seeds_for(7, 3) == [7, 8, 9]
   assert session.check_settings(4, 0.5, 16, 0.0) == dict(guidance_scale=4.0, guidance_max_t=0.5, num_steps=16,
                                                          crossfade_s=0.0)
+  assert session.check_settings(2, 0.5, 16, 0.0, "1.5")["action_guidance"] == 1.5
 
 
 def test_excerpt_puts_the_span_where_it_says():

@@ -47,6 +47,29 @@ def test_seam_windows_and_distances():
   assert edit_metrics.action_accuracy(np.array([1, 2, 3, 4]), np.array([1, 0, 3, 0])) == 0.5
 
 
+def test_level_moves_are_scored_without_the_lam():
+  rng = np.random.default_rng(0)
+  R, S, C, N = 2, 6, 3, 40
+  # Action 1 raises the level (channel 0, the loudest direction) by 1 from the step before, action 0 lowers it.
+  labels = rng.integers(0, 2, (N, S))
+  level = np.cumsum(np.where(labels == 1, 1.0, -1.0), axis=1)
+  latents = rng.normal(scale=0.05, size=(N, S * R, C))
+  latents[..., 0] += np.repeat(level, R, axis=1) + 10.0
+  direction = edit_metrics.first_component(latents)
+  np.testing.assert_allclose(direction, [1.0, 0.0, 0.0], atol=0.01)
+  levels = edit_metrics.step_levels(latents, direction, R)
+  np.testing.assert_allclose(np.diff(levels, axis=1), np.diff(level, axis=1), atol=0.3)
+  expected = edit_metrics.expected_moves(levels, labels, 3)
+  np.testing.assert_allclose(expected[:2], [-1.0, 1.0], atol=0.05)
+  assert expected[2] == pytest.approx(np.diff(levels, axis=1).mean())  # labels no step: the overall mean
+  steps = np.tile([2, 3], (N, 1))
+  followed = edit_metrics.level_move_correlation(levels, steps, labels[:, 2:4], expected)
+  reversed_ = edit_metrics.level_move_correlation(levels, steps, 1 - labels[:, 2:4], expected)
+  assert followed > 0.99 and reversed_ < -0.99
+  flat = np.zeros_like(levels)  # an edit that moves nothing
+  assert edit_metrics.level_move_correlation(flat, steps, labels[:, 2:4], expected) == 0.0
+
+
 @pytest.mark.parametrize("total, window, first, end, align, expected", [
     (1000, 100, 500, 520, 10, (460, 100)),   # centred on the span, on a step boundary
     (1000, 100, 0, 30, 10, (0, 100)),        # at the start

@@ -17,7 +17,7 @@ from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
 
 REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
-               "per_guidance"}
+               "per_guidance", "action_guidance", "level_move_r", "level_move_r_own", "level_move_r_original"}
 
 
 # The session's tiny trained pipeline (tests/fixtures_pipeline.py), shared with the notebook tests.
@@ -84,6 +84,18 @@ def test_edit_keeps_the_original_outside_the_span(editor, song):
   np.testing.assert_array_equal(again, out)  # a fixed seed reproduces the edit
 
 
+def test_action_guidance_changes_the_span_only(editor, song):
+  """The run's default pull (3.0) against none: both keep the original outside the span, and they differ in it."""
+  start, end = 16000, 25600  # 1.0-1.6 s: steps 10-16
+  guided = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3)
+  plain = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3, action_guidance=0.0)
+  assert guided.info["action_guidance"] == 3.0 and plain.info["action_guidance"] == 0.0
+  for result in (guided, plain):
+    np.testing.assert_array_equal(result.wave[:start], song[:start])
+    np.testing.assert_array_equal(result.wave[end:], song[end:])
+  assert np.abs(guided.wave[start:end] - plain.wave[start:end]).max() > 1e-4
+
+
 def test_extend_continues_after_the_end_and_before_the_start(editor, song):
   """0.25 s asks for 3 steps of 0.1 s: 0.3 s of new audio; the original is kept up to the crossfade at the
   seam; a second request with the prepared recording and the same seed gives the same continuation."""
@@ -135,6 +147,7 @@ def test_resample_edit_keeps_the_level_of_quiet_and_loud_inputs(editor, song):
     ((1.0, 1.2), dict(actions=[0, 4]), "unknown action id 4"),
     ((1.0, 1.2), dict(), "exactly one of"),
     ((1.0, 1.2), dict(resample=True, guidance_max_t=1.5), "guidance interval"),
+    ((1.0, 1.2), dict(resample=True, action_guidance=-1.0), "action guidance weight"),
 ])
 def test_edit_api_errors(editor, song, span, choice, message):
   with pytest.raises(EditError, match=message):
@@ -165,11 +178,11 @@ def test_edit_command_writes_the_edit(chain, tmp_path, compile_cache):
   song = chain["dataset"] / "shards" / "fake003.wav"
   result = _launch("edit.py", "--workdir", chain["dynamics"], "--input", song, "--start", 1.0, "--end", 1.2,
                    "--actions", "3,1", "--output", tmp_path / "out.wav", "--guidance", 2, "--guidance-max-t", 0.5,
-                   "--show", cache=compile_cache)
+                   "--action-guidance", 1.5, "--show", cache=compile_cache)
   assert result.returncode == 0, result.stderr[-3000:]
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert summary["actions_after"] == [3, 1] and len(summary["timeline"]) == 30
-  assert summary["guidance_scale"] == 2.0 and summary["guidance_max_t"] == 0.5
+  assert summary["guidance_scale"] == 2.0 and summary["guidance_max_t"] == 0.5 and summary["action_guidance"] == 1.5
   original, _ = sf.read(song, dtype="float32")
   edited, rate = sf.read(tmp_path / "out.wav", dtype="float32")
   assert rate == 16000
@@ -197,11 +210,13 @@ def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert REPORT_KEYS <= set(report), report
-  # The sweep (1, 2) plus the run's edit default (4, guided at t <= 0.5), which the headline numbers use.
-  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2", "4"}
-  assert report["guidance_scale"] == 4.0 and report["guidance_max_t"] == 0.5
-  assert report["action_accuracy"] == report["per_guidance"]["4"]["action_accuracy"]
+  # The sweep (1, 2), which holds the run's edit default (2, extrapolating at t <= 0.5, steered by the LAM).
+  assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2"}
+  assert report["guidance_scale"] == 2.0 and report["guidance_max_t"] == 0.5 and report["action_guidance"] == 3.0
+  assert report["action_accuracy"] == report["per_guidance"]["2"]["action_accuracy"]
+  assert report["level_move_r"] == report["per_guidance"]["2"]["level_move_r"]
   assert 0 <= report["action_accuracy"] <= 1 and np.isfinite(report["seam_mel_distance_unedited"])
+  assert all(-1 <= report[k] <= 1 for k in ("level_move_r", "level_move_r_own", "level_move_r_original"))
 
 
 def test_upstream_errors_name_the_command(chain, tmp_path):

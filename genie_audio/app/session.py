@@ -155,15 +155,19 @@ def check_extension(seconds: Any, at: str) -> tuple[float, str]:
   return seconds, at
 
 
-def check_settings(guidance_scale: Any, guidance_max_t: Any, sampler_steps: Any, crossfade_s: Any
-                   ) -> dict[str, Any]:
-  """The sampler controls as `Editor` keywords, range-checked (the editor checks them again)."""
+def check_settings(guidance_scale: Any, guidance_max_t: Any, sampler_steps: Any, crossfade_s: Any,
+                   action_guidance: Any = None) -> dict[str, Any]:
+  """The sampler controls as `Editor` keywords, range-checked (the editor checks them again); without
+  `action_guidance` the run's own is used."""
   steps = number(sampler_steps, "sampler steps")
   if steps != int(steps) or not 1 <= steps <= MAX_SAMPLER_STEPS:
     raise EditError(f"sampler steps={steps:g}: give a whole number from 1 to {MAX_SAMPLER_STEPS}")
-  return dict(guidance_scale=number(guidance_scale, "guidance scale"),
-              guidance_max_t=number(guidance_max_t, "guidance interval"), num_steps=int(steps),
-              crossfade_s=number(crossfade_s, "crossfade"))
+  settings = dict(guidance_scale=number(guidance_scale, "guidance scale"),
+                  guidance_max_t=number(guidance_max_t, "guidance interval"), num_steps=int(steps),
+                  crossfade_s=number(crossfade_s, "crossfade"))
+  if action_guidance is not None:
+    settings["action_guidance"] = number(action_guidance, "action guidance")
+  return settings
 
 
 def excerpt(wave: np.ndarray, start_s: float, end_s: float, context_s: float) -> tuple[np.ndarray, float]:

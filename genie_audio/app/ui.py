@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402
 from genie_audio.app import session  # noqa: E402
 from genie_audio.app.figures import action_hex_colors  # noqa: E402
 from genie_audio.app.service import EditorService  # noqa: E402
-from genie_audio.editing.edit import EditResult, run_guidance_max_t  # noqa: E402
+from genie_audio.editing.edit import EditResult, run_action_guidance, run_guidance_max_t  # noqa: E402
 
 REQUEST_ERRORS = (ValueError, OSError)   # EditError, BadAudioError, unreadable files: said in the page
 CONTEXT_S = 1.5      # seconds of audio each side of the span in the players beside the original
@@ -33,7 +33,8 @@ The span's inferred actions appear; **edit** them step by step, take them from a
 **Continue** adds seconds after the end or before the start. Each request makes *N* variations (one per seed) to
 play beside the current version; **keep** one and it becomes the working copy, which later edits build on;
 undo and redo move through the kept versions. Guidance scale: how strongly the actions steer (1: plainly
-conditional; above 1 it exaggerates them, only at noise levels up to the guidance interval). Sampler steps:
+conditional; above 1 it exaggerates them, only at noise levels up to the guidance interval). Action guidance:
+how hard the action model that defined the actions pulls each sampler step towards them (0: off). Sampler steps:
 ODE steps of the in-painting. Crossfade: the equal-power join with the original at each seam."""
 
 
@@ -154,12 +155,12 @@ class Page:
       return {self.span_actions: f"(no span: {e})"}
 
   def generate(self, copy, start, end, mode, actions, source_name, source_path, source_start, count, seed,
-               guidance, max_t, steps, crossfade, progress=gr.Progress()):
+               guidance, max_t, pull, steps, crossfade, progress=gr.Progress()):
     try:
       if copy is None:
         raise session.EditError("open a recording first")
       request = dict(seeds=session.seeds_for(seed, count),
-                     settings=session.check_settings(guidance, max_t, steps, crossfade),
+                     settings=session.check_settings(guidance, max_t, steps, crossfade, pull),
                      progress=lambda f, text: progress(f, desc=text))
       if mode == "my actions":
         request["actions"] = session.parse_actions(actions)
@@ -174,13 +175,13 @@ class Page:
     except REQUEST_ERRORS as e:
       return {self.status: error_text(e)}
 
-  def extend(self, copy, at, seconds, actions, count, seed, guidance, max_t, steps, crossfade,
+  def extend(self, copy, at, seconds, actions, count, seed, guidance, max_t, pull, steps, crossfade,
              progress=gr.Progress()):
     try:
       if copy is None:
         raise session.EditError("open a recording first")
       results = self.service.extend(copy, seconds, at, seeds=session.seeds_for(seed, count),
-                                    settings=session.check_settings(guidance, max_t, steps, crossfade),
+                                    settings=session.check_settings(guidance, max_t, steps, crossfade, pull),
                                     actions=session.parse_actions(actions),
                                     progress=lambda f, text: progress(f, desc=text))
       duration = copy.current.duration_s
@@ -276,6 +277,8 @@ class Page:
           guidance = gr.Slider(0.0, 8.0, value=float(d.guidance_scale), step=0.5, label="guidance scale")
           max_t = gr.Slider(0.0, 1.0, value=run_guidance_max_t(d), step=0.05,
                             label="guidance interval (scale > 1 only at noise <= this)")
+          pull = gr.Slider(0.0, 10.0, value=run_action_guidance(d), step=0.5,
+                           label="action guidance (the action model's pull; 0 = off)")
           steps = gr.Slider(1, 64, value=int(d.num_steps), step=1, label="sampler steps")
           crossfade = gr.Slider(0.0, 0.5, value=float(d.crossfade_seconds), step=0.01, label="crossfade (s)")
       with gr.Row():
@@ -315,7 +318,7 @@ class Page:
       for box in (self.start, self.end):
         box.change(self.show_span, [self.copy_state, self.start, self.end],
                    [*pictures, self.span_actions, self.actions], **private)
-      settings = [count, seed, guidance, max_t, steps, crossfade]
+      settings = [count, seed, guidance, max_t, pull, steps, crossfade]
       offer = [self.copy_state, self.status, self.original_player, *self.players]
       edit_button.click(self.generate, [self.copy_state, self.start, self.end, mode, self.actions, source_name,
                                         source_path, source_start, *settings], offer, concurrency_id=MODEL,

@@ -45,9 +45,10 @@ import numpy as np
 from genie_audio import codec
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import inpainting, splice
+from genie_audio.editing import action_guidance, inpainting, splice
 from genie_audio.editing.windows import choose_window, plan_windows, plan_windows_backward  # noqa: F401
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
+from genie_audio.models.lam import LatentActionModel
 from genie_audio.runs import trained_run
 
 PyTree = Any
@@ -102,11 +103,13 @@ class EditResult:
 
 @dataclasses.dataclass(frozen=True)
 class SamplerSettings:
-  """How a request is generated: guidance scale and interval, in-painting ODE steps, crossfade at the seams."""
+  """How a request is generated: guidance scale and interval, action guidance (the LAM's pull towards the
+  requested actions, 0 = off), in-painting ODE steps, crossfade at the seams."""
   guidance_scale: float
   guidance_max_t: float
   num_steps: int
   crossfade_s: float
+  action_guidance: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,31 +147,38 @@ def check_span_seconds(start_s: float, end_s: float, duration_s: float) -> None:
 
 def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
                    actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
-                   *, num_steps: int, method: str) -> jax.Array:
+                   *, num_steps: int, method: str, action_guide: action_guidance.ActionGuide | None = None
+                   ) -> jax.Array:
   """In-paints the masked frames of latent windows with per-frame actions (pure; jit it)."""
   return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, rng,
                             num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
-                            method=method)
+                            method=method, action_guide=action_guide)
 
 
-def inpaint_examples(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
-                     actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
-                     *, num_steps: int, method: str) -> jax.Array:
+def inpaint_examples(model: DynamicsModel, lam: LatentActionModel | None, params: PyTree, z_BTC: jax.Array,
+                     mask_BT: jax.Array, actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array,
+                     guidance_max_t: jax.Array, lam_params: PyTree | None = None,
+                     action_guidance_weight: jax.Array | float = 0.0, *, num_steps: int, method: str) -> jax.Array:
   """`inpaint_window` with one key per example: example b's start noise comes from keys_B[b] alone, so a
-  variation is the same whether it is generated alone or among others (up to float rounding)."""
+  variation is the same whether it is generated alone or among others (up to float rounding). With `lam` and
+  `lam_params` (None: none), the sampler also follows the LAM towards the requested actions (`action_guidance`)
+  with the given weight; the windows must then start on a step boundary and be whole steps long."""
   noise_BTC = jax.vmap(lambda key: jax.random.normal(key, z_BTC.shape[1:], jnp.float32))(keys_B)
+  guide = None if lam is None or lam_params is None else action_guidance.ActionGuide(lam, lam_params,
+                                                                                     action_guidance_weight)
   return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, keys_B[0],
                             num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
-                            method=method, noise_BTC=noise_BTC)
+                            method=method, noise_BTC=noise_BTC, action_guide=guide)
 
 
-def make_inpaint_fn(model: DynamicsModel) -> Callable[..., jax.Array]:
-  """Jitted `inpaint_examples` for one model; num_steps and method static.
+def make_inpaint_fn(model: DynamicsModel, lam: LatentActionModel | None = None) -> Callable[..., jax.Array]:
+  """Jitted `inpaint_examples` for one model (and the LAM that guides it, if any); num_steps and method static.
 
-  The guidance scale and interval are traced (one compiled program for every setting; the sampler then always
-  runs the conditional and unconditional passes as one doubled batch).
+  The guidance scales and interval are traced (one compiled program for every setting; the sampler then always
+  runs the conditional and unconditional passes as one doubled batch); passing `lam_params=None` compiles a
+  program without action guidance.
   """
-  return jax.jit(functools.partial(inpaint_examples, model), static_argnames=("num_steps", "method"))
+  return jax.jit(functools.partial(inpaint_examples, model, lam), static_argnames=("num_steps", "method"))
 
 
 def window_keys(seeds: Sequence[int], index: int) -> jax.Array:
@@ -216,6 +226,11 @@ def run_guidance_max_t(edit_config) -> float:
   return float(edit_config.get("guidance_max_t", 1.0))
 
 
+def run_action_guidance(edit_config) -> float:
+  """The run's action-guidance weight (runs from before it had none)."""
+  return float(edit_config.get("action_guidance", 0.0))
+
+
 def decode_settings(tokenizer: trained_run.TrainedRun) -> DecodeSettings:
   """The tokenizer run's own evaluation settings for decoding whole recordings."""
   e = tokenizer.config.eval
@@ -239,7 +254,7 @@ class Editor:
     self.edit_defaults = dynamics.config.edit
     self.decode = decode_settings(tokenizer)
     self._infer = actions_lib.make_infer_fn(lam.model)
-    self._inpaint = make_inpaint_fn(dynamics.model)
+    self._inpaint = make_inpaint_fn(dynamics.model, lam.model)
 
   @classmethod
   def load(cls, workdir: str | os.PathLike) -> "Editor":
@@ -309,9 +324,11 @@ class Editor:
     return values
 
   def sampler_settings(self, guidance_scale: float | None = None, guidance_max_t: float | None = None,
-                       num_steps: int | None = None, crossfade_s: float | None = None) -> SamplerSettings:
+                       num_steps: int | None = None, crossfade_s: float | None = None,
+                       action_guidance_weight: float | None = None) -> SamplerSettings:
     """The request's settings, the run's `config.edit` where not given, or an EditError naming a bad one."""
     d = self.edit_defaults
+    pull = run_action_guidance(d) if action_guidance_weight is None else float(action_guidance_weight)
     guidance = float(d.guidance_scale if guidance_scale is None else guidance_scale)
     max_t = run_guidance_max_t(d) if guidance_max_t is None else float(guidance_max_t)
     steps = int(d.num_steps if num_steps is None else num_steps)
@@ -322,7 +339,9 @@ class Editor:
       raise EditError(f"guidance_max_t={max_t}: the guidance interval's upper noise level must be in [0, 1]")
     if not (math.isfinite(fade) and fade >= 0):
       raise EditError(f"crossfade_s={fade}: the crossfade must be a finite number of seconds >= 0")
-    return SamplerSettings(guidance, max_t, steps, fade)
+    if not (math.isfinite(pull) and pull >= 0):
+      raise EditError(f"action_guidance={pull}: the action guidance weight must be a finite number >= 0")
+    return SamplerSettings(guidance, max_t, steps, fade, pull)
 
   # ------------------------------------------------------------------------------------------- generation
 
@@ -337,9 +356,13 @@ class Editor:
     for index, (w0, p0, p1) in enumerate(windows):
       mask_BT = np.zeros((B, W), bool)
       mask_BT[:, p0 - w0:p1 - w0] = True
+      # The LAM reads whole steps from the recording's first frame: a window off that grid is not guided.
+      on_grid = w0 % self.frames_per_action == 0 and W % self.frames_per_action == 0
+      lam_params = self.lam.params if settings.action_guidance > 0 and on_grid else None
       out = self._inpaint(self.dynamics.params, z_BTC[:, w0:w0 + W], mask_BT,
                           np.broadcast_to(frame_actions_T[w0:w0 + W], (B, W)), window_keys(seeds, index),
                           np.float32(settings.guidance_scale), np.float32(settings.guidance_max_t),
+                          lam_params, np.float32(settings.action_guidance),
                           num_steps=settings.num_steps, method=self.edit_defaults.method)
       z_BTC[:, p0:p1] = np.asarray(out)[:, p0 - w0:p1 - w0]
     return z_BTC
@@ -365,7 +388,8 @@ class Editor:
                     total_frames: int) -> dict[str, Any]:
     W = min(self.window_frames, total_frames)
     return dict(step_seconds=self.step_seconds, guidance_scale=settings.guidance_scale,
-                guidance_max_t=settings.guidance_max_t, num_steps=settings.num_steps,
+                guidance_max_t=settings.guidance_max_t, action_guidance=settings.action_guidance,
+                num_steps=settings.num_steps,
                 crossfade_s=fade / SAMPLE_RATE, level_gain_db=round(20.0 * math.log10(recording.gain), 3),
                 window_s=[min(w[0] for w in windows) / self.frame_rate,
                           (max(w[0] for w in windows) + W) / self.frame_rate],
@@ -385,7 +409,8 @@ class Editor:
                       actions_from: np.ndarray | PreparedRecording | None = None,
                       actions_from_start_s: float | None = None, resample: bool = False,
                       guidance_scale: float | None = None, guidance_max_t: float | None = None,
-                      num_steps: int | None = None, crossfade_s: float | None = None) -> list[EditResult]:
+                      num_steps: int | None = None, crossfade_s: float | None = None,
+                      action_guidance: float | None = None) -> list[EditResult]:
     """`edit` once per seed, the in-painting of all seeds batched; result i is the edit with seeds[i]."""
     seeds = check_seeds(seeds)
     original = wave.wave if isinstance(wave, PreparedRecording) else check_wave(wave)
@@ -396,7 +421,7 @@ class Editor:
     requested = self.check_actions(actions, span) if actions is not None else None
     if actions_from is not None and not isinstance(actions_from, PreparedRecording):
       actions_from = check_wave(actions_from, "actions_from")
-    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s)
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance)
     seconds = {}
 
     clock = time.perf_counter()
@@ -441,7 +466,8 @@ class Editor:
   def extend_variations(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seeds: Sequence[int],
                         at: str = "end", actions: Sequence[int] | None = None, guidance_scale: float | None = None,
                         guidance_max_t: float | None = None, num_steps: int | None = None,
-                        crossfade_s: float | None = None) -> list[EditResult]:
+                        crossfade_s: float | None = None, action_guidance: float | None = None
+                        ) -> list[EditResult]:
     """`extend` once per seed, batched. Out-painting: the recording's latent gets blank frames on one side,
     which the dynamics model writes (in windows of its length, each reading the frames next to it: the
     original first); the new audio is decoded and joined on. The original is kept sample for sample except its
@@ -455,7 +481,7 @@ class Editor:
     new_steps = math.ceil(float(seconds) / self.step_seconds - 1e-6)
     requested = None if actions is None else self.check_action_list(actions, new_steps, (
         f"continuing by {seconds:g} s takes {new_steps} action steps of {self.step_seconds:g} s"))
-    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s)
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance)
     clock = time.perf_counter()
     recording = self.prepared(wave)
     timing = {"encode": time.perf_counter() - clock}

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from genie_audio.diffusion import samplers
+from genie_audio.editing import action_guidance
 from genie_audio.models.dynamics import NULL_ACTION
 
 
@@ -58,7 +59,8 @@ def guided_velocity(apply_fn: Callable[..., jax.Array], params: Any, context_BTC
 def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Array, mask_BT: jax.Array,
             actions_BT: jax.Array, rng: jax.Array, *, num_steps: int, guidance_scale: float | jax.Array = 1.0,
             guidance_max_t: float | jax.Array = 1.0, method: str = "euler", null_action: int = NULL_ACTION,
-            noise_BTC: jax.Array | None = None) -> jax.Array:
+            noise_BTC: jax.Array | None = None, action_guide: action_guidance.ActionGuide | None = None
+            ) -> jax.Array:
   """Re-generates the frames where mask_BT is True; returns latents (B, T, C), float32.
 
   `apply_fn` is `DynamicsModel.apply` (or any function with its `velocity` signature, called with
@@ -67,8 +69,9 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   included); guidance contrasts them with `null_action` everywhere, extrapolating (w > 1) only at
   t <= guidance_max_t (see the module docstring). The start noise is N(0, I) (the training
   noise level at t = 1), drawn from `rng` unless given as `noise_BTC` (e.g. one draw per example from its own
-  key, so an example's result does not depend on the batch it is in); a fixed `rng` reproduces the edit. Jit
-  with num_steps and method static.
+  key, so an example's result does not depend on the batch it is in); a fixed `rng` reproduces the edit. With
+  `action_guide`, every step also follows the frozen LAM towards the requested actions (`action_guidance`).
+  Jit with num_steps and method static.
   """
   if method not in samplers.SAMPLERS:
     raise ValueError(f"inpaint: unknown method {method!r}; expected one of {sorted(samplers.SAMPLERS)}")
@@ -77,5 +80,7 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   actions_BT = jnp.asarray(actions_BT, jnp.int32)
   velocity_fn = guided_velocity(apply_fn, params, latents_BTC, mask_BT, actions_BT, guidance_scale, null_action,
                                 guidance_max_t)
+  if action_guide is not None:
+    velocity_fn = action_guidance.guided(velocity_fn, action_guide, actions_BT, mask_BT)
   x1_BTC = jax.random.normal(rng, latents_BTC.shape, jnp.float32) if noise_BTC is None else noise_BTC
   return samplers.SAMPLERS[method](velocity_fn, x1_BTC, num_steps, mask=mask_BT[..., None], context=latents_BTC)

@@ -10,6 +10,9 @@ variant below in-paints the span from the SAME start noise:
   requested, w each:  the random requests at guidance w     -> action_accuracy at w (vs chance 1/A)
 Accuracies run the LAM on the whole edited window. `action_accuracy_original` runs it on the unedited window:
 how often the window-level LAM agrees with the recording-level labels, the ceiling the others can reach.
+`level_move_r_*` asks the same of every variant without the LAM (`edit_metrics.level_move_correlation`): do
+the level moves of the span follow the requested actions' mean moves (`_original`: the unedited windows)?
+`config.edit.action_guidance` > 0 steers every pass but the unconditional one by the LAM (action_guidance.py).
 Seams (first `audio_windows` windows): each variant's span is decoded with `margin_seconds` of context and
 spliced into the window's original audio exactly as `edit.Editor.edit` does, and `edit_metrics.seam_distances`
 compares ±seam_seconds around both span edges with the original audio (the first window's original and variants
@@ -37,7 +40,7 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit
+from genie_audio.editing import action_guidance, edit
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel
@@ -110,10 +113,14 @@ class DynamicsEvaluator:
   def _compile(self, params: PyTree):
     model, lam = self.model, self.lam.model
 
+    pull = edit.run_action_guidance(self.config.edit)
+
     def run(params, lam_params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps):
+      # Action guidance pulls towards the requested codes: not for the unconditional (null-action) pass.
+      guide = action_guidance.ActionGuide(lam, lam_params, pull) if pull > 0 else None
       out = edit.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance,
                                 edit.run_guidance_max_t(self.config.edit), num_steps=num_steps,
-                                method=self.config.edit.method)
+                                method=self.config.edit.method, action_guide=guide)
       # The LAM reads the result and the original in one batch: (B, S) codes of each.
       codes = lam.apply({"params": lam_params}, jnp.concatenate([out, z_BTC]),
                         method=LatentActionModel.infer_actions)
@@ -171,15 +178,22 @@ class DynamicsEvaluator:
     own, own_codes, original_codes = self._passes(params, w.latents, mask, w.actions, 1.0, num_steps, seed)
     null, _, _ = self._passes(params, w.latents, mask, np.full_like(w.actions, NULL_ACTION), 0.0, num_steps, seed)
     labels_Nn = pick(w.actions[:, ::R])  # the span's own actions (its recording's timeline)
+    # The level moves, measured without the LAM (edit_metrics): each action's mean move on the unedited windows.
+    direction_C = edit_metrics.first_component(w.latents)
+    levels = lambda z: edit_metrics.step_levels(z, direction_C, R)
+    expected_A = edit_metrics.expected_moves(levels(w.latents), w.actions[:, ::R], self.num_actions)
+    level_r = lambda z, requested: edit_metrics.level_move_correlation(levels(z), steps_NS, requested, expected_A)
     metrics: dict[str, Any] = {
         "inpaint_error": span_error(own), "inpaint_error_unconditional": span_error(null),
         "action_accuracy_own": edit_metrics.action_accuracy(labels_Nn, pick(own_codes)),
         "action_accuracy_original": edit_metrics.action_accuracy(labels_Nn, pick(original_codes)),
+        "level_move_r_original": level_r(w.latents, labels_Nn), "level_move_r_own": level_r(own, labels_Nn),
         "chance": 1.0 / self.num_actions}
     edited = {}
     for g in self.guidance_scales():
       out, codes, _ = self._passes(params, w.latents, mask, requested_frames, g, num_steps, seed)
       metrics[f"action_accuracy_g{g:g}"] = edit_metrics.action_accuracy(w.requested, pick(codes))
+      metrics[f"level_move_r_g{g:g}"] = level_r(out, w.requested)
       edited[g] = out
     if audio:
       metrics.update(self.seams(own, edited, mask, seed))

@@ -14,6 +14,7 @@ Genie's LAM (arXiv 2402.15391) made non-causal for audio latents (DESIGN.md sect
 Methods (flax `apply(..., method=...)`):
   __call__(latents, mask, drop_actions=None) -> (prediction_BTC, aux)   training forward
   infer_actions(latents) -> codes (B, S)                               encoder + VQ only
+  code_distances(latents) -> (B, S, A)                                 encoder + distance to every code
   decode(latents, mask, codes) -> prediction_BTC                       codes < 0 mean "no action"
 Encoder views (`encoder_view`): "window", the latents as they are; "window_norm", each channel standardised
 over the window (mean 0, std 1), so the encoder cannot see the window's absolute level or colour, only how its
@@ -245,6 +246,11 @@ class LatentActionModel(nn.Module):
     """The action code (B, S) of every step of the window (encoder + VQ, no decoder)."""
     _, aux = self.vq(self.encode(latents_BTC))
     return aux["codes"]
+
+  def code_distances(self, latents_BTC: jax.Array) -> jax.Array:
+    """(B, S, A) squared distance of every step's encoding to every code: `infer_actions` is its argmin, and
+    it is differentiable in the latents (action guidance, editing/action_guidance.py)."""
+    return self.vq.distances(self.encode(latents_BTC))
 
   def decode(self, latents_BTC: jax.Array, mask_BT: jax.Array, codes_BS: jax.Array) -> jax.Array:
     """Predicts the latents (B, T, C) from the visible frames and the given codes (< 0: no action)."""

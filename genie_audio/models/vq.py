@@ -44,6 +44,17 @@ def nearest_codes(z_ND: jax.Array, codebook_AD: jax.Array) -> jax.Array:
   return jnp.argmin(dist_NA, axis=-1)
 
 
+def squared_distances(z_ND: jax.Array, codebook_AD: jax.Array, normalize: bool = True) -> jax.Array:
+  """(N, A) squared L2 distance of every vector to every code (both L2-normalised first if `normalize`, as
+  `quantize` compares them): its argmin is the code `quantize` picks, and minus it over a temperature gives
+  logits of a soft assignment, differentiable in z."""
+  z_ND, codebook_AD = z_ND.astype(_F32), codebook_AD.astype(_F32)
+  if normalize:
+    z_ND, codebook_AD = l2_normalize(z_ND), l2_normalize(codebook_AD)
+  return (jnp.sum(jnp.square(z_ND), -1, keepdims=True) - 2.0 * jnp.einsum("ND,AD->NA", z_ND, codebook_AD)
+          + jnp.sum(jnp.square(codebook_AD), -1)[None])
+
+
 def code_counts(codes_N: jax.Array, num_codes: int) -> jax.Array:
   """How many vectors picked each code, float32 (A,)."""
   return jnp.sum(jax.nn.one_hot(codes_N, num_codes, dtype=_F32), axis=0)
@@ -148,6 +159,12 @@ class VectorQuantizer(nn.Module):
     aux["codes"] = aux["codes"].reshape(lead)
     aux["encodings"] = aux["encodings"].reshape(*lead, self.code_dim)
     return q_ND.reshape(*lead, self.code_dim), aux
+
+  def distances(self, z: jax.Array) -> jax.Array:
+    """(..., A) squared distance of each vector of z (..., D) to every code (`squared_distances`)."""
+    lead = z.shape[:-1]
+    dist_NA = squared_distances(z.reshape(-1, self.code_dim), self.codebook, self.normalize)
+    return dist_NA.reshape(*lead, self.num_codes)
 
   def lookup(self, codes: jax.Array) -> jax.Array:
     """The code vectors (..., D) of integer codes in [0, A) (normalised if `normalize`)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,9 @@ class DynamicsTask(Task):
     max_t = edit.run_guidance_max_t(config.edit)
     if not 0 <= max_t <= 1:
       _fail("edit.guidance_max_t", max_t, "must be in [0, 1] (a noise level)")
+    pull = edit.run_action_guidance(config.edit)
+    if not (math.isfinite(pull) and pull >= 0):
+      _fail("edit.action_guidance", pull, "must be a finite number >= 0 (0 = no action guidance)")
     try:  # traced, not run: unknown keys and bad ranges fail in Python, nothing is compiled
       jax.eval_shape(lambda key: spans.sample_edit_mask(key, 1, config.data.window_frames, **config.mask),
                      jax.random.key(0))
@@ -193,16 +197,20 @@ class DynamicsTask(Task):
 
   # -------------------------------------------------------------------------------------------- evaluation
 
-  def evaluator(self, num_windows: int | None = None, method: str | None = None) -> DynamicsEvaluator:
+  def evaluator(self, num_windows: int | None = None, method: str | None = None,
+                action_guidance: float | None = None) -> DynamicsEvaluator:
     """The evaluator over `num_windows` fixed windows (default `config.eval.num_windows`) sampling with `method`
-    (default `config.edit.method`), built once per pair. The run's config is never changed."""
-    config = self.config
-    if method is not None and method != config.edit.method:
-      config = copy.deepcopy(config)
-      config.edit.method = method
+    (default `config.edit.method`) and `action_guidance` (default `config.edit.action_guidance`), built once per
+    setting. The run's config is never changed."""
+    config = copy.deepcopy(self.config)
+    config.unlock()  # a run from before action guidance has no config.edit.action_guidance
+    config.edit.method = method or config.edit.method
+    config.edit.action_guidance = (edit.run_action_guidance(config.edit) if action_guidance is None
+                                   else float(action_guidance))
     cached = self._evaluator
     if (cached is None or (num_windows and len(cached.windows.latents) != num_windows)
-        or cached.config.edit.method != config.edit.method):
+        or cached.config.edit.method != config.edit.method
+        or edit.run_action_guidance(cached.config.edit) != config.edit.action_guidance):
       self._evaluator = DynamicsEvaluator(config, self.model, self.lam, self.latent_dir, self.labels,
                                           lambda: self.tokenizer, num_windows)
     return self._evaluator
@@ -221,7 +229,8 @@ class DynamicsTask(Task):
     return {f"eval/dyn/{k}": v for k, v in metrics.items()}, (dict(evaluator.audio_samples) if audio else {})
 
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
-             steps: int | None = None, method: str | None = None, seed: int | None = None) -> dict[str, Any]:
+             steps: int | None = None, method: str | None = None, seed: int | None = None,
+             action_guidance: float | None = None) -> dict[str, Any]:
     """Edits of the fixed validation windows (launch/evaluate.py); `steps` = in-painting steps.
 
     Headline numbers are at the edit default guidance (`config.edit.guidance_scale`, extrapolating at
@@ -232,16 +241,20 @@ class DynamicsTask(Task):
     if audio_paths:
       raise ValueError("the dynamics stage is evaluated on its LAM's validation latents, not on audio files; "
                        "edit a file with python launch/edit.py")
-    evaluator = self.evaluator(self.config.eval.get("report_windows"), method)
+    evaluator = self.evaluator(self.config.eval.get("report_windows"), method, action_guidance)
     params = jax.device_put(ema_params if ema_params is not None else params)
     m = evaluator(params, audio=True, num_steps=steps, seed=seed)
     headline = float(self.config.edit.guidance_scale)
     per_guidance = {f"{g:g}": {"action_accuracy": m[f"action_accuracy_g{g:g}"],
+                               "level_move_r": m[f"level_move_r_g{g:g}"],
                                "seam_mel_distance": m[f"seam_mel_distance_g{g:g}"]}
                     for g in evaluator.guidance_scales()}
     w = evaluator.windows
     return {"action_accuracy": m[f"action_accuracy_g{headline:g}"], "chance": m["chance"],
             "guidance_scale": headline, "guidance_max_t": edit.run_guidance_max_t(self.config.edit),
+            "action_guidance": edit.run_action_guidance(evaluator.config.edit),
+            "level_move_r": m[f"level_move_r_g{headline:g}"], "level_move_r_own": m["level_move_r_own"],
+            "level_move_r_original": m["level_move_r_original"],
             "seam_mel_distance": m[f"seam_mel_distance_g{headline:g}"],
             "seam_mel_distance_unedited": m["seam_mel_distance_unedited"],
             "seam_mel_distance_reconstruction": m["seam_mel_distance_reconstruction"],
