@@ -3,9 +3,11 @@
     python benchmarks/edit.py --workdir runs/demo/dynamics [--seconds 10] [--span 1.0] [--repeats 3]
 
 The clip is cut from the middle of the run's first validation recording; a span of --span seconds in its middle
-is re-written with random actions (after one untimed edit that compiles everything; its time is shown too).
+is re-written with random actions (after one untimed edit that compiles everything; its time is shown too), with
+the run's action guidance and without it (that row's share: in-painting with it over without it).
 Train steps (Adam, EMA, the loop's own `make_train_step`) are timed for the run's model and for the full-size
 50 frames/s config's model at --full_batch windows, each against a dense matmul peak measured in this process.
+Last, one full-size window is in-painted (random params) without and with action guidance by a full-size LAM.
 Prints one table.
 """
 
@@ -21,13 +23,15 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import print_table, time_train_step  # noqa: E402
+from benchmarks.common import print_table, time_fn, time_train_step  # noqa: E402
 from configs import dynamics as dynamics_configs  # noqa: E402
+from configs import lam as lam_configs  # noqa: E402
 from genie_audio import tasks  # noqa: E402
 from genie_audio.data import manifest, pipelines  # noqa: E402
-from genie_audio.editing.edit import Editor  # noqa: E402
+from genie_audio.editing.edit import Editor, make_inpaint_fn, window_keys  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
 from genie_audio.models.dynamics import DynamicsModel  # noqa: E402
+from genie_audio.models.lam import lam_from_config  # noqa: E402
 from genie_audio.tasks.dynamics import DynamicsTask  # noqa: E402
 from genie_audio.training.task import Task  # noqa: E402
 
@@ -46,6 +50,7 @@ class _BenchTask(DynamicsTask):
   def __init__(self, config, model):  # pylint: disable=super-init-not-called
     Task.__init__(self, config)
     self.model = model
+    self.frames_per_action = lam_configs.get_config().model.frames_per_action  # the full-size LAM's R
 
 
 def clip(editor: Editor) -> np.ndarray:
@@ -56,12 +61,13 @@ def clip(editor: Editor) -> np.ndarray:
   return pipelines.read_wave(str(manifest.shard_path(dataset_dir, recording)), (recording.frames - n) // 2, n)
 
 
-def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
+def timed_edits(editor: Editor, wave: np.ndarray, **settings) -> tuple[float, list[dict], list[float]]:
+  """(first edit's seconds, each timed edit's stage seconds, each timed edit's total seconds)."""
   middle = len(wave) / manifest.SAMPLE_RATE / 2
   start, end = middle - _SPAN.value / 2, middle + _SPAN.value / 2
   steps = editor.plan_span(len(wave), start, end).num_steps
   rng = np.random.default_rng(0)
-  request = lambda: dict(actions=rng.integers(0, editor.num_actions, steps).tolist())
+  request = lambda: dict(actions=rng.integers(0, editor.num_actions, steps).tolist(), **settings)
   clock = time.perf_counter()
   editor.edit(wave, start, end, **request())  # compiles
   cold = time.perf_counter() - clock
@@ -70,6 +76,11 @@ def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
     clock = time.perf_counter()
     runs_.append(editor.edit(wave, start, end, seed=seed, **request()).info["seconds"])
     totals.append(time.perf_counter() - clock)
+  return cold, runs_, totals
+
+
+def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
+  cold, runs_, totals = timed_edits(editor, wave)
   total = statistics.median(totals)
   rows = [dict(item=f"edit {len(wave) / manifest.SAMPLE_RATE:g} s clip: {s}",
                seconds=statistics.median(r[s] for r in runs_),
@@ -77,6 +88,36 @@ def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
   rows.append(dict(item=f"edit {len(wave) / manifest.SAMPLE_RATE:g} s clip ({_SPAN.value:g} s span): total",
                    seconds=total, share=1.0))
   rows.append(dict(item="first edit (compiles)", seconds=cold))
+  # What the LAM's pull costs: the same edits with action guidance off.
+  _, plain_runs, _ = timed_edits(editor, wave, action_guidance=0.0)
+  plain = statistics.median(r["inpaint"] for r in plain_runs)
+  rows.append(dict(item="inpaint without action guidance", seconds=plain,
+                   share=statistics.median(r["inpaint"] for r in runs_) / plain))
+  return rows
+
+
+def full_size_inpaint_rows(model: DynamicsModel, window_frames: int) -> list[dict]:
+  """One full-size window in-painted (random params, 16 steps, float32) without and with action guidance by a
+  full-size LAM: what the LAM's pull costs where the models are big."""
+  lam_config = lam_configs.get_config()
+  lam_config.model.dtype = "float32"
+  lam = lam_from_config(lam_config.model, latent_dim=64)
+  rng = np.random.default_rng(0)
+  z = rng.normal(size=(1, window_frames, 64)).astype(np.float32)
+  mask = np.zeros((1, window_frames), bool)
+  mask[:, window_frames // 3:2 * window_frames // 3] = True
+  actions = np.repeat(rng.integers(0, 8, (1, window_frames // 10)), 10, axis=1).astype(np.int32)
+  params = model.init(jax.random.key(0), z, z, jnp.zeros((1,)), jnp.asarray(mask), jnp.asarray(actions))["params"]
+  lam_params = lam.init(jax.random.key(2), z, jnp.asarray(mask))["params"]
+  inpaint = make_inpaint_fn(model, lam)
+  keys = window_keys([0], 0)
+  rows, seconds = [], {}
+  for name, pull in (("without", None), ("with", lam_params)):
+    run = lambda: inpaint(params, z, mask, actions, keys, np.float32(2.0), np.float32(0.5), pull, np.float32(3.0),
+                          num_steps=16, method="euler")
+    seconds[name] = time_fn(run, warmup=1, repeats=_REPEATS.value)
+    rows.append(dict(item=f"full-size in-painting, 1 x {window_frames} frames, 16 steps: {name} action guidance",
+                     seconds=seconds[name], share=seconds[name] / seconds["without"]))
   return rows
 
 
@@ -104,6 +145,7 @@ def main(argv):
   full_batch = {"latents": rng.normal(size=(_FULL_BATCH.value, T, 64)).astype(np.float32),
                 "actions": np.repeat(rng.integers(0, 8, (_FULL_BATCH.value, T // 10)), 10, axis=1).astype(np.int32)}
   rows.append(train_step_row("full-size model (f32)", _BenchTask(full, model), full_batch, peak))
+  rows.extend(full_size_inpaint_rows(model, T))
   rows.append(dict(item="matmul peak (f32, measured)", gflop_per_s=peak / 1e9))
   print_table(rows, title=f"Edit and dynamics train step on {jax.default_backend()} ({jax.device_count()} device)")
 

@@ -26,5 +26,5 @@ $PY launch/evaluate.py --workdir "$RUNS/dynamics"
 
 # An example edit: 1 s (5 action steps of 0.2 s) of a validation recording re-written with chosen actions.
 SONG=$($PY -c "import json; print(next('data/demo/' + r['shard'] for r in map(json.loads, open('data/demo/manifest.jsonl')) if r['split'] == 'validation'))")
-$PY launch/edit.py --workdir "$RUNS/dynamics" --input "$SONG" --start 20.0 --end 21.0 --actions 1,1,3,3,5 \
+$PY launch/edit.py --workdir "$RUNS/dynamics" --input "$SONG" --start 20.0 --end 21.0 --actions 7,7,1,5,2 \
   --output "$RUNS/edit_example.wav"

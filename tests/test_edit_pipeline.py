@@ -85,10 +85,11 @@ def test_edit_keeps_the_original_outside_the_span(editor, song):
 
 
 def test_action_guidance_changes_the_span_only(editor, song):
-  """The run's default pull (3.0) against none: both keep the original outside the span, and they differ in it."""
+  """A pull of 3 against the run's default (none in the test pipeline): both keep the original outside the span,
+  and they differ in it."""
   start, end = 16000, 25600  # 1.0-1.6 s: steps 10-16
-  guided = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3)
-  plain = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3, action_guidance=0.0)
+  guided = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3, action_guidance=3.0)
+  plain = editor.edit(song, start / 16000, end / 16000, actions=[0, 1, 2, 3, 0, 1], seed=3)
   assert guided.info["action_guidance"] == 3.0 and plain.info["action_guidance"] == 0.0
   for result in (guided, plain):
     np.testing.assert_array_equal(result.wave[:start], song[:start])
@@ -206,11 +207,11 @@ def test_evaluate_on_the_lam_run_names_its_metrics_plainly(chain, compile_cache)
 
 
 def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
-  result = _launch("evaluate.py", "--workdir", chain["dynamics"], cache=compile_cache)
+  result = _launch("evaluate.py", "--workdir", chain["dynamics"], "--action_guidance", 3, cache=compile_cache)
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   assert REPORT_KEYS <= set(report), report
-  # The sweep (1, 2), which holds the run's edit default (2, extrapolating at t <= 0.5, steered by the LAM).
+  # The sweep (1, 2), which holds the run's edit default (2, extrapolating at t <= 0.5), steered by the LAM.
   assert report["chance"] == 0.25 and set(report["per_guidance"]) == {"1", "2"}
   assert report["guidance_scale"] == 2.0 and report["guidance_max_t"] == 0.5 and report["action_guidance"] == 3.0
   assert report["action_accuracy"] == report["per_guidance"]["2"]["action_accuracy"]

@@ -32,6 +32,7 @@ def test_lam_evaluation_logs_the_action_timeline(pipeline_runs, tmp_path):
 def test_dynamics_evaluation_with_audio_returns_the_edits(pipeline_runs):
   task = tasks.load(pipeline_runs["dynamics"])
   task.config.eval.audio_in_training = True
+  task.config.edit.guidance_scale = 4.0  # an edit default outside the sweep (1, 2) is added to it
   params, ema_params, _ = run.load_train_params(pipeline_runs["dynamics"])
   metrics, media = task.evaluate(params, ema_params, step=2)
   assert np.isfinite(metrics["eval/dyn/seam_mel_distance_unedited"])

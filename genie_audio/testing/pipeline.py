@@ -61,6 +61,9 @@ def dynamics_config(lam_workdir: str | Path, **overrides) -> ml_collections.Conf
   config.update(dict(total_steps=2, batch_size=8, log_every_steps=1, eval_every_steps=2,
                      checkpoint_every_steps=2, async_checkpoints=False))
   config.edit.num_steps = 2
+  # Unguided by default: the LAM's gradient in the sampler doubles what every edit and evaluation compiles; the
+  # tests of action guidance ask for it.
+  config.edit.action_guidance = 0.0
   config.eval.update(dict(num_windows=4, report_windows=4, batch_size=4, audio_windows=2,
                           guidance_scales=(1.0, 2.0)))
   return override(config, **overrides)
