@@ -63,7 +63,7 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
       split="validation", num_windows=64, batch_size=16, seed=1234,
       report_windows=256,           # launch/evaluate.py: more windows, tighter accuracies than in training
       span_fraction=0.3,            # edited span, as a fraction of the window's action steps
-      guidance_scales=(0.0, 1.0, 2.0, 3.0, 4.0, 6.0),  # 0 = the unconditional model: chance-level accuracy
+      guidance_scales=(0.0, 1.0, 2.0, 3.0, 4.0, 6.0),  # 0: no action input (chance, unless action-guided)
       seam_seconds=0.1,             # seam windows reach this far each side of a span edge
       audio_windows=16,             # windows decoded for the seam metrics
       audio_in_training=False))     # seams need the tokenizer's decoder: launch/evaluate.py always has them
