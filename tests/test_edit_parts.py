@@ -9,6 +9,7 @@ from genie_audio.data import latents as latent_store
 from genie_audio.editing import actions, splice
 from genie_audio.editing.windows import choose_window, plan_windows, plan_windows_backward
 from genie_audio.eval import edit_metrics
+from genie_audio.models.lam import step_level
 
 
 def test_splice_keeps_everything_outside_the_span_and_fades_inside():
@@ -57,7 +58,7 @@ def test_level_moves_are_scored_without_the_lam():
   latents[..., 0] += np.repeat(level, R, axis=1) + 10.0
   direction = edit_metrics.first_component(latents)
   np.testing.assert_allclose(direction, [1.0, 0.0, 0.0], atol=0.01)
-  levels = edit_metrics.step_levels(latents, direction, R)
+  levels = np.asarray(step_level(latents, direction, R), np.float64)
   np.testing.assert_allclose(np.diff(levels, axis=1), np.diff(level, axis=1), atol=0.3)
   expected = edit_metrics.expected_moves(levels, labels, 3)
   np.testing.assert_allclose(expected[:2], [-1.0, 1.0], atol=0.05)

@@ -43,7 +43,7 @@ from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import action_guidance, edit
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
-from genie_audio.models.lam import LatentActionModel
+from genie_audio.models.lam import LatentActionModel, step_level
 from genie_audio.runs import trained_run
 from genie_audio.training import sharding as sharding_lib
 
@@ -180,7 +180,7 @@ class DynamicsEvaluator:
     labels_Nn = pick(w.actions[:, ::R])  # the span's own actions (its recording's timeline)
     # The level moves, measured without the LAM (edit_metrics): each action's mean move on the unedited windows.
     direction_C = edit_metrics.first_component(w.latents)
-    levels = lambda z: edit_metrics.step_levels(z, direction_C, R)
+    levels = lambda z: np.asarray(step_level(jnp.asarray(z), direction_C, R), np.float64)
     expected_A = edit_metrics.expected_moves(levels(w.latents), w.actions[:, ::R], self.num_actions)
     level_r = lambda z, requested: edit_metrics.level_move_correlation(levels(z), steps_NS, requested, expected_A)
     metrics: dict[str, Any] = {

@@ -30,13 +30,6 @@ def action_accuracy(requested: np.ndarray, recovered: np.ndarray) -> float:
   return float(np.mean(requested == recovered))
 
 
-def step_levels(latents_NTC: np.ndarray, direction_C: np.ndarray, frames_per_action: int) -> np.ndarray:
-  """(N, S) each step's mean projection on `direction_C`."""
-  N, T, _ = latents_NTC.shape
-  level_NT = np.asarray(latents_NTC, np.float64) @ np.asarray(direction_C, np.float64)
-  return level_NT.reshape(N, T // frames_per_action, frames_per_action).mean(axis=2)
-
-
 def first_component(latents_NTC: np.ndarray) -> np.ndarray:
   """(C,) unit first principal component of the frames, signed so the level grows with the frames' norm."""
   frames_MC = np.asarray(latents_NTC, np.float64).reshape(-1, latents_NTC.shape[-1])

@@ -52,7 +52,7 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import action_reader
-from genie_audio.eval import action_analysis
+from genie_audio.eval import action_analysis, edit_metrics
 from genie_audio.eval.timeline_media import TimelineFigure
 from genie_audio.models import masking
 from genie_audio.models import vq as vq_lib
@@ -158,9 +158,7 @@ def level_direction(latent_dir: str, max_frames: int = 200_000) -> np.ndarray:
   for entry in entries:
     z_TC = pipelines.read_latent(str(Path(latent_dir) / entry.shard), 0, entry.frames)
     frames.append(z_TC[np.linspace(0, len(z_TC) - 1, min(per_recording, len(z_TC))).astype(int)])
-  frames_NC = np.concatenate(frames).astype(np.float64)
-  direction_C = np.linalg.svd(frames_NC - frames_NC.mean(0), full_matrices=False)[2][0]
-  return direction_C.astype(np.float32)
+  return edit_metrics.first_component(np.concatenate(frames)[None]).astype(np.float32)
 
 
 class LamTask(Task):
