@@ -1,1 +1,1 @@
-"""Benchmark scripts for genie-audio (run as `python -m benchmarks.<name>`)."""
+"""Speed and memory benchmarks for genie-audio (run as `python benchmarks/<name>.py`; README.md lists them)."""

@@ -1,11 +1,8 @@
-"""Shared benchmark helpers: wall-clock timing of (jax) callables, aligned markdown tables, and running the
-project's commands (an ablation's training and evaluation) from the repository root."""
+"""Shared benchmark helpers: wall-clock timing of (jax) callables and of the loop's train step, and aligned
+markdown tables (experiments/ uses them too; its own helpers, which run the project's commands, are in
+experiments/common.py)."""
 
-import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from typing import Any, Callable
 
@@ -58,52 +55,6 @@ def format_table(rows: list[dict[str, Any]], title: str | None = None) -> str:
 def print_table(rows: list[dict[str, Any]], title: str | None = None) -> None:
   """Print `format_table(rows, title)`."""
   print(format_table(rows, title), flush=True)
-
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_python(*args: str) -> str:
-  """stdout of `python ARGS` run from the repository root (e.g. "launch/train.py", "--config=..."); raises with
-  the end of its stderr if it fails."""
-  result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
-  if result.returncode:
-    raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
-  return result.stdout
-
-
-def cached_json(path: str, produce: Callable[[], dict]) -> dict:
-  """The JSON object kept at `path`, or `produce()`'s, written there atomically (a kept file is whole or absent)."""
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)
-  result = produce()
-  with open(path + ".tmp", "w") as f:
-    json.dump(result, f)
-  os.replace(path + ".tmp", path)
-  return result
-
-
-def evaluate_report(workdir: str, *options: str) -> dict:
-  """The last line of `launch/evaluate.py --workdir WORKDIR OPTIONS...`, parsed."""
-  return json.loads(run_python("launch/evaluate.py", f"--workdir={workdir}", *options).strip().splitlines()[-1])
-
-
-def cached_report(workdir: str, steps: int, train: Callable[[], None],
-                  is_current: Callable[[dict], bool] = lambda report: True) -> dict:
-  """launch/evaluate.py's report on the run in `workdir`, kept beside it as report_{steps}.json. With no such file
-  `train()` runs first; a kept report that is not `is_current` (older than the metrics asked for) is evaluated
-  again, without training."""
-  path = os.path.join(workdir, f"report_{steps}.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      report = json.load(f)
-    if is_current(report):
-      return report
-    os.remove(path)
-  else:
-    train()
-  return cached_json(path, lambda: evaluate_report(workdir))
 
 
 def time_train_step(task: Any, batch: dict, repeats: int = 5) -> tuple[float, float | None, Any]:

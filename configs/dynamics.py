@@ -46,13 +46,13 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   c.cfg_drop_prob = 0.1         # share of windows trained with no actions (classifier-free guidance)
   # Extra weight on each action step's mean error (models.dynamics.dynamics_loss), about R: the actions move the
   # step means. Demo, tiny: edits follow the requested action 0.41 / 0.41 of the time (2 seeds) at guidance 4,
-  # 0.34 without it; weights 3 and 30 gave 0.36 and 0.39 at best (benchmarks/dynamics_ablation.py).
+  # 0.34 without it; weights 3 and 30 gave 0.36 and 0.39 at best (experiments/dynamics_ablation.py).
   c.step_mean_weight = 10.0
   c.label_batch_size = 8        # LAM windows per call when labelling the dataset
   # Defaults of launch/edit.py (and of the headline evaluation numbers). Guidance above 1 acts only at noise
   # levels t <= guidance_max_t (editing/inpainting.py): over the whole path it pushed every request to the most
   # extreme code of its group. action_guidance: each sampler step also follows the frozen LAM towards the
-  # requested codes (editing/action_guidance.py). Demo, tiny (benchmarks/action_guidance.py and
+  # requested codes (editing/action_guidance.py). Demo, tiny (experiments/action_guidance.py and
   # edits_in_audio.py): edits followed 0.33 -> 0.61 of the time in the latents at guidance 2 (0.38 at the old
   # guidance 4 without it), 0.33 -> 0.51 re-read from the output audio, 0.23 -> 0.48 on music unlike the
   # corpus; the LAM-free level-move correlation rises with it (0.79 -> 0.91) and the seams hold (1.39 -> 1.41).

@@ -44,7 +44,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
   c.model = ml_collections.ConfigDict(dict(
       frames_per_action=frames_per_action, num_actions=8, model_dim=512, encoder_depth=8, decoder_depth=8,
       num_heads=8, mlp_ratio=4, code_dim=32, beta=0.25, normalize_codes=True,
-      # Issue 11's ablation (benchmarks/lam_ablation.py, arm sdelta_short): the encoder sees each frame minus
+      # Issue 11's ablation (experiments/lam_ablation.py, arm sdelta_short): the encoder sees each frame minus
       # the frame one step earlier, so a code says what changed since the last step, not how loud a step is.
       # With the short masks below: level eta squared 0.87 (raw window) -> 0.21, loudness jump 0.69, centroid
       # jump 0.20, all codes used.

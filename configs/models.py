@@ -33,7 +33,7 @@ TOKENIZER: dict[str, dict] = {
                      wave_scale=28.0),
 }
 # The CPU demo's tokenizer: the wave_tiny encoder; the decoder's flow runs on compressed STFT frames (hop 160,
-# 100 frames/s), not on waveform patches. At equal CPU time (benchmarks/tokenizer_ablation.py) the flow on
+# 100 frames/s), not on waveform patches. At equal CPU time (experiments/tokenizer_ablation.py) the flow on
 # 20-sample patches kept the envelope but blurred the notes (chroma similarity 0.77 on music unlike the corpus);
 # on STFT frames it renders them into the right bins (0.91). wave_scale 28 puts the compressed coefficients at
 # about twice the noise's std (the same lesson as the waveform's scale: 28 vs 7 took the validation mel

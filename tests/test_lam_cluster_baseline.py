@@ -1,4 +1,4 @@
-"""Tests for benchmarks/lam_cluster_baseline.py's pure functions: per-step features (means, deltas, window
+"""Tests for experiments/lam_cluster_baseline.py's pure functions: per-step features (means, deltas, window
 standardisation), level bins, perplexity, putting codes into an analysis, and the latent-folder check.
 
     python -m pytest -q tests/test_lam_cluster_baseline.py -n 0
@@ -7,7 +7,7 @@ standardisation), level bins, perplexity, putting codes into an analysis, and th
 import numpy as np
 import pytest
 
-from benchmarks import lam_cluster_baseline as lcb
+from experiments import lam_cluster_baseline as lcb
 from genie_audio.eval import action_analysis
 
 

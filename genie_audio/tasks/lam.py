@@ -151,7 +151,7 @@ def level_direction(latent_dir: str, max_frames: int = 200_000) -> np.ndarray:
   """(C,) the first principal component of the training split's latent frames (up to `max_frames` of them,
   evenly from every recording), unit length: the direction of the decoder's level input
   (`models.lam.step_level`). On the demo latents a step's mean projection on it tracks the step's loudness
-  with r = 0.92 (benchmarks/lam_level_scalar.py); its sign does not matter to the decoder."""
+  with r = 0.92 (experiments/lam_level_scalar.py); its sign does not matter to the decoder."""
   entries = latent_store.load_split(latent_dir, "train")
   per_recording = max(1, max_frames // len(entries))
   frames = []

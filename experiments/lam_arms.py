@@ -1,9 +1,9 @@
 """LAM ablation arms (issue 11: actions that are moves, not volume levels), as a config file.
 
-    python launch/train.py --config benchmarks/lam_arms.py:ARM --workdir runs/lam_ablation/ARM \
+    python launch/train.py --config experiments/lam_arms.py:ARM --workdir runs/lam_ablation/ARM \
         --config.init.tokenizer.workdir=runs/demo/tokenizer --config.total_steps=1500
 
-Every arm is configs/lam.py:tiny with a few fields changed; `benchmarks/lam_ablation.py` trains, scores and
+Every arm is configs/lam.py:tiny with a few fields changed; `experiments/lam_ablation.py` trains, scores and
 tabulates them. All arms have the same network and window, so equal steps are equal compute (the encoder views
 and the loss weighting cost a few elementwise operations; the residual views add two decoder forward passes
 per step, about a third more compute at the tiny size).

@@ -1,7 +1,7 @@
 """Issue 11: does steering the sampler by the LAM (action guidance) make edits follow the actions, and is the
 gain real (seen without the LAM) or the LAM fooled?
 
-    python benchmarks/action_guidance.py --workdir runs/demo/dynamics [--weights 0,0.3,1,3] [--out DIR]
+    python experiments/action_guidance.py --workdir runs/demo/dynamics [--weights 0,0.3,1,3] [--out DIR]
 
 Evaluates the trained dynamics run with launch/evaluate.py once per action-guidance weight (the validation
 windows, `eval.report_windows` of them; the same start noise for every weight) and prints one table. Reports
@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import cached_json, evaluate_report, print_table  # noqa: E402
+from benchmarks.common import print_table  # noqa: E402
+from experiments.common import cached_json, evaluate_report  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Trained dynamics run.")
 _WEIGHTS = flags.DEFINE_list("weights", ["0", "0.3", "1", "3"], "Action-guidance weights to evaluate.")

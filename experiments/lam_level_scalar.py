@@ -1,6 +1,6 @@
 """Which per-step scalar of the latents tracks a step's loudness best (issue 11: the LAM decoder's level input).
 
-    python benchmarks/lam_level_scalar.py --latents runs/demo/tokenizer/latents [--split validation]
+    python experiments/lam_level_scalar.py --latents runs/demo/tokenizer/latents [--split validation]
 
 For every action step (R latent frames) of the split's recordings: the step's loudness (descriptors.py,
 `loudness_db`, on the prepared audio) and candidate scalars computed from its latent frames alone:

@@ -1,8 +1,8 @@
 """Issue 11's LAM ablation: which arm makes actions that are moves rather than volume levels.
 
-    python benchmarks/lam_ablation.py --tokenizer runs/demo/tokenizer [--arms base,norm] [--steps 1500]
+    python experiments/lam_ablation.py --tokenizer runs/demo/tokenizer [--arms base,norm] [--steps 1500]
 
-Trains every arm of benchmarks/lam_arms.py for the same number of steps on the tokenizer run's latents (equal
+Trains every arm of experiments/lam_arms.py for the same number of steps on the tokenizer run's latents (equal
 steps are equal compute there; a finished arm is reused), evaluates each with launch/evaluate.py (on the
 validation split: the hidden-span errors, codebook use, stability, eta squared of every step descriptor by
 action, gain invariance) and prints one table. Columns:
@@ -23,13 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks import lam_arms  # noqa: E402
-from benchmarks.common import cached_report, print_table, run_python  # noqa: E402
+from experiments import lam_arms  # noqa: E402
+from benchmarks.common import print_table  # noqa: E402
+from experiments.common import cached_report, run_python  # noqa: E402
 from genie_audio.eval.descriptors import MOVES  # noqa: E402
 
 _TOKENIZER = flags.DEFINE_string("tokenizer", "runs/demo/tokenizer", "Trained tokenizer run (with latents).")
 _OUT = flags.DEFINE_string("out", "runs/lam_ablation", "Folder for the ablation runs.")
-_ARMS = flags.DEFINE_list("arms", list(lam_arms.ARMS), "Arms to run (benchmarks/lam_arms.py).")
+_ARMS = flags.DEFINE_list("arms", list(lam_arms.ARMS), "Arms to run (experiments/lam_arms.py).")
 _STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per arm (the demo's LAM steps).")
 
 def evaluate_arm(arm: str) -> dict:
@@ -41,7 +42,7 @@ def evaluate_arm(arm: str) -> dict:
 
 
 def _train(arm: str, workdir: str) -> None:
-  run_python("launch/train.py", f"--config=benchmarks/lam_arms.py:{arm}", f"--workdir={workdir}",
+  run_python("launch/train.py", f"--config=experiments/lam_arms.py:{arm}", f"--workdir={workdir}",
        f"--config.init.tokenizer.workdir={os.path.abspath(_TOKENIZER.value)}",
        f"--config.total_steps={_STEPS.value}", f"--config.eval_every_steps={_STEPS.value}",
        f"--config.checkpoint_every_steps={_STEPS.value}")

@@ -1,8 +1,8 @@
 """Non-learned baselines for the LAM's eta squared (issue 11): what an 8-way partition of the steps scores
 without any learning, from the same latents.
 
-    python benchmarks/lam_cluster_baseline.py --workdir runs/lam_ablation2/norm
-    python benchmarks/lam_cluster_baseline.py \
+    python experiments/lam_cluster_baseline.py --workdir runs/lam_ablation2/norm
+    python experiments/lam_cluster_baseline.py \
         --workdirs runs/lam_ablation2/norm,runs/lam_ablation/sdelta,runs/lam_ablation3/residual
 
 The first LAM run gives the latent folder (its tokenizer's), the step of R latent frames, the window of W steps

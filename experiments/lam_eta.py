@@ -1,7 +1,7 @@
 """Eta squared of every step descriptor by action, for finished LAM runs (no training, no gain invariance).
 
-    python benchmarks/lam_eta.py --workdirs runs/lam_ablation2/norm,runs/lam_ablation3/level_side
-    python benchmarks/lam_eta.py --workdirs runs/demo/lam --audio data/ood    # music unlike the corpus
+    python experiments/lam_eta.py --workdirs runs/lam_ablation2/norm,runs/lam_ablation3/level_side
+    python experiments/lam_eta.py --workdirs runs/demo/lam --audio data/ood    # music unlike the corpus
 
 The same numbers as the `eta_squared` of launch/evaluate.py's report (`action_analysis.measure` on the runs'
 validation recordings), so descriptors added after a run was evaluated (e.g. centroid_jump_oct) can be

@@ -1,6 +1,6 @@
 """Issue 11's dynamics ablation: which training makes edits follow the LAM's (change-coding) actions.
 
-    python benchmarks/dynamics_ablation.py --lam runs/demo/lam [--arms base,step_mean10] [--steps 2000]
+    python experiments/dynamics_ablation.py --lam runs/demo/lam [--arms base,step_mean10] [--steps 2000]
 
 Trains every arm below (the tiny dynamics config plus the arm's overrides) for the same number of steps on the
 LAM run's action labels (equal steps are equal compute: the step-mean term costs nothing measurable), evaluates
@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import cached_report, print_table, run_python  # noqa: E402
+from benchmarks.common import print_table  # noqa: E402
+from experiments.common import cached_report, run_python  # noqa: E402
 
 # name -> config overrides on configs/dynamics.py:tiny
 ARMS = {

@@ -1,10 +1,10 @@
 """Issue 10's tokenizer ablation: which representation carries the notes, at equal CPU time per arm.
 
-    python benchmarks/tokenizer_ablation.py --budget_arm wave_wave --budget_steps 1000 [--arms A,B] [--runs DIR]
+    python experiments/tokenizer_ablation.py --budget_arm wave_wave --budget_steps 1000 [--arms A,B] [--runs DIR]
 
 1. Measures every arm's train-step time on the same batch in this process (so the ratios share conditions)
    and gives each arm `budget / step_time` steps (budget: --budget_seconds, or the time of --budget_steps
-   steps of --budget_arm) (the arms are in benchmarks/tokenizer_arms.py).
+   steps of --budget_arm) (the arms are in experiments/tokenizer_arms.py).
 2. Trains each arm with launch/train.py on the demo corpus (a finished arm is reused).
 3. Scores each arm with launch/evaluate.py on the demo validation crops and on music unlike the corpus
    (`genie_audio/testing/ood_audio.py`, written to RUNS/ood), and prints one table: chroma similarity,
@@ -23,7 +23,8 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from benchmarks import common, tokenizer_arms  # noqa: E402
+from benchmarks import common  # noqa: E402
+from experiments import tokenizer_arms  # noqa: E402
 
 _BUDGET = flags.DEFINE_float("budget_seconds", 400.0, "Train-step seconds every arm gets (at measured speed).")
 _BUDGET_ARM = flags.DEFINE_string("budget_arm", None, "With --budget_steps: the budget is the time of that many "
@@ -101,7 +102,7 @@ def main(argv):
   tables = {"validation": [], "ood": []}
   for arm, (_, params) in timing.items():
     workdir, n = os.path.join(_RUNS.value, arm), steps[arm]
-    subprocess.run([PY, "launch/train.py", f"--config=benchmarks/tokenizer_arms.py:{arm}", f"--workdir={workdir}",
+    subprocess.run([PY, "launch/train.py", f"--config=experiments/tokenizer_arms.py:{arm}", f"--workdir={workdir}",
                     f"--config.data.dataset_dir={_DATA.value}", f"--config.total_steps={n}",
                     f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}"],
                    check=True, stdout=subprocess.DEVNULL)

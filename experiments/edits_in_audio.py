@@ -1,7 +1,7 @@
 """Issue 11: are edits followed in the audio a musician hears? Edits made through the editor, as launch/edit.py
 makes them, measured on the output audio, with and without action guidance.
 
-    python benchmarks/edits_in_audio.py --workdir runs/demo/dynamics [--weights 0,3] [--edits 8]
+    python experiments/edits_in_audio.py --workdir runs/demo/dynamics [--weights 0,3] [--edits 8]
 
 Every validation recording of the run's corpus gets --edits spans of --span_steps action steps at evenly
 spaced places, each asking for actions drawn uniformly (seeded; the same spans, requests and noise seeds for

@@ -1,10 +1,10 @@
 """Tokenizer ablation arms (issue 10: where are the notes lost?), as a config file for launch/train.py.
 
-    python launch/train.py --config benchmarks/tokenizer_arms.py:ARM --workdir runs/ablation/ARM \
+    python launch/train.py --config experiments/tokenizer_arms.py:ARM --workdir runs/ablation/ARM \
         --config.data.dataset_dir=data/demo --config.total_steps=N
 
 Every arm is configs/tokenizer.py:tiny with another model (all start from WAVE_TINY, the tiny preset before
-the change); `benchmarks/tokenizer_ablation.py` trains and
+the change); `experiments/tokenizer_ablation.py` trains and
 scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_wave   the tiny preset before the change: conv stem over samples, flow on 20-sample patches
   stft_wave   STFT log-magnitude encoder, flow on waveform patches

@@ -1,6 +1,6 @@
 """Does a tokenizer's latent carry pitch? A linear read-out of chroma from the latent frames (issue 10).
 
-    python benchmarks/latent_probe.py --workdirs runs/ablation/wave_wave,runs/ablation/stft_stft \
+    python experiments/latent_probe.py --workdirs runs/ablation/wave_wave,runs/ablation/stft_stft \
         [--ood runs/ablation/ood]
 
 For each run: encode the demo corpus (train split to fit, validation split and the out-of-corpus pieces to
