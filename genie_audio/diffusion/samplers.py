@@ -1,7 +1,9 @@
 """ODE samplers for flow matching, as pure jittable functions, plus `decode` for the diffusion tokenizer.
 
-They integrate dx/dt = v(x, t) from t = 1 (noise) to t = 0 (data) on a uniform grid t_i = 1 - i/n,
-i = 0..n, with dt = 1/n (so an n-step Euler run calls the network n times, Heun 2n times).
+They integrate dx/dt = v(x, t) from t = t_start (1: pure noise) to t = 0 (data) on a uniform grid
+t_i = t_start (1 - i/n), i = 0..n, with dt = t_start/n (so an n-step Euler run calls the network n times, Heun
+2n times). A start below 1 takes x at that noise level (SDEdit, Meng et al. 2022: a real sample noised part
+way, then refined).
 `velocity_fn(x_t, t_B) -> v` gets t as a (B,) vector, B = x.shape[0].
 
 In-painting: with `mask` (bool, broadcastable to x, True = generated) and `context` (same shape as x),
@@ -28,12 +30,12 @@ def _hold(x: jax.Array, mask: jax.Array | None, context: jax.Array | None) -> ja
 
 
 def euler(velocity_fn: VelocityFn, x1: jax.Array, num_steps: int, *, mask: jax.Array | None = None,
-          context: jax.Array | None = None) -> jax.Array:
-  """First-order ODE solve from t=1 to 0: x <- x - dt * v(x, t)."""
-  B, dt = x1.shape[0], 1.0 / num_steps
+          context: jax.Array | None = None, t_start: float = 1.0) -> jax.Array:
+  """First-order ODE solve from t=t_start (x1 is x at that time) to 0: x <- x - dt * v(x, t)."""
+  B, dt = x1.shape[0], t_start / num_steps
 
   def step(i, x):
-    t = 1.0 - i * dt
+    t = t_start - i * dt
     v = velocity_fn(x, jnp.full((B,), t, jnp.float32))
     return _hold(x - dt * v.astype(x.dtype), mask, context)
 
@@ -41,12 +43,12 @@ def euler(velocity_fn: VelocityFn, x1: jax.Array, num_steps: int, *, mask: jax.A
 
 
 def heun(velocity_fn: VelocityFn, x1: jax.Array, num_steps: int, *, mask: jax.Array | None = None,
-         context: jax.Array | None = None) -> jax.Array:
-  """Second-order (trapezoidal predictor-corrector) solve from t=1 to 0; 2 network calls per step."""
-  B, dt = x1.shape[0], 1.0 / num_steps
+         context: jax.Array | None = None, t_start: float = 1.0) -> jax.Array:
+  """Second-order (trapezoidal predictor-corrector) solve from t=t_start to 0; 2 network calls per step."""
+  B, dt = x1.shape[0], t_start / num_steps
 
   def step(i, x):
-    t = 1.0 - i * dt
+    t = t_start - i * dt
     v = velocity_fn(x, jnp.full((B,), t, jnp.float32)).astype(x.dtype)
     x_pred = _hold(x - dt * v, mask, context)
     v_next = velocity_fn(x_pred, jnp.full((B,), t - dt, jnp.float32)).astype(x.dtype)

@@ -17,6 +17,13 @@ quiet-to-loud chain of codes), and action accuracy fell for w > 2. At low noise 
 sharpens the sample instead (Kynkaanniemi et al. 2024, arXiv 2404.07724, found guidance harmful at high noise
 too). Scales <= 1 mix the two models at every noise level, so w = 0 stays the unconditional model.
 
+Start (`start_BTC`, `start_t`): by default the masked frames start from pure noise at t = 1. Given start
+latents (a retrieval fill: real music from elsewhere, `editing.retrieval`) and a level start_t < 1, they start
+from those latents noised to start_t and the ODE runs from there (SDEdit, Meng et al. 2022, arXiv 2108.01073):
+the frame-to-frame detail that carries the notes, which the model does not write from noise at demo size, is
+kept in proportion to 1 - start_t, while the model (and the action guidance) re-shape the span towards the
+requested actions and the context.
+
 Dimension keys: B batch, T latent frames, C latent channels.
 """
 
@@ -28,7 +35,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from genie_audio.diffusion import samplers
+from genie_audio.diffusion import flow, samplers
 from genie_audio.editing import action_guidance
 from genie_audio.models.dynamics import NULL_ACTION
 
@@ -59,8 +66,8 @@ def guided_velocity(apply_fn: Callable[..., jax.Array], params: Any, context_BTC
 def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Array, mask_BT: jax.Array,
             actions_BT: jax.Array, rng: jax.Array, *, num_steps: int, guidance_scale: float | jax.Array = 1.0,
             guidance_max_t: float | jax.Array = 1.0, method: str = "euler", null_action: int = NULL_ACTION,
-            noise_BTC: jax.Array | None = None, action_guide: action_guidance.ActionGuide | None = None
-            ) -> jax.Array:
+            noise_BTC: jax.Array | None = None, action_guide: action_guidance.ActionGuide | None = None,
+            start_BTC: jax.Array | None = None, start_t: float = 1.0, s_min: float = 0.0) -> jax.Array:
   """Re-generates the frames where mask_BT is True; returns latents (B, T, C), float32.
 
   `apply_fn` is `DynamicsModel.apply` (or any function with its `velocity` signature, called with
@@ -71,7 +78,9 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   noise level at t = 1), drawn from `rng` unless given as `noise_BTC` (e.g. one draw per example from its own
   key, so an example's result does not depend on the batch it is in); a fixed `rng` reproduces the edit. With
   `action_guide`, every step also follows the frozen LAM towards the requested actions (`action_guidance`).
-  Jit with num_steps and method static.
+  With `start_BTC`, the masked frames start from it noised to `start_t` (module docstring; `s_min` is the
+  model's noise floor) and the `num_steps` steps cover [start_t, 0]. Jit with num_steps, method and start_t
+  static.
   """
   if method not in samplers.SAMPLERS:
     raise ValueError(f"inpaint: unknown method {method!r}; expected one of {sorted(samplers.SAMPLERS)}")
@@ -83,4 +92,11 @@ def inpaint(apply_fn: Callable[..., jax.Array], params: Any, latents_BTC: jax.Ar
   if action_guide is not None:
     velocity_fn = action_guidance.guided(velocity_fn, action_guide, actions_BT, mask_BT)
   x1_BTC = jax.random.normal(rng, latents_BTC.shape, jnp.float32) if noise_BTC is None else noise_BTC
-  return samplers.SAMPLERS[method](velocity_fn, x1_BTC, num_steps, mask=mask_BT[..., None], context=latents_BTC)
+  if not 0.0 < start_t <= 1.0:
+    raise ValueError(f"inpaint: start_t={start_t} must be in (0, 1]")
+  if start_BTC is not None:
+    x1_BTC = flow.interpolate(jnp.asarray(start_BTC, jnp.float32), x1_BTC, jnp.float32(start_t), s_min)
+  elif start_t != 1.0:
+    raise ValueError(f"inpaint: start_t={start_t} needs start latents (start_BTC); from noise it is 1")
+  return samplers.SAMPLERS[method](velocity_fn, x1_BTC, num_steps, mask=mask_BT[..., None], context=latents_BTC,
+                                   t_start=start_t)

@@ -1,0 +1,79 @@
+"""Retrieval fill: real latent frames from elsewhere whose surroundings match a span's context.
+
+For a span [f0, f1) of a recording's latents, the context is the K frames before f0 and the K frames after f1
+(as many as exist). Every position p of every source in a pool is scored by the mean squared difference between
+the source's frames around [p, p + L) and that context (L = f1 - f0); the best position's L frames are the fill.
+The latent keeps notes in its fast frame-to-frame detail, so a close match of the raw frames is a match of the
+music played there: in a tune that repeats its form, the same place in another chorus. The fill is real music that
+ignores the requested actions; the in-painting sampler can start from it (`inpainting.inpaint(start_BTC=...)`) so
+the model re-shapes it towards them.
+
+When the edited recording itself is in the pool (`self_source`), positions whose frames or context would overlap
+the span are left out: the fill never copies the audio it replaces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+  source: int       # index of the source in the pool
+  start: int        # the fill's first frame in that source
+  distance: float   # mean squared difference of the context frames
+
+
+def _window_distances(source_TC: np.ndarray, pattern_KC: np.ndarray) -> np.ndarray:
+  """(T - K + 1,) sum of squared differences between `pattern_KC` and source frames [q, q + K) for every q."""
+  K = len(pattern_KC)
+  windows = np.lib.stride_tricks.sliding_window_view(source_TC, K, axis=0)        # (T - K + 1, C, K)
+  energy = np.convolve(np.sum(np.square(source_TC), axis=1), np.ones(K), mode="valid")
+  cross = np.einsum("qck,kc->q", windows, pattern_KC)
+  return np.maximum(energy - 2.0 * cross + np.sum(np.square(pattern_KC)), 0.0)
+
+
+def context_distances(source_TC: np.ndarray, before_KC: np.ndarray, after_KC: np.ndarray, length: int
+                      ) -> np.ndarray:
+  """(T - Kb - L - Ka + 1,) mean squared context difference of a fill starting at p = Kb + index."""
+  source_TC = np.asarray(source_TC, np.float64)
+  Kb, Ka, T = len(before_KC), len(after_KC), len(source_TC)
+  count = T - Kb - length - Ka + 1
+  if count <= 0:
+    return np.zeros(0)
+  total = np.zeros(count)
+  if Kb:
+    total += _window_distances(source_TC, np.asarray(before_KC, np.float64))[:count]
+  if Ka:
+    total += _window_distances(source_TC, np.asarray(after_KC, np.float64))[Kb + length:Kb + length + count]
+  return total / max(1, (Kb + Ka) * source_TC.shape[1])
+
+
+def best_fill(pool: Sequence[np.ndarray], latents_TC: np.ndarray, f0: int, f1: int, context_frames: int,
+              self_source: int | None = None) -> tuple[np.ndarray, Match] | None:
+  """(fill (L, C), where it came from) for span [f0, f1) of `latents_TC`, or None when no source has room.
+
+  `pool[self_source]`, if given, is the edited recording: fills overlapping [f0 - K, f1 + K) are left out.
+  """
+  latents_TC = np.asarray(latents_TC)
+  L, K = f1 - f0, context_frames
+  if L <= 0 or K < 0:
+    raise ValueError(f"best_fill: need a non-empty span and context >= 0, got [{f0}, {f1}) and {K}")
+  before, after = latents_TC[max(0, f0 - K):f0], latents_TC[f1:f1 + K]
+  best: Match | None = None
+  for index, source in enumerate(pool):
+    distances = context_distances(source, before, after, L)
+    starts = len(before) + np.arange(len(distances))
+    if index == self_source:  # the fill and its context must stay clear of the span and its own context
+      clear = (starts + L + len(after) <= f0 - len(before)) | (starts - len(before) >= f1 + len(after))
+      distances, starts = distances[clear], starts[clear]
+    if len(distances):
+      i = int(np.argmin(distances))
+      if best is None or distances[i] < best.distance:
+        best = Match(index, int(starts[i]), float(distances[i]))
+  if best is None:
+    return None
+  return np.asarray(pool[best.source][best.start:best.start + L], np.float32), best
