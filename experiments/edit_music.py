@@ -1,0 +1,130 @@
+"""Issue 23: is the span an edit writes music? Span measures of edits through the editor, per sampler start,
+beside the fills that bound them (`genie_audio/eval/edit_music.py`).
+
+    python experiments/edit_music.py --workdir runs/demo/dynamics --start_t 1,0.7,0.5,0.3 \
+        [--figure docs/edit_spectrograms.png] [--output runs/demo/edit_music.json]
+
+Spans of 2 s at 10, 30 and 50 s of every validation recording of the run's corpus, and of pieces unlike the
+corpus (`genie_audio/testing/ood_audio.py`: synthetic piano chords, and where MMA and FluidSynth are installed an
+organ hymn and piano arpeggios over strings). Each --start_t is one arm: 1 starts the in-painting from pure noise
+(the editor before issue 23); below 1 it starts from the retrieval fill noised to that level. The baseline fills
+(reconstruction, envelope noise, loop, retrieval) do not depend on the arm and are scored once.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from benchmarks.common import print_table  # noqa: E402
+from genie_audio import codec  # noqa: E402
+from genie_audio.data import manifest  # noqa: E402
+from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
+from genie_audio.editing.edit import Editor  # noqa: E402
+from genie_audio.eval import edit_music, plots  # noqa: E402
+from genie_audio.runs import trained_run  # noqa: E402
+from genie_audio.testing import ood_audio  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Trained dynamics run.")
+_START_T = flags.DEFINE_list("start_t", ["1", "0.5"], "Noise levels the edits start from (1: pure noise).")
+_GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale (default: the run's).")
+_ACTION_GUIDANCE = flags.DEFINE_float("action_guidance", None, "Action guidance weight (default: the run's).")
+_STARTS = flags.DEFINE_list("starts", ["10", "30", "50"], "Span start times (s) in every recording.")
+_MAX_RECORDINGS = flags.DEFINE_integer("max_recordings", None, "Use at most this many recordings of each set.")
+_UNLIKE = flags.DEFINE_bool("unlike", True, "Also score pieces unlike the corpus.")
+_FIGURE = flags.DEFINE_string("figure", None, "PNG: spectrograms of the first validation span's fills.")
+_OUTPUT = flags.DEFINE_string("output", None, "JSON: every row and the summaries.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the requests and the edits' noise.")
+
+COLUMNS = ("tonality", "harmony", "level_db", "level_db_max_abs", "seam", "accuracy", "spans")
+
+
+def validation_waves(workdir: str) -> dict[str, np.ndarray]:
+  """The validation recordings of the corpus the run's tokenizer was trained on, by file name."""
+  lam = trained_run.load_lam(trained_run.load(workdir).config.init.lam.workdir, "the dynamics run's LAM")
+  dataset_dir = trained_run.load_tokenizer(trained_run.lam_latent_dir(lam)).config.data.dataset_dir
+  return {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
+          for r in manifest.load_split(dataset_dir, "validation")}
+
+
+def unlike_the_corpus() -> dict[str, np.ndarray]:
+  waves = {"piano_chords": ood_audio.piano_chords(rate=SAMPLE_RATE)[:, 0]}
+  with tempfile.TemporaryDirectory() as work:
+    for name in ood_audio.PIECES:
+      try:
+        ood_audio.mma_piece(name, os.path.join(work, f"{name}.wav"), work)
+        waves[name] = codec.load_audio(os.path.join(work, f"{name}.wav"))
+      except (OSError, RuntimeError, ValueError) as e:  # no mma / fluidsynth: the synthetic piece alone
+        print(f"{name} left out: {e}", flush=True)
+  return waves
+
+
+def arm_settings(start_t: float) -> dict:
+  settings = dict(start_t=start_t)
+  if _GUIDANCE.value is not None:
+    settings["guidance_scale"] = _GUIDANCE.value
+  if _ACTION_GUIDANCE.value is not None:
+    settings["action_guidance"] = _ACTION_GUIDANCE.value
+  return settings
+
+
+def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: float, path: str) -> None:
+  """original / reconstruction / resample (pure noise start and the first retrieval start) / random actions,
+  0.5 s either side of the span."""
+  fills = edit_music.baseline_fills(editor, editor.prepare(wave), start_s, end_s, int(0.5 * editor.frame_rate))
+  panels = {"original": wave, "reconstruction": fills["reconstruction"]}
+  for start_t in sorted(map(float, _START_T.value), reverse=True):
+    label = "noise start" if start_t == 1 else f"retrieval start t={start_t:g}"
+    panels[f"resample ({label})"] = editor.edit(wave, start_s, end_s, resample=True, **arm_settings(start_t)).wave
+  rng = np.random.default_rng(_SEED.value)
+  steps = editor.plan_span(len(wave), start_s, end_s).num_steps
+  best = min(map(float, _START_T.value))
+  panels[f"random actions (t={best:g})"] = editor.edit(wave, start_s, end_s, actions=rng.integers(
+      0, editor.num_actions, steps).tolist(), **arm_settings(best)).wave
+  a, b = int((start_s - 0.5) * SAMPLE_RATE), int((end_s + 0.5) * SAMPLE_RATE)
+  figure = plots.stft_figure({k: v[a:b] for k, v in panels.items()}, max_hz=4000.0, panel_width=3.2,
+                             title=f"{start_s:g}-{end_s:g} s edited (0.5 s of context each side)")
+  figure.savefig(path, dpi=80)
+  print(f"wrote {path}", flush=True)
+
+
+def main(argv):
+  del argv
+  editor = Editor.load(_WORKDIR.value)
+  sets = {"validation": validation_waves(_WORKDIR.value)}
+  if _UNLIKE.value:
+    sets["unlike the corpus"] = unlike_the_corpus()
+  if _MAX_RECORDINGS.value:
+    sets = {k: dict(list(v.items())[:_MAX_RECORDINGS.value]) for k, v in sets.items()}
+  starts = [float(s) for s in _STARTS.value]
+  rows, summaries, every_span = [], {}, []
+  for set_name, waves in sets.items():
+    for index, start_t in enumerate(map(float, _START_T.value)):
+      fills = edit_music.FILLS if index == 0 else ("resample", "random")
+      found = edit_music.evaluate(editor, waves, starts_s=starts, seed=_SEED.value,
+                                  edit_settings=arm_settings(start_t), fills=fills)
+      for fill, summary in edit_music.summarise(found).items():
+        arm = f"start {start_t:g}" if fill in ("resample", "random") else "-"
+        summaries[f"{set_name}/{arm}/{fill}"] = summary
+        rows.append({"set": set_name, "arm": arm, "fill": fill, **{k: summary.get(k, "") for k in COLUMNS}})
+      print(rows[-1], flush=True)
+      every_span += [dict(row, set=set_name, start_t=start_t) for row in found]
+  print_table(rows, title=f"Edited spans as music ({_WORKDIR.value}; accuracy: random-action edits read back from "
+                          f"the output audio, chance {1 / editor.num_actions:.3f})")
+  if _FIGURE.value:
+    name, wave = next(iter(sets["validation"].items()))
+    span = edit_music.span_cases({name: len(wave) / SAMPLE_RATE}, starts, 2.0)[0]
+    spectrogram_panels(editor, wave, span.start_s, span.end_s, _FIGURE.value)
+  if _OUTPUT.value:
+    with open(_OUTPUT.value + ".tmp", "w") as f:
+      json.dump({"summaries": summaries, "spans": every_span}, f, indent=1)
+    os.replace(_OUTPUT.value + ".tmp", _OUTPUT.value)
+
+
+if __name__ == "__main__":
+  app.run(main)
