@@ -28,7 +28,8 @@ from configs import dynamics as dynamics_configs  # noqa: E402
 from configs import lam as lam_configs  # noqa: E402
 from genie_audio import tasks  # noqa: E402
 from genie_audio.data import manifest, pipelines  # noqa: E402
-from genie_audio.editing.edit import Editor, make_inpaint_fn, window_keys  # noqa: E402
+from genie_audio.editing.edit import Editor  # noqa: E402
+from genie_audio.editing.render import make_inpaint_fn, window_keys  # noqa: E402
 from genie_audio.eval import flops  # noqa: E402
 from genie_audio.models.dynamics import DynamicsModel  # noqa: E402
 from genie_audio.models.lam import lam_from_config  # noqa: E402

@@ -24,7 +24,8 @@ import soundfile as sf  # noqa: E402
 from genie_audio import codec  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
-from genie_audio.editing.edit import EditError, Editor  # noqa: E402
+from genie_audio.editing.edit import Editor  # noqa: E402
+from genie_audio.editing.requests import EditError  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Dynamics run folder.", required=True)
 _INPUT = flags.DEFINE_string("input", None, "Audio file to edit (any rate, mono or stereo).", required=True)

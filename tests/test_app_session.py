@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genie_audio.app import figures, legend, session
-from genie_audio.editing.edit import EditError, EditResult
+from genie_audio.editing.requests import EditError, EditResult
 
 
 def result(wave, **info):

@@ -12,7 +12,8 @@ import soundfile as sf
 
 from configs import common
 from genie_audio.data import audio
-from genie_audio.editing.edit import EditError, Editor
+from genie_audio.editing.edit import Editor
+from genie_audio.editing.requests import EditError
 from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
 

@@ -32,7 +32,8 @@ from genie_audio.app.session import Version, WorkingCopy
 from genie_audio.data import pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing.action_reader import ActionReader, RecordingRef
-from genie_audio.editing.edit import EditError, Editor, EditResult, PreparedRecording
+from genie_audio.editing.edit import Editor
+from genie_audio.editing.requests import EditError, EditResult, PreparedRecording
 from genie_audio.eval.action_analysis import write_atomically
 from genie_audio.runs import trained_run
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.editing.edit import EditError, EditResult, PreparedRecording, check_span_seconds
+from genie_audio.editing.requests import EditError, EditResult, PreparedRecording, check_span_seconds
 
 MAX_VARIATIONS = 4         # players on the page; the batch of one request
 MAX_VERSIONS = 50          # undo depth (each version holds its waveform)

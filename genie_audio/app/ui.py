@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402
 from genie_audio.app import session  # noqa: E402
 from genie_audio.app.figures import action_hex_colors  # noqa: E402
 from genie_audio.app.service import EditorService  # noqa: E402
-from genie_audio.editing.edit import EditResult, run_action_guidance, run_guidance_max_t  # noqa: E402
+from genie_audio.editing.requests import EditResult, run_action_guidance, run_guidance_max_t  # noqa: E402
 
 REQUEST_ERRORS = (ValueError, OSError)   # EditError, BadAudioError, unreadable files: said in the page
 CONTEXT_S = 1.5      # seconds of audio each side of the span in the players beside the original

@@ -1,7 +1,7 @@
 """Action timelines from a LAM or a dynamics run, without the dynamics model: for analysis and plots.
 
     reader = ActionReader.load("runs/demo/lam")     # a LAM run, or a dynamics run (its config names the LAM run)
-    reader.infer_actions(wave)                      # 16 kHz mono -> edit.Timeline (encoded by the tokenizer at
+    reader.infer_actions(wave)                      # 16 kHz mono -> requests.Timeline (encoded by the tokenizer at
                                                     # its training loudness, as the editor does)
     for rec in reader.recordings("validation"):     # the recordings the LAM's latent folder holds
       wave, z_TC = reader.read(rec)                 # their audio and their latents, as the LAM saw them
@@ -25,7 +25,8 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing.edit import Timeline, check_wave, encode_at_training_level
+from genie_audio.editing.render import encode_at_training_level
+from genie_audio.editing.requests import Timeline, check_wave
 from genie_audio.runs import run, trained_run
 
 

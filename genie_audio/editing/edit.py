@@ -32,210 +32,23 @@ before any work is done.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from genie_audio import codec
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import action_guidance, inpainting, splice
-from genie_audio.editing.windows import choose_window, plan_windows, plan_windows_backward  # noqa: F401
-from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
-from genie_audio.models.lam import LatentActionModel
+from genie_audio.editing.render import encode_at_training_level, make_inpaint_fn, render, window_keys
+from genie_audio.editing.requests import (EditError, EditResult, PreparedRecording, SamplerSettings, Span, Timeline,
+                                          check_seeds, check_span_seconds, check_wave, decode_settings,
+                                          run_action_guidance, run_guidance_max_t)
+from genie_audio.editing.windows import plan_windows, plan_windows_backward
+from genie_audio.models.dynamics import NULL_ACTION
 from genie_audio.runs import trained_run
-
-PyTree = Any
-
-
-class EditError(ValueError):
-  """An edit request that cannot be carried out (bad span, unknown action, wrong count, bad input)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Timeline:
-  """The action of every step of a recording; step s spans [s, s + 1) * step_seconds (cut at the end)."""
-  codes: np.ndarray      # (S,) int32
-  step_seconds: float
-  duration_s: float
-
-  def __len__(self) -> int:
-    return len(self.codes)
-
-  def rows(self) -> list[dict[str, Any]]:
-    return [dict(step=s, start_s=round(s * self.step_seconds, 4),
-                 end_s=round(min((s + 1) * self.step_seconds, self.duration_s), 4), action=int(a))
-            for s, a in enumerate(self.codes)]
-
-
-@dataclasses.dataclass(frozen=True)
-class Span:
-  """A user span in samples [start, end) and the action steps [first_step, end_step) that cover it."""
-  start: int
-  end: int
-  first_step: int
-  end_step: int
-
-  @property
-  def num_steps(self) -> int:
-    return self.end_step - self.first_step
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodeSettings:
-  num_steps: int
-  method: str
-  chunk_frames: int
-  overlap_frames: int
-
-
-@dataclasses.dataclass(frozen=True)
-class EditResult:
-  wave: np.ndarray       # (num_samples,) float32, 16 kHz
-  info: dict[str, Any]   # what was done: span, steps, actions before/after, settings, seconds per stage
-
-
-@dataclasses.dataclass(frozen=True)
-class SamplerSettings:
-  """How a request is generated: guidance scale and interval, action guidance (the LAM's pull towards the
-  requested actions, 0 = off), in-painting ODE steps, crossfade at the seams."""
-  guidance_scale: float
-  guidance_max_t: float
-  num_steps: int
-  crossfade_s: float
-  action_guidance: float = 0.0
-
-
-@dataclasses.dataclass(frozen=True)
-class PreparedRecording:
-  """A recording ready to edit (`Editor.prepare`): passed instead of a wave, it spares an edit the encoding of
-  the whole recording and its action timeline, most of a warm edit's time on a long recording."""
-  wave: np.ndarray       # (N,) float32, 16 kHz
-  latents: np.ndarray    # (T, C) normalised latent, coded at the training loudness
-  gain: float            # the training-level gain it was coded at
-  codes: np.ndarray      # (S,) int32 action timeline
-
-
-def check_wave(wave: Any, name: str = "wave") -> np.ndarray:
-  """A non-empty finite mono waveform as float32, or an EditError naming `name`."""
-  try:
-    wave = np.asarray(wave, np.float32)
-  except (TypeError, ValueError):
-    raise EditError(f"{name} is not audio: expected a mono waveform (T,) of floats") from None
-  if wave.ndim != 1 or wave.size == 0:
-    raise EditError(f"{name} is not a mono waveform: expected shape (T,) with T > 0, got {wave.shape}")
-  if not np.all(np.isfinite(wave)):
-    raise EditError(f"{name} holds {int(np.sum(~np.isfinite(wave)))} NaN/inf samples")
-  return wave
-
-
-def check_span_seconds(start_s: float, end_s: float, duration_s: float) -> None:
-  """An EditError unless [start_s, end_s) is a non-empty span inside a recording of `duration_s`."""
-  if not (math.isfinite(start_s) and math.isfinite(end_s)):
-    raise EditError(f"span {start_s}-{end_s} s: start and end must be finite numbers of seconds")
-  if start_s >= end_s:
-    raise EditError(f"span {start_s}-{end_s} s is empty: start must be before end")
-  if start_s < 0 or end_s > duration_s + 0.5 / SAMPLE_RATE:
-    raise EditError(f"span {start_s}-{end_s} s is out of range: the recording lasts {duration_s:.3f} s")
-
-
-def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
-                   actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
-                   *, num_steps: int, method: str, action_guide: action_guidance.ActionGuide | None = None
-                   ) -> jax.Array:
-  """In-paints the masked frames of latent windows with per-frame actions (pure; jit it)."""
-  return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, rng,
-                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
-                            method=method, action_guide=action_guide)
-
-
-def inpaint_examples(model: DynamicsModel, lam: LatentActionModel | None, params: PyTree, z_BTC: jax.Array,
-                     mask_BT: jax.Array, actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array,
-                     guidance_max_t: jax.Array, lam_params: PyTree | None = None,
-                     action_guidance_weight: jax.Array | float = 0.0, *, num_steps: int, method: str) -> jax.Array:
-  """`inpaint_window` with one key per example: example b's start noise comes from keys_B[b] alone, so a
-  variation is the same whether it is generated alone or among others (up to float rounding). With `lam` and
-  `lam_params` (None: none), the sampler also follows the LAM towards the requested actions (`action_guidance`)
-  with the given weight; the windows must then start on a step boundary and be whole steps long."""
-  noise_BTC = jax.vmap(lambda key: jax.random.normal(key, z_BTC.shape[1:], jnp.float32))(keys_B)
-  guide = None if lam is None or lam_params is None else action_guidance.ActionGuide(lam, lam_params,
-                                                                                     action_guidance_weight)
-  return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, keys_B[0],
-                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
-                            method=method, noise_BTC=noise_BTC, action_guide=guide)
-
-
-def make_inpaint_fn(model: DynamicsModel, lam: LatentActionModel | None = None) -> Callable[..., jax.Array]:
-  """Jitted `inpaint_examples` for one model (and the LAM that guides it, if any); num_steps and method static.
-
-  The guidance scales and interval are traced (one compiled program for every setting; the sampler then always
-  runs the conditional and unconditional passes as one doubled batch); passing `lam_params=None` compiles a
-  program without action guidance.
-  """
-  return jax.jit(functools.partial(inpaint_examples, model, lam), static_argnames=("num_steps", "method"))
-
-
-def window_keys(seeds: Sequence[int], index: int) -> jax.Array:
-  """(B,) keys of window `index` for each seed: fold_in(key(seed), index), as a single edit draws them."""
-  return jax.vmap(lambda seed: jax.random.fold_in(jax.random.key(seed), index))(jnp.asarray(seeds, jnp.int32))
-
-
-def check_seeds(seeds: Sequence[int]) -> list[int]:
-  """Seeds as ints in [0, 2**31), at least one, or an EditError."""
-  try:
-    values = [int(s) for s in seeds]
-  except (TypeError, ValueError):
-    raise EditError(f"seeds must be integers, got {seeds!r}") from None
-  if not values or not all(0 <= s < 2 ** 31 for s in values):
-    raise EditError(f"seeds {values}: give at least one seed, each in 0..{2 ** 31 - 1}")
-  return values
-
-
-def encode_at_training_level(tokenizer: trained_run.TrainedRun, wave: np.ndarray) -> tuple[np.ndarray, float]:
-  """(normalised latent (T, C), gain): `wave` encoded whole at the loudness of the tokenizer's training data
-  (times `gain = codec.training_level_gain(wave)`); audio decoded from it, divided by `gain`, is back at the
-  recording's own level."""
-  gain = codec.training_level_gain(wave)
-  encoded = codec.encode_long(tokenizer.model, tokenizer.params, np.asarray(wave, np.float32) * np.float32(gain))
-  return encoded.latents, gain
-
-
-def render(tokenizer: trained_run.TrainedRun, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
-           span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int,
-           gain: float = 1.0) -> np.ndarray:
-  """Decodes latent frames [frames) plus `margin_frames` each side, divides them by the `gain` the latents
-  were encoded at, and splices [span.start, span.end) of the result into `original_T`; every sample outside
-  the span is the original's."""
-  stride = tokenizer.model.total_stride
-  r0, r1 = max(0, frames[0] - margin_frames), min(latents_TC.shape[0], frames[1] + margin_frames)
-  decoded = codec.decode_long(tokenizer.model, tokenizer.params, latents_TC[r0:r1], seed,
-                              num_steps=settings.num_steps, method=settings.method,
-                              chunk_frames=settings.chunk_frames, overlap_frames=settings.overlap_frames)
-  return splice.splice(original_T, decoded / np.float32(gain), span.start, span.end, fade,
-                       generated_offset=r0 * stride)
-
-
-def run_guidance_max_t(edit_config) -> float:
-  """The run's guidance interval bound (runs from before the interval extrapolated at every noise level)."""
-  return float(edit_config.get("guidance_max_t", 1.0))
-
-
-def run_action_guidance(edit_config) -> float:
-  """The run's action-guidance weight (runs from before it had none)."""
-  return float(edit_config.get("action_guidance", 0.0))
-
-
-def decode_settings(tokenizer: trained_run.TrainedRun) -> DecodeSettings:
-  """The tokenizer run's own evaluation settings for decoding whole recordings."""
-  e = tokenizer.config.eval
-  return DecodeSettings(e.sampler_steps, e.method, codec.seconds_to_frames(tokenizer.model, e.chunk_seconds),
-                        codec.seconds_to_frames(tokenizer.model, e.overlap_seconds))
 
 
 class Editor:

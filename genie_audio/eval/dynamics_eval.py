@@ -40,7 +40,7 @@ from genie_audio.data import latents as latent_store
 from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import action_guidance, edit
+from genie_audio.editing import action_guidance, render, requests
 from genie_audio.eval import edit_metrics
 from genie_audio.models.dynamics import NULL_ACTION, DynamicsModel
 from genie_audio.models.lam import LatentActionModel, step_level
@@ -113,14 +113,14 @@ class DynamicsEvaluator:
   def _compile(self, params: PyTree):
     model, lam = self.model, self.lam.model
 
-    pull = edit.run_action_guidance(self.config.edit)
+    pull = requests.run_action_guidance(self.config.edit)
 
     def run(params, lam_params, z_BTC, mask_BT, actions_BT, rng, guidance, num_steps):
       # Action guidance pulls towards the requested codes: not for the unconditional (null-action) pass.
       guide = action_guidance.ActionGuide(lam, lam_params, pull) if pull > 0 else None
-      out = edit.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance,
-                                edit.run_guidance_max_t(self.config.edit), num_steps=num_steps,
-                                method=self.config.edit.method, action_guide=guide)
+      out = render.inpaint_window(model, params, z_BTC, mask_BT, actions_BT, rng, guidance,
+                                  requests.run_guidance_max_t(self.config.edit), num_steps=num_steps,
+                                  method=self.config.edit.method, action_guide=guide)
       # The LAM reads the result and the original in one batch: (B, S) codes of each.
       codes = lam.apply({"params": lam_params}, jnp.concatenate([out, z_BTC]),
                         method=LatentActionModel.infer_actions)
@@ -204,7 +204,7 @@ class DynamicsEvaluator:
     """Seam distances of the first `audio_windows` windows (see the module docstring)."""
     tokenizer, e, w, R = self._tokenizer(), self.config.eval, self.windows, self.frames_per_action
     stride = tokenizer.model.total_stride
-    settings = edit.decode_settings(tokenizer)
+    settings = requests.decode_settings(tokenizer)
     margin = max(1, round(self.config.edit.margin_seconds * SAMPLE_RATE / stride))
     fade = round(self.config.edit.crossfade_seconds * SAMPLE_RATE)
     half = round(e.seam_seconds * SAMPLE_RATE)
@@ -213,9 +213,9 @@ class DynamicsEvaluator:
     for i in range(min(e.audio_windows, len(w.latents))):
       original = self._window_audio(*w.sources[i], w.latents.shape[1] * stride, stride)
       f0, f1 = w.first_step[i] * R, (w.first_step[i] + w.span_steps) * R
-      span = edit.Span(f0 * stride, f1 * stride, w.first_step[i], w.first_step[i] + w.span_steps)
+      span = requests.Span(f0 * stride, f1 * stride, w.first_step[i], w.first_step[i] + w.span_steps)
       for name, latents in variants.items():
-        out = edit.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)
+        out = render.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)
         distances[name].extend(edit_metrics.seam_distances(original, out, span.start, span.end, half))
         if i == 0:
           self.audio_samples[f"eval/dyn/audio_{name}"] = out

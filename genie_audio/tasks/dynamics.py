@@ -32,7 +32,7 @@ import ml_collections
 
 from genie_audio.data import action_labels
 from genie_audio.editing import actions as actions_lib
-from genie_audio.editing import edit
+from genie_audio.editing import requests
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
 from genie_audio.models import spans
 from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
@@ -97,10 +97,10 @@ class DynamicsTask(Task):
       _fail("eval.num_windows", config.eval.num_windows, "eval.num_windows and eval.batch_size must be >= 1")
     if config.eval.get("report_windows", 1) < 1:
       _fail("eval.report_windows", config.eval.report_windows, "must be >= 1")
-    max_t = edit.run_guidance_max_t(config.edit)
+    max_t = requests.run_guidance_max_t(config.edit)
     if not 0 <= max_t <= 1:
       _fail("edit.guidance_max_t", max_t, "must be in [0, 1] (a noise level)")
-    pull = edit.run_action_guidance(config.edit)
+    pull = requests.run_action_guidance(config.edit)
     if not (math.isfinite(pull) and pull >= 0):
       _fail("edit.action_guidance", pull, "must be a finite number >= 0 (0 = no action guidance)")
     try:  # traced, not run: unknown keys and bad ranges fail in Python, nothing is compiled
@@ -205,12 +205,12 @@ class DynamicsTask(Task):
     config = copy.deepcopy(self.config)
     config.unlock()  # a run from before action guidance has no config.edit.action_guidance
     config.edit.method = method or config.edit.method
-    config.edit.action_guidance = (edit.run_action_guidance(config.edit) if action_guidance is None
+    config.edit.action_guidance = (requests.run_action_guidance(config.edit) if action_guidance is None
                                    else float(action_guidance))
     cached = self._evaluator
     if (cached is None or (num_windows and len(cached.windows.latents) != num_windows)
         or cached.config.edit.method != config.edit.method
-        or edit.run_action_guidance(cached.config.edit) != config.edit.action_guidance):
+        or requests.run_action_guidance(cached.config.edit) != config.edit.action_guidance):
       self._evaluator = DynamicsEvaluator(config, self.model, self.lam, self.latent_dir, self.labels,
                                           lambda: self.tokenizer, num_windows)
     return self._evaluator
@@ -251,8 +251,8 @@ class DynamicsTask(Task):
                     for g in evaluator.guidance_scales()}
     w = evaluator.windows
     return {"action_accuracy": m[f"action_accuracy_g{headline:g}"], "chance": m["chance"],
-            "guidance_scale": headline, "guidance_max_t": edit.run_guidance_max_t(self.config.edit),
-            "action_guidance": edit.run_action_guidance(evaluator.config.edit),
+            "guidance_scale": headline, "guidance_max_t": requests.run_guidance_max_t(self.config.edit),
+            "action_guidance": requests.run_action_guidance(evaluator.config.edit),
             "level_move_r": m[f"level_move_r_g{headline:g}"], "level_move_r_own": m["level_move_r_own"],
             "level_move_r_original": m["level_move_r_original"],
             "seam_mel_distance": m[f"seam_mel_distance_g{headline:g}"],

@@ -1,0 +1,89 @@
+"""Generation and rendering for edits, as pure functions of models, params and latents: the jitted in-painting
+of latent windows (one noise key per variation, optionally guided by the LAM), a whole recording encoded at
+the tokenizer's training loudness, and re-generated latent frames decoded and spliced into the original audio.
+`edit.Editor` strings them together; `eval/dynamics_eval.py` uses the same functions, so its numbers are the
+editor's.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genie_audio import codec
+from genie_audio.editing import action_guidance, inpainting, splice
+from genie_audio.editing.requests import DecodeSettings, Span
+from genie_audio.models.dynamics import DynamicsModel
+from genie_audio.models.lam import LatentActionModel
+from genie_audio.runs import trained_run
+
+PyTree = Any
+
+
+def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_BT: jax.Array,
+                   actions_BT: jax.Array, rng: jax.Array, guidance_scale: jax.Array, guidance_max_t: jax.Array,
+                   *, num_steps: int, method: str, action_guide: action_guidance.ActionGuide | None = None
+                   ) -> jax.Array:
+  """In-paints the masked frames of latent windows with per-frame actions (pure; jit it)."""
+  return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, rng,
+                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
+                            method=method, action_guide=action_guide)
+
+
+def inpaint_examples(model: DynamicsModel, lam: LatentActionModel | None, params: PyTree, z_BTC: jax.Array,
+                     mask_BT: jax.Array, actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array,
+                     guidance_max_t: jax.Array, lam_params: PyTree | None = None,
+                     action_guidance_weight: jax.Array | float = 0.0, *, num_steps: int, method: str) -> jax.Array:
+  """`inpaint_window` with one key per example: example b's start noise comes from keys_B[b] alone, so a
+  variation is the same whether it is generated alone or among others (up to float rounding). With `lam` and
+  `lam_params` (None: none), the sampler also follows the LAM towards the requested actions (`action_guidance`)
+  with the given weight; the windows must then start on a step boundary and be whole steps long."""
+  noise_BTC = jax.vmap(lambda key: jax.random.normal(key, z_BTC.shape[1:], jnp.float32))(keys_B)
+  guide = None if lam is None or lam_params is None else action_guidance.ActionGuide(lam, lam_params,
+                                                                                     action_guidance_weight)
+  return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, keys_B[0],
+                            num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
+                            method=method, noise_BTC=noise_BTC, action_guide=guide)
+
+
+def make_inpaint_fn(model: DynamicsModel, lam: LatentActionModel | None = None) -> Callable[..., jax.Array]:
+  """Jitted `inpaint_examples` for one model (and the LAM that guides it, if any); num_steps and method static.
+
+  The guidance scales and interval are traced (one compiled program for every setting; the sampler then always
+  runs the conditional and unconditional passes as one doubled batch); passing `lam_params=None` compiles a
+  program without action guidance.
+  """
+  return jax.jit(functools.partial(inpaint_examples, model, lam), static_argnames=("num_steps", "method"))
+
+
+def window_keys(seeds: Sequence[int], index: int) -> jax.Array:
+  """(B,) keys of window `index` for each seed: fold_in(key(seed), index), as a single edit draws them."""
+  return jax.vmap(lambda seed: jax.random.fold_in(jax.random.key(seed), index))(jnp.asarray(seeds, jnp.int32))
+
+
+def encode_at_training_level(tokenizer: trained_run.TrainedRun, wave: np.ndarray) -> tuple[np.ndarray, float]:
+  """(normalised latent (T, C), gain): `wave` encoded whole at the loudness of the tokenizer's training data
+  (times `gain = codec.training_level_gain(wave)`); audio decoded from it, divided by `gain`, is back at the
+  recording's own level."""
+  gain = codec.training_level_gain(wave)
+  encoded = codec.encode_long(tokenizer.model, tokenizer.params, np.asarray(wave, np.float32) * np.float32(gain))
+  return encoded.latents, gain
+
+
+def render(tokenizer: trained_run.TrainedRun, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
+           span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int,
+           gain: float = 1.0) -> np.ndarray:
+  """Decodes latent frames [frames) plus `margin_frames` each side, divides them by the `gain` the latents
+  were encoded at, and splices [span.start, span.end) of the result into `original_T`; every sample outside
+  the span is the original's."""
+  stride = tokenizer.model.total_stride
+  r0, r1 = max(0, frames[0] - margin_frames), min(latents_TC.shape[0], frames[1] + margin_frames)
+  decoded = codec.decode_long(tokenizer.model, tokenizer.params, latents_TC[r0:r1], seed,
+                              num_steps=settings.num_steps, method=settings.method,
+                              chunk_frames=settings.chunk_frames, overlap_frames=settings.overlap_frames)
+  return splice.splice(original_T, decoded / np.float32(gain), span.start, span.end, fade,
+                       generated_offset=r0 * stride)
