@@ -15,8 +15,8 @@ from genie_audio.data import latents as latent_store
 from genie_audio.models.lam import (LatentActionModel, alternate_step_masks, encoder_view, standardize_over_time,
                                     step_level)
 from genie_audio.tasks import lam as lam_task
-from genie_audio.tasks.lam import (LamTask, hidden_squared_error, lam_eval_metrics, level_direction,
-                                   prepare_latents, step_means, window_channel_weights)
+from genie_audio.tasks.lam import LamTask, level_direction, prepare_latents, step_means
+from genie_audio.tasks.lam_metrics import hidden_squared_error, lam_eval_metrics, window_channel_weights
 from genie_audio.training import checkpoint, optim
 
 # Synthetic latents: every action step (R frames) is one of 4 "moves", a ramp away from the window's offset
