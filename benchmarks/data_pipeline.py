@@ -15,7 +15,8 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
 from configs.common import DEMO_DATASET  # noqa: E402
-from genie_audio.data import demo_corpus, pipelines  # noqa: E402
+from genie_audio.archive import demo_corpus  # noqa: E402
+from genie_audio.data import pipelines  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 
 _DATASET = flags.DEFINE_string("dataset", DEMO_DATASET, "Prepared dataset (built if it is the demo corpus).")

@@ -24,7 +24,7 @@ import soundfile as sf  # noqa: E402
 import threadpoolctl  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from genie_audio.data import parallel, prepare, quality, quality_training  # noqa: E402
+from genie_audio.archive import parallel, prepare, quality, quality_training  # noqa: E402
 from genie_audio.data.manifest import read_manifest, shard_path  # noqa: E402
 from genie_audio.testing import ood_audio  # noqa: E402
 

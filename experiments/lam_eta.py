@@ -24,7 +24,7 @@ from absl import app, flags  # noqa: E402
 from benchmarks.common import print_table  # noqa: E402
 
 from genie_audio.codec import load_audio  # noqa: E402
-from genie_audio.data import prepare  # noqa: E402
+from genie_audio.archive import prepare  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing.action_reader import ActionReader  # noqa: E402
 from genie_audio.eval import action_analysis  # noqa: E402

@@ -25,7 +25,8 @@ from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
 from genie_audio import tasks  # noqa: E402
-from genie_audio.data import audio, prepare  # noqa: E402
+from genie_audio.archive import prepare  # noqa: E402
+from genie_audio.data import audio  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 from launch import process_flags  # noqa: E402
 

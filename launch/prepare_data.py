@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from genie_audio.data import demo_corpus, host_share, parallel, prepare, quality  # noqa: E402
+from genie_audio.archive import demo_corpus, host_share, parallel, prepare, quality  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

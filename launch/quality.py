@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import soundfile as sf  # noqa: E402
 
-from genie_audio.data import degrade, parallel, quality, quality_training  # noqa: E402
+from genie_audio.archive import degrade, parallel, quality, quality_training  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 
 

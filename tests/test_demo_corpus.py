@@ -1,4 +1,4 @@
-"""Tests for genie_audio/data/demo_corpus.py: a two-tune build is a valid, musical, reproducible dataset."""
+"""Tests for genie_audio/archive/demo_corpus.py: a two-tune build is a valid, musical, reproducible dataset."""
 
 import json
 import os
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genie_audio.data import demo_corpus, manifest
+from genie_audio.archive import demo_corpus, demo_songs
+from genie_audio.data import manifest
 
 needs_tools = pytest.mark.skipif(
     shutil.which("mma") is None or shutil.which("fluidsynth") is None
@@ -35,15 +36,15 @@ def spectral_stats(x, sr=manifest.SAMPLE_RATE, n=1024):
 
 
 def test_plan_is_seeded_and_sized():
-  tunes = demo_corpus.plan(seed=0, minutes=demo_corpus.DEFAULT_MINUTES)
-  again = demo_corpus.plan(seed=0, minutes=demo_corpus.DEFAULT_MINUTES)
+  tunes = demo_songs.plan(seed=0, minutes=demo_corpus.DEFAULT_MINUTES)
+  again = demo_songs.plan(seed=0, minutes=demo_corpus.DEFAULT_MINUTES)
   assert [t["song"] for t in tunes] == [t["song"] for t in again]
-  assert [t["song"] for t in tunes] != [t["song"] for t in demo_corpus.plan(seed=1, minutes=27)]
+  assert [t["song"] for t in tunes] != [t["song"] for t in demo_songs.plan(seed=1, minutes=27)]
   total = sum(t["estimated_s"] for t in tunes)
   valid = sum(t["estimated_s"] for t in tunes if t["split"] == "validation")
   assert total >= 20 * 60 and 0.08 < valid / total < 0.2
   assert all(50 < t["estimated_s"] < 200 for t in tunes)
-  assert len({t["style"] for t in tunes}) == len(demo_corpus.STYLES)
+  assert len({t["style"] for t in tunes}) == len(demo_songs.STYLES)
   # Changes inside tunes: several kinds of sections, and leads that change within a tune.
   kinds = {s["kind"] for t in tunes for s in t["sections"]}
   assert {"head", "solo", "drums", "head_out", "ending"} <= kinds

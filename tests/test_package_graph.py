@@ -4,7 +4,8 @@ Reads every genie_audio/**/*.py with `ast`: `import` and `from ... import` state
 functions) and string constants that name a genie_audio module (what `importlib.import_module` would load, or a
 registry entry "genie_audio.x.y:Class"). A file's package is the first name under genie_audio/ (a top-level
 module is its own package). Packages in one layer are independent of each other. `testing` is test support: it
-may import anything, and nothing in the library may import it.
+may import anything, and nothing in the library may import it. Inside a package, the modules import each other
+without a cycle (a cycle means two modules that are one, or one that is in the wrong place).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ LIBRARY = Path(__file__).resolve().parents[1] / "genie_audio"
 
 # Lowest first: a package may import its own package and those of earlier layers, nothing else.
 LAYERS = [
-    ("data", "diffusion"),  # audio ops, formats, pipelines; flow matching and samplers
-    ("models",),            # the three models, their layers, VQ and training masks
+    ("data", "diffusion"),  # what training reads: audio ops, formats, pipelines; flow matching and samplers
+    ("models", "archive"),  # the three models, their layers, VQ and training masks; archive preparation
     ("training", "codec"),  # the one loop and its parts; whole-recording encode/decode with a tokenizer
     ("runs",),              # trained runs read back from their workdirs; dataset encoding
     ("editing",),           # action timelines, in-painting, splicing, the editor
@@ -98,6 +99,67 @@ def test_every_library_package_has_a_layer():
 def test_imports_go_one_way():
   problems = upward_imports()
   assert not problems, "imports against the package order:\n" + "\n".join(problems)
+
+
+def _imported_names(path: Path, module: str) -> list[str]:
+  """The names `from MODULE import ...` statements of the file import."""
+  return [alias.name for node in ast.walk(ast.parse(path.read_text(), str(path)))
+          if isinstance(node, ast.ImportFrom) and node.module == module for alias in node.names]
+
+
+def module_cycles(library: Path = LIBRARY) -> list[list[str]]:
+  """Each import cycle among the modules of one package, as its module names (one cycle per strongly
+  connected component of the module graph, found with Tarjan's algorithm)."""
+  names = {".".join(p.relative_to(library.parent).with_suffix("").parts): p for p in library.rglob("*.py")
+           if p.name != "__init__.py"}
+  graph = {}
+  for name, path in names.items():
+    package = name.split(".")[1]
+    targets = set()
+    for _, module in imported_modules(path):
+      module = module.split(":")[0]
+      # `from genie_audio.data import latents` names the package; its names may be modules too.
+      candidates = [module] + [f"{module}.{n}" for n in _imported_names(path, module)]
+      targets |= {m for m in candidates if m in names and package_of_module(m) == package and m != name}
+    graph[name] = sorted(targets)
+  index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+  def visit(node):
+    index[node] = low[node] = len(index)
+    stack.append(node)
+    on_stack.add(node)
+    for target in graph[node]:
+      if target not in index:
+        visit(target)
+        low[node] = min(low[node], low[target])
+      elif target in on_stack:
+        low[node] = min(low[node], index[target])
+    if low[node] == index[node]:
+      component = []
+      while not component or component[-1] != node:
+        component.append(stack.pop())
+        on_stack.discard(component[-1])
+      if len(component) > 1:
+        cycles.append(sorted(component))
+
+  for node in sorted(graph):
+    if node not in index:
+      visit(node)
+  return cycles
+
+
+def test_no_import_cycle_inside_a_package():
+  cycles = module_cycles()
+  assert not cycles, "modules that import each other:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path):
+  library = tmp_path / "genie_audio"
+  (library / "data").mkdir(parents=True)
+  (library / "data" / "a.py").write_text("from genie_audio.data import b\n")
+  (library / "data" / "b.py").write_text("def f():\n  from genie_audio.data.a import x\n")
+  (library / "data" / "c.py").write_text("from genie_audio.data import a\n")
+  assert module_cycles(library) == [["genie_audio.data.a", "genie_audio.data.b"]]
 
 
 @pytest.mark.parametrize("source, expected", [

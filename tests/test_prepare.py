@@ -1,4 +1,4 @@
-"""Tests for genie_audio/data/prepare.py and launch/prepare_data.py: formats, rates, bad files, splits, resume,
+"""Tests for genie_audio/archive/prepare.py and launch/prepare_data.py: formats, rates, bad files, splits, resume,
 parallel workers, several hosts, the quality filter's verdicts."""
 
 import json
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genie_audio.data import host_share, manifest, prepare, quality
+from genie_audio.archive import host_share, prepare, quality
+from genie_audio.data import manifest
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]

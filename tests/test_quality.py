@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genie_audio.data import degrade, quality, quality_features
+from genie_audio.archive import degrade, quality, quality_features
 from genie_audio.testing import fake_data
 from launch import quality as cli
 

@@ -7,7 +7,7 @@ A prepared dataset is a folder:
       manifest.jsonl      one line per prepared recording (see `Recording`)
       skipped.jsonl       one line per skipped source file: {"source": ..., "reason": ...} (+ "score" for reason
                           "quality": the quality filter's score of a recording it rejected)
-      parts/              per-host manifest and skipped lines of a multi-host preparation (host_share.py)
+      parts/              per-host manifest and skipped lines of a multi-host preparation (archive/host_share.py)
 
 Lines are appended (and fsynced) only after their shard is complete, so a killed preparation leaves a
 valid dataset behind and a re-run resumes from it.

@@ -23,7 +23,8 @@ import soundfile as sf
 from tqdm import tqdm
 
 from genie_audio import codec
-from genie_audio.data import demo_corpus, latents, manifest, prepare
+from genie_audio.archive import demo_corpus, prepare
+from genie_audio.data import latents, manifest
 from genie_audio.models.tokenizer import tokenizer_from_config
 from genie_audio.runs import run
 from genie_audio.training import distributed

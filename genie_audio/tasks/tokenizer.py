@@ -22,7 +22,8 @@ import ml_collections
 import numpy as np
 
 from genie_audio import codec
-from genie_audio.data import augment, demo_corpus, pipelines
+from genie_audio.archive import demo_corpus
+from genie_audio.data import augment, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.eval import plots, reconstruction

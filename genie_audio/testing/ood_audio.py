@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genie_audio.data import demo_corpus
+from genie_audio.archive import demo_corpus
 
 CHORDS = ((60, 64, 67, 72), (57, 60, 64, 69), (53, 57, 60, 65), (55, 59, 62, 67), (60, 64, 67, 72))
 

@@ -21,21 +21,28 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import tqdm
 
-from genie_audio.data import audio, host_share, parallel
+from genie_audio.archive import host_share, parallel
+from genie_audio.data import audio
 from genie_audio.data.manifest import (MANIFEST, SAMPLE_RATE, SHARDS, SKIPPED, TMP_MARK, Recording,
                                        append_line, read_lines, write_atomically, write_lines)
-
-if TYPE_CHECKING:  # quality.py finds its inputs with this module's find_audio_files
-  from genie_audio.data.quality import QualityModel
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 VALIDATION_DIR = "validation"
 QUALITY = "quality"  # the skip reason of a recording the quality filter rejected
+
+
+class Scorer(Protocol):
+  """A recording filter (`quality.QualityModel` is one): this module does not import quality.py, which finds
+  its inputs with `find_audio_files`, so the two do not import each other."""
+
+  def score(self, samples: np.ndarray) -> float: ...
+
+  def passes(self, score: float) -> bool: ...
 
 
 def find_audio_files(input_dir: str | os.PathLike, exclude: tuple[str | os.PathLike, ...] = ()) -> list[str]:
@@ -133,7 +140,7 @@ class _Job:
   input_dir: Path
   output_dir: Path
   validation_fraction: float
-  quality_model: QualityModel | None
+  quality_model: Scorer | None
 
 
 def prepare_source(job: _Job, source: str) -> tuple[str, dict]:
@@ -197,7 +204,7 @@ def assemble(output_dir: str | os.PathLike, sources: list[str], num_hosts: int, 
 def prepare_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
                    validation_fraction: float = 0.1, progress: bool = True, workers: int = 1,
                    share: host_share.HostShare = host_share.HostShare(),
-                   quality_model: QualityModel | None = None, assemble_timeout_s: float = 24 * 3600) -> dict:
+                   quality_model: Scorer | None = None, assemble_timeout_s: float = 24 * 3600) -> dict:
   """Prepares every audio file under `input_dir` (this host's share of them) into the dataset `output_dir`
   with `workers` processes; resumes a previous run. Host 0 of several assembles the manifest at the end.
 

@@ -21,7 +21,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from scipy import ndimage
 
-from genie_audio.data import audio, parallel, prepare, quality_features
+from genie_audio.archive import parallel, prepare, quality_features
+from genie_audio.data import audio
 from genie_audio.data.manifest import MANIFEST, SAMPLE_RATE, read_manifest, shard_path, write_atomically
 
 MAGIC = b"genie-audio quality model\n"

@@ -14,7 +14,8 @@ from typing import Sequence
 import numpy as np
 import tqdm
 
-from genie_audio.data import audio, degrade, parallel, quality, quality_features
+from genie_audio.archive import degrade, parallel, quality, quality_features
+from genie_audio.data import audio
 from genie_audio.data.manifest import SAMPLE_RATE
 
 SYNTH = "synth"
