@@ -6,7 +6,9 @@
       manifest.jsonl      one line per recording: {"shard", "source", "frames", "split"}
 
 Like the waveform manifest, a line is appended only after its shard is complete, and `latents.json` is
-written last, so its presence means the whole dataset is encoded.
+written last, so its presence means the whole dataset is encoded. It records the tokenizer run and the dataset
+relative to the latent folder where they share its grandparent (`paths.record`: the latents move with their
+tokenizer run); `read_meta` gives them back as paths to use.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from genie_audio.data import manifest
+from genie_audio.data import manifest, paths
 
 META = "latents.json"
+META_PATHS = ("tokenizer_workdir", "dataset_dir")  # the folders latents.json names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,15 +49,20 @@ def write_shard(latent_dir: str | os.PathLike, entry_id: str, source: str, split
 
 
 def write_meta(latent_dir: str | os.PathLike, meta: dict) -> None:
+  """Writes latents.json (last: the folder is then complete), its folders recorded by `paths.record`."""
   path = Path(latent_dir) / META
   tmp = path.with_suffix(".tmp")
+  meta = paths.map_fields(meta, META_PATHS, lambda p: paths.record(p, latent_dir))
   tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
   os.replace(tmp, path)
 
 
 def read_meta(latent_dir: str | os.PathLike) -> dict | None:
+  """latents.json with its folders resolved against `latent_dir`, or None while the folder is incomplete."""
   path = Path(latent_dir) / META
-  return json.loads(path.read_text()) if path.exists() else None
+  if not path.exists():
+    return None
+  return paths.map_fields(json.loads(path.read_text()), META_PATHS, lambda p: paths.resolve(p, latent_dir))
 
 
 def read_entries(latent_dir: str | os.PathLike) -> list[LatentEntry]:

@@ -4,6 +4,10 @@ Every run folder holds WORKDIR/config.json (written by the loop) and WORKDIR/che
 (`launch/evaluate.py`, `launch/encode.py`, `launch/reconstruct.py`) and later stages (which rebuild a frozen
 upstream model, `trained_run.py`) load runs through these functions, which fail with errors naming the workdir and
 the command that would create what is missing.
+
+config.json records the run's upstream runs and data relative to the run's folder where they share its
+grandparent (`data.paths`); `load_config` resolves them against the folder it reads, so a runs folder moved or
+copied as a whole loads from its new place.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import ml_collections
 
+from genie_audio.data import paths
 from genie_audio.training import checkpoint
 
 PyTree = Any
@@ -31,12 +36,14 @@ def _tuples(value: Any) -> Any:
 
 
 def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
-  """The config a run was trained with (WORKDIR/config.json), tuples restored."""
+  """The config a run was trained with (WORKDIR/config.json), tuples restored, its folders resolved."""
   path = Path(workdir) / "config.json"
   if not path.exists():
     raise FileNotFoundError(f"{path} does not exist: {workdir} is not a training run; "
                             + _TRAIN_HINT.format(workdir=workdir))
-  return ml_collections.ConfigDict(_tuples(json.loads(path.read_text())))
+  recorded = json.loads(path.read_text())
+  return ml_collections.ConfigDict(_tuples(paths.map_fields(recorded, paths.PATH_KEYS,
+                                                            lambda p: paths.resolve(p, workdir))))
 
 
 def latest_step(workdir: str | os.PathLike) -> int:

@@ -11,6 +11,7 @@ Everything stage-specific comes from the `Task`.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 from typing import Callable
@@ -21,7 +22,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from genie_audio.data import pipelines
+from genie_audio.data import paths, pipelines
 from genie_audio.models import axes
 from genie_audio.training import checkpoint, optim, preemption, sharding
 from genie_audio.training import state as state_lib
@@ -116,11 +117,15 @@ def build_step(config: ml_collections.ConfigDict, task: Task, mesh: jax.sharding
 
 
 def write_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
-  """Each run keeps its config beside its checkpoints; later stages rebuild upstream models from it."""
+  """Each run keeps its config beside its checkpoints; later stages rebuild upstream models from it. Its
+  folders (upstream runs, data) are recorded relative to the run where they share its grandparent
+  (`data.paths.record`), so a runs folder moved as a whole still loads (`runs.run.load_config`)."""
   if jax.process_index() == 0:
     workdir.mkdir(parents=True, exist_ok=True)
     tmp = workdir / "config.json.tmp"
-    tmp.write_text(config.to_json_best_effort(indent=2, sort_keys=True))
+    recorded = paths.map_fields(json.loads(config.to_json_best_effort()), paths.PATH_KEYS,
+                                lambda p: paths.record(p, workdir))
+    tmp.write_text(json.dumps(recorded, indent=2, sort_keys=True))
     tmp.replace(workdir / "config.json")
 
 
