@@ -1,7 +1,7 @@
 """Data-preparation throughput: audio hours prepared per wall-clock minute with 1 and 2 workers, and the
 quality filter's cost per hour of audio, on a generated collection of 44.1 kHz stereo FLAC and MP3 files.
 
-    python benchmarks/prepare.py [--hours 2] [--folder /tmp/genie_prepare_bench] [--workers 1,2]
+    python benchmarks/prepare.py [--hours 2] [--folder DIR] [--workers 1,2]   # DIR: TMPDIR/genie_prepare_bench
 
 The collection (half FLAC, half MP3, 3-minute files) is generated once and reused: a few distinct clips are
 synthesised and encoded, the rest are copies of them under other names (each still decoded and prepared in
@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +30,8 @@ from genie_audio.data.manifest import read_manifest, shard_path  # noqa: E402
 from genie_audio.testing import ood_audio  # noqa: E402
 
 _HOURS = flags.DEFINE_float("hours", 2.0, "Length of the generated collection.")
-_FOLDER = flags.DEFINE_string("folder", "/tmp/genie_prepare_bench", "Where the collection and outputs go.")
+_FOLDER = flags.DEFINE_string("folder", os.path.join(tempfile.gettempdir(), "genie_prepare_bench"),
+                             "Where the collection and outputs go.")
 _WORKERS = flags.DEFINE_list("workers", ["1", "2"], "Worker counts to compare.")
 _TREES = flags.DEFINE_integer("trees", 200, "Trees of the quality model whose cost is measured.")
 

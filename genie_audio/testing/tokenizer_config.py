@@ -1,6 +1,6 @@
 """A tokenizer run config for tests, far smaller than the `tiny` preset: stride 32, ~47k params, 0.1 s crops.
 
-    python launch/train.py --config genie_audio/testing/tokenizer_config.py --workdir /tmp/tok \
+    python launch/train.py --config genie_audio/testing/tokenizer_config.py --workdir runs/tok_micro \
         --config.data.dataset_dir=DATASET
 """
 

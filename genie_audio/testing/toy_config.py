@@ -1,6 +1,6 @@
 """Config of the toy stage used by the trainer tests (see `toy_task.py`).
 
-    python launch/train.py --config genie_audio/testing/toy_config.py --workdir /tmp/toy \
+    python launch/train.py --config genie_audio/testing/toy_config.py --workdir runs/toy \
         --config.data.dataset_dir=DATASET --config.total_steps=20
 """
 
