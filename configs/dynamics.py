@@ -48,6 +48,7 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   # step means. Demo, tiny: edits follow the requested action 0.41 / 0.41 of the time (2 seeds) at guidance 4,
   # 0.34 without it; weights 3 and 30 gave 0.36 and 0.39 at best (experiments/dynamics_ablation.py).
   c.step_mean_weight = 10.0
+  c.time_power = 1.0            # diffusion times u^time_power (> 1: more training at low noise)
   c.label_batch_size = 8        # LAM windows per call when labelling the dataset
   # Defaults of launch/edit.py (and of the headline evaluation numbers). Guidance above 1 acts only at noise
   # levels t <= guidance_max_t (editing/inpainting.py): over the whole path it pushed every request to the most
@@ -57,8 +58,11 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   # guidance 4 without it), 0.33 -> 0.51 re-read from the output audio, 0.23 -> 0.48 on music unlike the
   # corpus; the LAM-free level-move correlation rises with it (0.79 -> 0.91) and the seams hold (1.39 -> 1.41).
   # Weights 1 / 5 / 10 gave 0.53 / 0.58 / 0.55 at guidance 2, 10 with rougher seams (1.43).
+  # start_t: the noise level the span starts from; below 1 the retrieval fill (the passage of the recording whose
+  # surroundings best match the span's, over retrieval_context_seconds each side) noised to it. README, docs/editing.md.
   c.edit = ml_collections.ConfigDict(dict(num_steps=32, guidance_scale=2.0, guidance_max_t=0.5, method="euler",
-                                          crossfade_seconds=0.05, margin_seconds=0.25, action_guidance=3.0))
+                                          crossfade_seconds=0.05, margin_seconds=0.25, action_guidance=3.0,
+                                          start_t=1.0, retrieval_context_seconds=0.5))
   c.eval = ml_collections.ConfigDict(dict(
       split="validation", num_windows=64, batch_size=16, seed=1234,
       report_windows=256,           # launch/evaluate.py: more windows, tighter accuracies than in training
@@ -66,7 +70,9 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
       guidance_scales=(0.0, 1.0, 2.0, 3.0, 4.0, 6.0),  # 0: no action input (chance, unless action-guided)
       seam_seconds=0.1,             # seam windows reach this far each side of a span edge
       audio_windows=16,             # windows decoded for the seam metrics
-      audio_in_training=False))     # seams need the tokenizer's decoder: launch/evaluate.py always has them
+      audio_in_training=False,      # seams need the tokenizer's decoder: launch/evaluate.py always has them
+      music_starts_s=(10.0, 30.0, 50.0),  # report: edited spans in every validation recording (eval/edit_music.py)
+      music_span_seconds=2.0))
 
   if preset == "tiny":  # the CPU demo size
     c.total_steps = 2000

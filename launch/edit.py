@@ -41,6 +41,8 @@ _MAX_T = flags.DEFINE_float("guidance-max-t", None, "Guidance above 1 acts only 
                             "(default: the run's).")
 _ACTION_GUIDANCE = flags.DEFINE_float("action-guidance", None, "The LAM's pull towards the requested actions, "
                                       "0 = none (default: the run's).")
+_START_T = flags.DEFINE_float("start-t", None, "Noise level the span starts from: 1 = pure noise, below 1 = the "
+                              "best-matching passage elsewhere in the recording noised to it (default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "In-painting ODE steps (default: the run's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Noise seed.")
 _CROSSFADE = flags.DEFINE_float("crossfade", None, "Crossfade at the seams, seconds (default: the run's).")
@@ -110,12 +112,13 @@ def main(argv):
       result = editor.edit(wave, _START.value, _END.value, actions=actions, actions_from=other,
                            actions_from_start_s=_FROM_START.value, resample=_RESAMPLE.value,
                            guidance_scale=_GUIDANCE.value, guidance_max_t=_MAX_T.value, num_steps=_STEPS.value,
-                           crossfade_s=_CROSSFADE.value, action_guidance=_ACTION_GUIDANCE.value, seed=_SEED.value)
+                           crossfade_s=_CROSSFADE.value, action_guidance=_ACTION_GUIDANCE.value, start_t=_START_T.value,
+                           seed=_SEED.value)
     if extending:
       (at, seconds), = extending
       result = editor.extend(wave, seconds, at=at, actions=actions, guidance_scale=_GUIDANCE.value,
                              guidance_max_t=_MAX_T.value, num_steps=_STEPS.value, crossfade_s=_CROSSFADE.value,
-                             action_guidance=_ACTION_GUIDANCE.value, seed=_SEED.value)
+                             action_guidance=_ACTION_GUIDANCE.value, start_t=_START_T.value, seed=_SEED.value)
     if editing or extending:
       write_atomically(_OUTPUT.value, result.wave)
       summary.update(output=_OUTPUT.value, **result.info)

@@ -18,7 +18,8 @@ from genie_audio.tasks.dynamics import DynamicsTask
 from genie_audio.testing import pipeline, runs
 
 REPORT_KEYS = {"action_accuracy", "chance", "guidance_scale", "seam_mel_distance", "seam_mel_distance_unedited",
-               "per_guidance", "action_guidance", "level_move_r", "level_move_r_own", "level_move_r_original"}
+               "per_guidance", "action_guidance", "level_move_r", "level_move_r_own", "level_move_r_original",
+               "start_t", "edit_music"}
 
 
 # The session's tiny trained pipeline (tests/fixtures_pipeline.py), shared with the notebook tests.
@@ -219,6 +220,11 @@ def test_evaluate_last_line_is_json_with_the_edit_metrics(chain, compile_cache):
   assert report["level_move_r"] == report["per_guidance"]["2"]["level_move_r"]
   assert 0 <= report["action_accuracy"] <= 1 and np.isfinite(report["seam_mel_distance_unedited"])
   assert all(-1 <= report[k] <= 1 for k in ("level_move_r", "level_move_r_own", "level_move_r_original"))
+  # Edits that are music (eval/edit_music.py): every fill of the validation spans, scored on the audio.
+  music = report["edit_music"]["validation"]
+  assert set(music) == {"reconstruction", "envelope_noise", "loop", "retrieval", "resample", "random"}
+  assert all(np.isfinite(music[f]["level_db"]) and music[f]["spans"] >= 1 for f in music)
+  assert 0 <= music["random"]["accuracy"] <= 1
 
 
 def test_upstream_errors_name_the_command(chain, tmp_path):

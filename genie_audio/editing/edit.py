@@ -18,7 +18,10 @@
      keeps its inferred one;
   4. in-paint those frames with the dynamics model (ODE over the span only, classifier-free guidance), inside a
      window of the model's training length around the span when the recording is longer than that (a span
-     longer than one window is written left to right in windows whose first half is context: `plan_windows`);
+     longer than one window is written left to right in windows whose first half is context: `plan_windows`),
+     from pure noise (start_t = 1) or, with start_t < 1, from the retrieval fill noised to start_t: the passage
+     elsewhere in the recording whose surroundings best match the span's (`retrieval_start`), so the notes of
+     real music are there for the model to re-shape towards the requested actions;
   5. decode only the re-generated frames plus a margin of context frames each side (`codec.decode_long`) and
      divide them by that gain, back to the recording's own level;
   6. splice the decoded audio into the ORIGINAL waveform over [start, end) exactly, with equal-power
@@ -42,10 +45,12 @@ import numpy as np
 
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
+from genie_audio.editing import retrieval
 from genie_audio.editing.render import encode_at_training_level, make_inpaint_fn, render, window_keys
 from genie_audio.editing.requests import (EditError, EditResult, PreparedRecording, SamplerSettings, Span, Timeline,
                                           check_seeds, check_span_seconds, check_wave, decode_settings,
-                                          run_action_guidance, run_guidance_max_t)
+                                          run_action_guidance, run_guidance_max_t, run_retrieval_context_frames,
+                                          run_start_t)
 from genie_audio.editing.windows import plan_windows, plan_windows_backward
 from genie_audio.models.dynamics import NULL_ACTION
 from genie_audio.runs import trained_run
@@ -138,7 +143,8 @@ class Editor:
 
   def sampler_settings(self, guidance_scale: float | None = None, guidance_max_t: float | None = None,
                        num_steps: int | None = None, crossfade_s: float | None = None,
-                       action_guidance_weight: float | None = None) -> SamplerSettings:
+                       action_guidance_weight: float | None = None, start_t: float | None = None
+                       ) -> SamplerSettings:
     """The request's settings, the run's `config.edit` where not given, or an EditError naming a bad one."""
     d = self.edit_defaults
     pull = run_action_guidance(d) if action_guidance_weight is None else float(action_guidance_weight)
@@ -146,6 +152,7 @@ class Editor:
     max_t = run_guidance_max_t(d) if guidance_max_t is None else float(guidance_max_t)
     steps = int(d.num_steps if num_steps is None else num_steps)
     fade = float(d.crossfade_seconds if crossfade_s is None else crossfade_s)
+    start = run_start_t(d) if start_t is None else float(start_t)
     if steps < 1 or not math.isfinite(guidance):
       raise EditError(f"need num_steps >= 1 and a finite guidance scale, got {steps} and {guidance}")
     if not 0 <= max_t <= 1:
@@ -154,15 +161,19 @@ class Editor:
       raise EditError(f"crossfade_s={fade}: the crossfade must be a finite number of seconds >= 0")
     if not (math.isfinite(pull) and pull >= 0):
       raise EditError(f"action_guidance={pull}: the action guidance weight must be a finite number >= 0")
-    return SamplerSettings(guidance, max_t, steps, fade, pull)
+    if not (math.isfinite(start) and 0 < start <= 1):
+      raise EditError(f"start_t={start}: the noise level the span starts from must be in (0, 1] (1: pure noise)")
+    return SamplerSettings(guidance, max_t, steps, fade, pull, start)
 
   # ------------------------------------------------------------------------------------------- generation
 
   def inpaint_frames(self, latents_TC: np.ndarray, frame_actions_T: np.ndarray,
-                     windows: list[tuple[int, int, int]], seeds: Sequence[int], settings: SamplerSettings
-                     ) -> np.ndarray:
+                     windows: list[tuple[int, int, int]], seeds: Sequence[int], settings: SamplerSettings,
+                     start_TC: np.ndarray | None = None) -> np.ndarray:
     """(len(seeds), T, C): `latents_TC` with the frames of `windows` (start, part start, part end) re-generated
-    in their order (later windows read what earlier ones wrote), one variation per seed, batched."""
+    in their order (later windows read what earlier ones wrote), one variation per seed, batched. With
+    `start_TC` (see `retrieval_start`) the generated frames start from it noised to `settings.start_t`."""
+    start_t = settings.start_t if start_TC is not None else 1.0
     T, B = latents_TC.shape[0], len(seeds)
     W = min(self.window_frames, T)
     z_BTC = np.repeat(np.asarray(latents_TC, np.float32)[None], B, axis=0)
@@ -176,9 +187,26 @@ class Editor:
                           np.broadcast_to(frame_actions_T[w0:w0 + W], (B, W)), window_keys(seeds, index),
                           np.float32(settings.guidance_scale), np.float32(settings.guidance_max_t),
                           lam_params, np.float32(settings.action_guidance),
-                          num_steps=settings.num_steps, method=self.edit_defaults.method)
+                          None if start_t == 1.0 else np.broadcast_to(start_TC[w0:w0 + W], (B, W, start_TC.shape[1])),
+                          num_steps=settings.num_steps, method=self.edit_defaults.method, start_t=start_t)
       z_BTC[:, p0:p1] = np.asarray(out)[:, p0 - w0:p1 - w0]
     return z_BTC
+
+  def retrieval_start(self, latents_TC: np.ndarray, f0: int, f1: int, settings: SamplerSettings
+                      ) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """(latents_TC with frames [f0, f1) replaced by the retrieval fill, what it used) when the request starts
+    part way (start_t < 1): the passage elsewhere in the recording whose surroundings best match the span's
+    (`editing.retrieval`). (None, ...) when it starts from noise, or when the recording has no such passage
+    (then the span starts from noise, and the info says so)."""
+    if settings.start_t >= 1.0:
+      return None, dict(start_t=1.0)
+    context = run_retrieval_context_frames(self.edit_defaults, self.frame_rate)
+    found = retrieval.best_fill([latents_TC], latents_TC, f0, f1, context, self_source=0)
+    if found is None:
+      return None, dict(start_t=1.0, retrieval="no passage of the recording matches: started from noise")
+    start_TC = np.array(latents_TC, np.float32)
+    start_TC[f0:f1] = found[0]
+    return start_TC, dict(start_t=settings.start_t, retrieval_from_s=round(found[1].start / self.frame_rate, 4))
 
   def margin_frames(self, fade: int) -> int:
     """Context frames decoded each side of the generated ones: the run's margin, and enough for the fade."""
@@ -223,7 +251,7 @@ class Editor:
                       actions_from_start_s: float | None = None, resample: bool = False,
                       guidance_scale: float | None = None, guidance_max_t: float | None = None,
                       num_steps: int | None = None, crossfade_s: float | None = None,
-                      action_guidance: float | None = None) -> list[EditResult]:
+                      action_guidance: float | None = None, start_t: float | None = None) -> list[EditResult]:
     """`edit` once per seed, the in-painting of all seeds batched; result i is the edit with seeds[i]."""
     seeds = check_seeds(seeds)
     original = wave.wave if isinstance(wave, PreparedRecording) else check_wave(wave)
@@ -234,7 +262,8 @@ class Editor:
     requested = self.check_actions(actions, span) if actions is not None else None
     if actions_from is not None and not isinstance(actions_from, PreparedRecording):
       actions_from = check_wave(actions_from, "actions_from")
-    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance)
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance,
+                                     start_t)
     seconds = {}
 
     clock = time.perf_counter()
@@ -258,13 +287,15 @@ class Editor:
     f0, f1 = span.first_step * R, min(span.end_step * R, T)
     windows = plan_windows(T, self.window_frames, f0, f1, R)
     clock = time.perf_counter()
+    start_TC, start_info = self.retrieval_start(recording.latents, f0, f1, settings)
     z_BTC = self.inpaint_frames(recording.latents, actions_lib.frame_actions(new_codes, R, T), windows, seeds,
-                                settings)
+                                settings, start_TC)
     seconds["inpaint"] = time.perf_counter() - clock
     fade = int(round(settings.crossfade_s * SAMPLE_RATE))
     info = dict(start_s=span.start / SAMPLE_RATE, end_s=span.end / SAMPLE_RATE,
                 steps=[span.first_step, span.end_step], actions_before=codes[span.first_step:span.end_step].tolist(),
-                actions_after=[int(a) for a in requested], **self.settings_info(settings, recording, windows, fade, T))
+                actions_after=[int(a) for a in requested], **self.settings_info(settings, recording, windows, fade, T),
+                **start_info)
     return self.render_variations(recording, recording.wave, z_BTC, span, (f0, f1), fade, seeds, info, seconds)
 
   # ------------------------------------------------------------------------------------------------ extend
@@ -279,8 +310,8 @@ class Editor:
   def extend_variations(self, wave: np.ndarray | PreparedRecording, seconds: float, *, seeds: Sequence[int],
                         at: str = "end", actions: Sequence[int] | None = None, guidance_scale: float | None = None,
                         guidance_max_t: float | None = None, num_steps: int | None = None,
-                        crossfade_s: float | None = None, action_guidance: float | None = None
-                        ) -> list[EditResult]:
+                        crossfade_s: float | None = None, action_guidance: float | None = None,
+                        start_t: float | None = None) -> list[EditResult]:
     """`extend` once per seed, batched. Out-painting: the recording's latent gets blank frames on one side,
     which the dynamics model writes (in windows of its length, each reading the frames next to it: the
     original first); the new audio is decoded and joined on. The original is kept sample for sample except its
@@ -294,7 +325,8 @@ class Editor:
     new_steps = math.ceil(float(seconds) / self.step_seconds - 1e-6)
     requested = None if actions is None else self.check_action_list(actions, new_steps, (
         f"continuing by {seconds:g} s takes {new_steps} action steps of {self.step_seconds:g} s"))
-    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance)
+    settings = self.sampler_settings(guidance_scale, guidance_max_t, num_steps, crossfade_s, action_guidance,
+                                     start_t)
     clock = time.perf_counter()
     recording = self.prepared(wave)
     timing = {"encode": time.perf_counter() - clock}
@@ -322,11 +354,12 @@ class Editor:
       base = np.concatenate([np.zeros(added, np.float32), original])
       span = Span(0, added + fade, 0, new_steps)
     clock = time.perf_counter()
-    z_BTC = self.inpaint_frames(latents, frame_actions, windows, seeds, settings)
+    start_TC, start_info = self.retrieval_start(latents, f0, f1, settings)  # times in the output's
+    z_BTC = self.inpaint_frames(latents, frame_actions, windows, seeds, settings, start_TC)
     timing["inpaint"] = time.perf_counter() - clock
     info = dict(at=at, added_s=added / SAMPLE_RATE, new_steps=new_steps,
                 actions_after=None if requested is None else requested.tolist(),
                 original_offset_s=added / SAMPLE_RATE if at == "start" else 0.0,
                 output_duration_s=(N + added) / SAMPLE_RATE,
-                **self.settings_info(settings, recording, windows, fade, len(latents)))
+                **self.settings_info(settings, recording, windows, fade, len(latents)), **start_info)
     return self.render_variations(recording, base, z_BTC, span, (f0, f1), fade, seeds, info, timing)

@@ -37,27 +37,31 @@ def inpaint_window(model: DynamicsModel, params: PyTree, z_BTC: jax.Array, mask_
 def inpaint_examples(model: DynamicsModel, lam: LatentActionModel | None, params: PyTree, z_BTC: jax.Array,
                      mask_BT: jax.Array, actions_BT: jax.Array, keys_B: jax.Array, guidance_scale: jax.Array,
                      guidance_max_t: jax.Array, lam_params: PyTree | None = None,
-                     action_guidance_weight: jax.Array | float = 0.0, *, num_steps: int, method: str) -> jax.Array:
+                     action_guidance_weight: jax.Array | float = 0.0, start_BTC: jax.Array | None = None, *,
+                     num_steps: int, method: str, start_t: float = 1.0) -> jax.Array:
   """`inpaint_window` with one key per example: example b's start noise comes from keys_B[b] alone, so a
   variation is the same whether it is generated alone or among others (up to float rounding). With `lam` and
   `lam_params` (None: none), the sampler also follows the LAM towards the requested actions (`action_guidance`)
-  with the given weight; the windows must then start on a step boundary and be whole steps long."""
+  with the given weight; the windows must then start on a step boundary and be whole steps long. With
+  `start_BTC` the masked frames start from it noised to `start_t` (`inpainting.inpaint`)."""
   noise_BTC = jax.vmap(lambda key: jax.random.normal(key, z_BTC.shape[1:], jnp.float32))(keys_B)
   guide = None if lam is None or lam_params is None else action_guidance.ActionGuide(lam, lam_params,
                                                                                      action_guidance_weight)
   return inpainting.inpaint(model.apply, {"params": params}, z_BTC, mask_BT, actions_BT, keys_B[0],
                             num_steps=num_steps, guidance_scale=guidance_scale, guidance_max_t=guidance_max_t,
-                            method=method, noise_BTC=noise_BTC, action_guide=guide)
+                            method=method, noise_BTC=noise_BTC, action_guide=guide, start_BTC=start_BTC,
+                            start_t=start_t, s_min=model.s_min)
 
 
 def make_inpaint_fn(model: DynamicsModel, lam: LatentActionModel | None = None) -> Callable[..., jax.Array]:
-  """Jitted `inpaint_examples` for one model (and the LAM that guides it, if any); num_steps and method static.
+  """Jitted `inpaint_examples` for one model (and the LAM that guides it, if any); num_steps, method and start_t
+  static.
 
   The guidance scales and interval are traced (one compiled program for every setting; the sampler then always
   runs the conditional and unconditional passes as one doubled batch); passing `lam_params=None` compiles a
   program without action guidance.
   """
-  return jax.jit(functools.partial(inpaint_examples, model, lam), static_argnames=("num_steps", "method"))
+  return jax.jit(functools.partial(inpaint_examples, model, lam), static_argnames=("num_steps", "method", "start_t"))
 
 
 def window_keys(seeds: Sequence[int], index: int) -> jax.Array:

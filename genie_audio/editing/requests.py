@@ -70,12 +70,15 @@ class EditResult:
 @dataclasses.dataclass(frozen=True)
 class SamplerSettings:
   """How a request is generated: guidance scale and interval, action guidance (the LAM's pull towards the
-  requested actions, 0 = off), in-painting ODE steps, crossfade at the seams."""
+  requested actions, 0 = off), in-painting ODE steps, crossfade at the seams, and the noise level the span
+  starts from (start_t: 1 = pure noise; below 1 = the retrieval fill, real music from elsewhere in the
+  recording, noised to that level: `editing.retrieval`, `inpainting.inpaint`)."""
   guidance_scale: float
   guidance_max_t: float
   num_steps: int
   crossfade_s: float
   action_guidance: float = 0.0
+  start_t: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +133,16 @@ def run_guidance_max_t(edit_config) -> float:
 def run_action_guidance(edit_config) -> float:
   """The run's action-guidance weight (runs from before it had none)."""
   return float(edit_config.get("action_guidance", 0.0))
+
+
+def run_start_t(edit_config) -> float:
+  """The run's start level (runs from before the retrieval start began from pure noise)."""
+  return float(edit_config.get("start_t", 1.0))
+
+
+def run_retrieval_context_frames(edit_config, frame_rate: float) -> int:
+  """Context frames each side that the retrieval fill matches (`config.edit.retrieval_context_seconds`)."""
+  return max(1, int(round(float(edit_config.get("retrieval_context_seconds", 0.5)) * frame_rate)))
 
 
 def decode_settings(tokenizer: trained_run.TrainedRun) -> DecodeSettings:

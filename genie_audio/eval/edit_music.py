@@ -10,7 +10,8 @@ original's:
                    random phase: loudness and spectral shape without pitch, the floor (`baselines.envelope_vocoder`)
   loop             the audio just before the span, pasted in: real music that ignores the request
   retrieval        the latent frames elsewhere in the recording whose surroundings best match the span's context
-                   (`editing.retrieval`), decoded: real music chosen to fit, ignoring the request
+                   (`editing.retrieval`, over the run's `config.edit.retrieval_context_seconds`), decoded: real
+                   music chosen to fit, ignoring the request (what an edit with start_t < 1 starts from)
   resample         an edit with the span's own actions (`Editor.edit(resample=True)`)
   random           an edit asking for actions drawn uniformly; `accuracy` is the share of its steps whose action,
                    read back from the OUTPUT audio by the editor's timeline, is the requested one (chance 1/A)
@@ -27,7 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.editing import retrieval, splice
+from genie_audio.editing import requests, retrieval, splice
 from genie_audio.editing import edit as edit_lib
 from genie_audio.eval import baselines, edit_metrics, span_music
 
@@ -57,9 +58,9 @@ def span_cases(durations_s: Mapping[str, float], starts_s: Sequence[float], span
 
 
 def baseline_fills(editor: edit_lib.Editor, recording: edit_lib.PreparedRecording, start_s: float, end_s: float,
-                   context_frames: int, seed: int = 0) -> dict[str, np.ndarray]:
-  """The reconstruction, envelope_noise, loop and retrieval fills of one span, each the whole recording with the
-  span replaced (module docstring); a fill the recording has no room for is left out."""
+                   context_frames: int, seed: int = 0, fills: Sequence[str] = BASELINES) -> dict[str, np.ndarray]:
+  """The `fills` of BASELINES for one span, each the whole recording with the span replaced (module
+  docstring); a fill the recording has no room for is left out."""
   wave = recording.wave
   span = editor.plan_span(len(wave), start_s, end_s)
   T, R = recording.latents.shape[0], editor.frames_per_action
@@ -67,20 +68,24 @@ def baseline_fills(editor: edit_lib.Editor, recording: edit_lib.PreparedRecordin
   fade = int(round(editor.edit_defaults.crossfade_seconds * SAMPLE_RATE))
   render = lambda latents: edit_lib.render(editor.tokenizer, editor.decode, wave, latents, span, (f0, f1),
                                            editor.margin_frames(fade), fade, seed, recording.gain)
-  fills = {"reconstruction": render(recording.latents)}
+  wanted, out = set(fills), {}
+  if "reconstruction" in wanted:
+    out["reconstruction"] = render(recording.latents)
   length = span.end - span.start
-  noise = baselines.envelope_vocoder(wave[span.start:span.end], editor.frame_rate, recording.latents.shape[1])
-  fills["envelope_noise"] = splice.splice(wave, noise.astype(np.float32), span.start, span.end, fade,
+  if "envelope_noise" in wanted:
+    noise = baselines.envelope_vocoder(wave[span.start:span.end], editor.frame_rate, recording.latents.shape[1])
+    out["envelope_noise"] = splice.splice(wave, noise.astype(np.float32), span.start, span.end, fade,
                                           generated_offset=span.start)
-  if span.start >= length:
-    fills["loop"] = splice.splice(wave, wave[span.start - length:span.start], span.start, span.end, fade,
-                                  generated_offset=span.start)
-  found = retrieval.best_fill([recording.latents], recording.latents, f0, f1, context_frames, self_source=0)
+  if "loop" in wanted and span.start >= length:
+    out["loop"] = splice.splice(wave, wave[span.start - length:span.start], span.start, span.end, fade,
+                                generated_offset=span.start)
+  found = (retrieval.best_fill([recording.latents], recording.latents, f0, f1, context_frames, self_source=0)
+           if "retrieval" in wanted else None)
   if found is not None:
     latents = recording.latents.copy()
     latents[f0:f1] = found[0]
-    fills["retrieval"] = render(latents)
-  return fills
+    out["retrieval"] = render(latents)
+  return out
 
 
 def score_fill(original: np.ndarray, filled: np.ndarray, start: int, end: int, trim: int, seam_half: int
@@ -94,13 +99,13 @@ def score_fill(original: np.ndarray, filled: np.ndarray, start: int, end: int, t
 
 def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, starts_s: Sequence[float] = (10.0, 30.0, 50.0),
              span_seconds: float = 2.0, trim_seconds: float = 0.1, seam_seconds: float = 0.1,
-             context_seconds: float = 0.5, seed: int = 0, edit_settings: Mapping[str, Any] | None = None,
+             seed: int = 0, edit_settings: Mapping[str, Any] | None = None,
              fills: Sequence[str] = FILLS) -> list[dict[str, Any]]:
   """One row per (span, fill): recording, start_s, fill and the scores (module docstring). `edit_settings`
   go to every `Editor.edit` call (guidance, action guidance, start level, ...)."""
   settings = dict(edit_settings or {})
   trim, seam_half = int(round(trim_seconds * SAMPLE_RATE)), int(round(seam_seconds * SAMPLE_RATE))
-  context_frames = max(1, int(round(context_seconds * editor.frame_rate)))
+  context_frames = requests.run_retrieval_context_frames(editor.edit_defaults, editor.frame_rate)
   prepared = {name: editor.prepare(wave, name) for name, wave in recordings.items()}
   cases = span_cases({k: len(r.wave) / SAMPLE_RATE for k, r in prepared.items()}, starts_s, span_seconds)
   rng = np.random.default_rng(seed)
@@ -109,8 +114,8 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
     recording = prepared[case.recording]
     span = editor.plan_span(len(recording.wave), case.start_s, case.end_s)
     requested = rng.integers(0, editor.num_actions, span.num_steps)
-    filled = (baseline_fills(editor, recording, case.start_s, case.end_s, context_frames, seed + index)
-              if set(fills) & set(BASELINES) else {})
+    filled = baseline_fills(editor, recording, case.start_s, case.end_s, context_frames, seed + index,
+                            [f for f in fills if f in BASELINES])
     extra: dict[str, dict[str, float]] = {}
     if "resample" in fills:
       filled["resample"] = editor.edit(recording, case.start_s, case.end_s, resample=True, seed=seed + index,
@@ -140,3 +145,20 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     out[fill]["level_db_max_abs"] = float(np.nanmax([abs(r["level_db"]) for r in mine]))
     out[fill]["spans"] = len(mine)
   return out
+
+
+def span_panels(editor: edit_lib.Editor, wave: np.ndarray, start_s: float, end_s: float,
+                edits: Mapping[str, Mapping[str, Any]], context_seconds: float = 0.5, seed: int = 0
+                ) -> dict[str, np.ndarray]:
+  """Audio to look at: the original, the reconstruction and one edit per entry of `edits` (label -> `Editor.edit`
+  keywords, e.g. {"resample": dict(resample=True), "random actions": dict(actions=[...])}), each cut to the
+  span with `context_seconds` either side (`plots.stft_figure` draws them side by side)."""
+  recording = editor.prepare(wave)
+  fills = {"original": recording.wave,
+           "reconstruction": baseline_fills(editor, recording, start_s, end_s, 1, seed, ["reconstruction"])[
+               "reconstruction"]}
+  for label, request in edits.items():
+    fills[label] = editor.edit(recording, start_s, end_s, seed=seed, **request).wave
+  a = max(0, int(round((start_s - context_seconds) * SAMPLE_RATE)))
+  b = int(round((end_s + context_seconds) * SAMPLE_RATE))
+  return {label: filled[a:b] for label, filled in fills.items()}

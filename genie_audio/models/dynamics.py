@@ -134,14 +134,15 @@ def dynamics_from_config(model: ml_collections.ConfigDict, latent_dim: int, num_
 
 def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax.Array, actions_BT: jax.Array,
                   rng: jax.Array, *, drop_prob: float = 0.1, mask_BT: jax.Array | None = None,
-                  step_mean_weight: float = 0.0, frames_per_action: int = 1,
+                  step_mean_weight: float = 0.0, frames_per_action: int = 1, time_power: float = 1.0,
                   **mask_kwargs: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Flow-matching MSE on the masked frames of a batch of latent windows: returns (loss, metrics).
 
   `model_apply` is `DynamicsModel.apply` (bound to a model, e.g. `model.apply`) and `params` the variables
   dict it takes first ({'params': ...}). The edit mask is `mask_BT` if given, else drawn by
   `spans.sample_edit_mask(rng, B, T, **mask_kwargs)`; every sample's actions are replaced by the null action
-  with probability `drop_prob` (classifier-free guidance). Jit with drop_prob and mask_kwargs static.
+  with probability `drop_prob` (classifier-free guidance). Diffusion times are u^time_power, u ~ U[0, 1] (> 1:
+  more training at low noise, where the fine detail is decided). Jit with drop_prob and mask_kwargs static.
 
   `step_mean_weight` > 0 adds that weight times the same error on each action step's mean over its
   `frames_per_action` frames (`step_mean_error`): the actions say how a step moves, which its mean carries, while
@@ -153,7 +154,7 @@ def dynamics_loss(model_apply: Callable[..., Any], params: Any, latents_BTC: jax
   if mask_BT is None:
     mask_BT = spans.sample_edit_mask(k_mask, B, T, **mask_kwargs)
   actions_BT = spans.drop_actions(k_drop, actions_BT, drop_prob, NULL_ACTION)
-  t_B = flow.sample_time(k_t, B)
+  t_B = flow.sample_time(k_t, B, time_power)
   noise_BTC = jax.random.normal(k_noise, latents_BTC.shape, jnp.float32)
   v_BTC, aux = model_apply(params, latents_BTC.astype(jnp.float32), noise_BTC, t_B, mask_BT, actions_BT)
   loss = flow.flow_matching_loss(v_BTC, aux["v_target"], mask_BT)

@@ -14,6 +14,7 @@ Loss (`models.dynamics.dynamics_loss`): flow matching on the frames of a random 
 Evaluation (`genie_audio.eval.dynamics_eval`): in-painting error, action accuracy per guidance scale versus
 chance, and (in `report`, or in training with `eval.audio_in_training`) seam distances of decoded edits, whose
 audio (one window: original, edits per guidance scale, unedited re-generation) training logs to TensorBoard.
+`report` adds `edit_music` (`genie_audio.eval.edit_music`): is the span an edit writes music, on the audio.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from genie_audio.data import action_labels
+from genie_audio import codec
+from genie_audio.data import action_labels, manifest
 from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import requests
+from genie_audio.editing.edit import Editor
+from genie_audio.eval import edit_music
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
 from genie_audio.models import spans
 from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
@@ -89,6 +93,10 @@ class DynamicsTask(Task):
       _fail("cfg_drop_prob", config.cfg_drop_prob, "must be in [0, 1)")
     if config.get("step_mean_weight", 0.0) < 0:
       _fail("step_mean_weight", config.step_mean_weight, "must be >= 0")
+    if config.get("time_power", 1.0) <= 0:
+      _fail("time_power", config.time_power, "must be > 0 (1 = uniform diffusion times)")
+    if not 0 < config.edit.get("start_t", 1.0) <= 1:
+      _fail("edit.start_t", config.edit.start_t, "must be in (0, 1] (1 = start from pure noise)")
     if config.edit.num_steps < 1:
       _fail("edit.num_steps", config.edit.num_steps, "must be >= 1")
     if not 0 < config.eval.span_fraction < 1:
@@ -192,6 +200,7 @@ class DynamicsTask(Task):
     loss, metrics = dynamics_loss(self.model.apply, {"params": params}, batch["latents"], batch["actions"], rng,
                                   drop_prob=self.config.cfg_drop_prob,
                                   step_mean_weight=self.config.get("step_mean_weight", 0.0),
+                                  time_power=self.config.get("time_power", 1.0),
                                   frames_per_action=self.frames_per_action, **self.config.mask)
     return loss, metrics, {}
 
@@ -238,12 +247,10 @@ class DynamicsTask(Task):
     scale. Runs over `config.eval.report_windows` windows (more than training's periodic evaluation uses, so
     the accuracies are tighter).
     """
-    if audio_paths:
-      raise ValueError("the dynamics stage is evaluated on its LAM's validation latents, not on audio files; "
-                       "edit a file with python launch/edit.py")
     evaluator = self.evaluator(self.config.eval.get("report_windows"), method, action_guidance)
     params = jax.device_put(ema_params if ema_params is not None else params)
     m = evaluator(params, audio=True, num_steps=steps, seed=seed)
+    music = self.music_report(params, audio_paths, steps, seed, action_guidance)
     headline = float(self.config.edit.guidance_scale)
     per_guidance = {f"{g:g}": {"action_accuracy": m[f"action_accuracy_g{g:g}"],
                                "level_move_r": m[f"level_move_r_g{g:g}"],
@@ -263,4 +270,32 @@ class DynamicsTask(Task):
             "per_guidance": per_guidance,
             "eval_windows": len(w.latents), "audio_windows": min(self.config.eval.audio_windows, len(w.latents)),
             "span_seconds": w.span_steps * self.frames_per_action / self.lam_config.data.frame_rate,
-            "inpaint_steps": int(steps or self.config.edit.num_steps), "method": evaluator.config.edit.method}
+            "inpaint_steps": int(steps or self.config.edit.num_steps), "method": evaluator.config.edit.method,
+            "start_t": requests.run_start_t(self.config.edit), "edit_music": music}
+
+  def editor(self, params: PyTree) -> Editor:
+    """The editor of these params with the run's LAM and tokenizer (what launch/edit.py loads from disk)."""
+    return Editor(trained_run.TrainedRun(str(self.workdir or ""), self.config, self.model, params, 0), self.lam,
+                  self.tokenizer)
+
+  def music_report(self, params: PyTree, audio_paths: list[str] | None, steps: int | None, seed: int | None,
+                   action_guidance: float | None) -> dict[str, Any]:
+    """Edits that are music (`eval.edit_music`): span measures of resample and random-action edits through the
+    editor, beside the reconstruction, envelope noise, loop and retrieval fills of the same spans, on the
+    validation recordings and (`audio_paths`, e.g. music unlike the corpus) on the given files; per fill, the
+    mean over the spans."""
+    e = self.config.eval
+    dataset_dir = self.tokenizer.config.data.dataset_dir
+    sets = {"validation": {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
+                           for r in manifest.load_split(dataset_dir, e.split)}}
+    if audio_paths:
+      sets["audio"] = {Path(p).name: codec.load_audio(p) for p in audio_paths}
+    settings = {k: v for k, v in dict(num_steps=steps, action_guidance=action_guidance).items() if v is not None}
+    editor = self.editor(params)
+    found = {}
+    for name, waves in sets.items():
+      rows = edit_music.evaluate(editor, waves, starts_s=tuple(e.get("music_starts_s", (10.0, 30.0, 50.0))),
+                                 span_seconds=float(e.get("music_span_seconds", 2.0)),
+                                 seed=e.seed if seed is None else int(seed), edit_settings=settings)
+      found[name] = edit_music.summarise(rows)
+    return found

@@ -64,6 +64,9 @@ def dynamics_config(lam_workdir: str | Path, **overrides) -> ml_collections.Conf
   # Unguided by default: the LAM's gradient in the sampler doubles what every edit and evaluation compiles; the
   # tests of action guidance ask for it.
   config.edit.action_guidance = 0.0
+  # 3 s fake recordings: one 0.6 s span at 1 s for the music report, a retrieval context that leaves room.
+  config.edit.retrieval_context_seconds = 0.1
+  config.eval.update(dict(music_starts_s=(1.0,), music_span_seconds=0.6))
   config.eval.update(dict(num_windows=4, report_windows=4, batch_size=4, audio_windows=2,
                           guidance_scales=(1.0, 2.0)))
   return override(config, **overrides)
