@@ -51,7 +51,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
       encoder_view="step_delta",
       # True: the decoder also gets every step's level (the training latents' first PC), issue 11's level_side arm.
       decoder_level_input=False,
-      # Attention kernel and block remat (README "Many devices and hosts"; defaults from benchmarks/memory.py).
+      # Attention kernel and block remat (docs/scale.md, "Many devices and hosts"; defaults from benchmarks/memory.py).
       attention="auto", remat="none",
       dtype="bfloat16"))
   c.loss_weighting = "none"     # "window_std": each channel's error over its variance in the window

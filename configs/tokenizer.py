@@ -4,8 +4,7 @@
     python launch/train.py --config configs/tokenizer.py --workdir runs/tokenizer                   # GPU size
     python launch/train.py --config configs/tokenizer.py:tiny --workdir runs/tok_tiny
         # CPU size, 3000 steps (~15 min on 2 cores): validation chroma similarity 0.90 (envelope vocoder 0.66,
-        # Opus at the latent's bitrate 0.95), mel distance 3.42 (2.28, 3.51); README "What the decoder's flow
-        # runs on"
+        # Opus at the latent's bitrate 0.95), mel distance 3.42 (2.28, 3.51); docs/tokenizer.md
 
 Progressive training on longer crops (1 s -> 2 s -> 5 s), starting from the previous run's params and
 tuning only the middle (lowest-rate) layers of the decoder:
@@ -43,7 +42,7 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
       num_clips=16, clip_seconds=2.0,   # fixed validation crops, chosen deterministically
       sampler_steps=25, method="euler", seed=0,
       chunk_seconds=2.0, overlap_seconds=0.25))  # whole-file decoding (launch/evaluate.py --audio)
-  # Attention kernel and block remat (README "Many devices and hosts"; defaults from benchmarks/memory.py).
+  # Attention kernel and block remat (docs/scale.md, "Many devices and hosts"; defaults from benchmarks/memory.py).
   c.model.attention = "auto"
   c.model.remat = "none"
   if tiny:  # CPU size: 3000 steps take ~12 minutes on 2 cores

@@ -3,7 +3,7 @@
   python launch/app.py --workdir runs/demo/dynamics [--host 127.0.0.1] [--port 7860] [--cache-dir DIR]
 
 Open http://127.0.0.1:7860: open a recording, select a span, edit or continue it, listen, keep, download
-(README, "The editor in the browser"). The edit is also an API endpoint, `/edit`, for `gradio_client`.
+(README, "Editing"; docs/editing.md, "The browser app"). The edit is also an API endpoint, `/edit`, for `gradio_client`.
 Nothing is fetched from the internet (no share link, no analytics).
 """
 
