@@ -16,7 +16,7 @@ import json
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -49,10 +49,13 @@ class QualityModel:
   classifier: Any
   settings: Settings
   report: dict = dataclasses.field(default_factory=dict)  # what training measured, kept for the record
+  # (samples, rate, cut_s) -> (cuts, features). Only the library's own features can be saved (the file records
+  # their version); another function is for experiments that compare feature sets.
+  features: Callable[..., np.ndarray] = quality_features.cut_features
 
   def cut_probabilities(self, samples: np.ndarray) -> np.ndarray:
     """Smoothed probability per cut that a prepared (16 kHz mono) recording's cut is usable."""
-    features = quality_features.cut_features(samples, SAMPLE_RATE, self.settings.cut_s)
+    features = self.features(samples, SAMPLE_RATE, self.settings.cut_s)
     return smooth(self.classifier.predict_proba(features)[:, 1], self.settings.sigma_cuts)
 
   def score(self, samples: np.ndarray) -> float:
@@ -70,6 +73,9 @@ def smooth(probabilities: np.ndarray, sigma_cuts: float) -> np.ndarray:
 
 
 def save(model: QualityModel, path: str | os.PathLike) -> None:
+  if model.features is not quality_features.cut_features:
+    raise ValueError(f"only a model of the library's quality features can be saved (version "
+                     f"{quality_features.FEATURE_VERSION}); this one computes {model.features.__name__}")
   header = {"feature_version": quality_features.FEATURE_VERSION, "settings": dataclasses.asdict(model.settings),
             "feature_names": quality_features.feature_names(), "report": model.report}
   Path(path).parent.mkdir(parents=True, exist_ok=True)

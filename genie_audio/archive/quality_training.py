@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import tqdm
@@ -27,6 +27,7 @@ class _FeatureJob:
   cut_s: float
   synth_negatives: bool
   seed: int
+  features: Callable[..., np.ndarray]
 
 
 def _recording_features(job: _FeatureJob, item: tuple[int, int, quality.AudioInput]) -> dict:
@@ -36,7 +37,7 @@ def _recording_features(job: _FeatureJob, item: tuple[int, int, quality.AudioInp
     samples = source.load()
   except audio.BadAudioError as e:
     return {"name": source.name, "error": e.reason, "units": []}
-  features = quality_features.cut_features(samples, cut_s=job.cut_s)
+  features = job.features(samples, SAMPLE_RATE, job.cut_s)
   units = [(GOOD if label else BAD, label, features)]
   if job.synth_negatives and label == 1:
     # One bad cut per good cut: a copy whose consecutive blocks of cuts each carry another degradation.
@@ -45,7 +46,7 @@ def _recording_features(job: _FeatureJob, item: tuple[int, int, quality.AudioInp
     blocks = [(cuts[b[0]][0], cuts[b[-1]][1])
               for b in np.array_split(np.arange(len(cuts)), min(len(cuts), len(degrade.DEGRADATIONS)))]
     copy, kinds = degrade.mixed_copy(samples, blocks, job.seed, group)
-    copy_features = quality_features.cut_features(copy, cut_s=job.cut_s)
+    copy_features = job.features(copy, SAMPLE_RATE, job.cut_s)
     for block, kind in zip(np.array_split(copy_features, len(blocks)), kinds):
       units.append((kind, 0, block))
   return {"name": source.name, "error": None, "units": units}
@@ -63,11 +64,13 @@ class CutTable:
 
 
 def build_table(good: Sequence[quality.AudioInput], bad: Sequence[quality.AudioInput] | None, cut_s: float,
-                seed: int = 0, workers: int = 1, progress: bool = True) -> CutTable:
+                seed: int = 0, workers: int = 1, progress: bool = True,
+                features: Callable[..., np.ndarray] = quality_features.cut_features) -> CutTable:
   """Features of every cut. `bad=None` makes the bad class from one copy of each good recording whose blocks
-  of cuts carry the degradations of degrade.DEGRADATIONS in turn; each block counts as a bad recording."""
+  of cuts carry the degradations of degrade.DEGRADATIONS in turn; each block counts as a bad recording.
+  `features` (samples, rate, cut_s) -> (cuts, columns) is a module-level function (workers pickle it)."""
   items = [(g, 1, s) for g, s in enumerate(good)] + [(len(good) + b, 0, s) for b, s in enumerate(bad or [])]
-  job = _FeatureJob(cut_s, bad is None, seed)
+  job = _FeatureJob(cut_s, bad is None, seed, features)
   rows, labels, groups, units, kinds = [], [], [], [], []
   results = parallel.ordered_map(_recording_features, items, workers, context=job)
   for (group, _, _), result in zip(items, tqdm.tqdm(results, total=len(items), desc="features", unit="file",
@@ -142,9 +145,11 @@ def cross_validate(table: CutTable, settings: quality.Settings, trees: int, seed
 
 def train(good: Sequence[quality.AudioInput], bad: Sequence[quality.AudioInput] | None,
           settings: quality.Settings = quality.Settings(), trees: int = 200, seed: int = 0, folds: int = 5,
-          workers: int = 1, progress: bool = True) -> quality.QualityModel:
-  """Cross-validates, then fits on every cut. `bad=None` makes synthetic negatives from `good`."""
-  table = build_table(good, bad, settings.cut_s, seed, workers, progress)
+          workers: int = 1, progress: bool = True,
+          features: Callable[..., np.ndarray] = quality_features.cut_features) -> quality.QualityModel:
+  """Cross-validates, then fits on every cut. `bad=None` makes synthetic negatives from `good`; `features`
+  replaces the library's cut features (experiments only: such a model cannot be saved)."""
+  table = build_table(good, bad, settings.cut_s, seed, workers, progress, features)
   report = {
       "cuts": {GOOD: int(np.sum(table.labels == 1)), BAD: int(np.sum(table.labels == 0))},
       "recordings": {GOOD: table.unit_kinds.count(GOOD), BAD: len(table.unit_kinds) - table.unit_kinds.count(GOOD)},
@@ -153,4 +158,4 @@ def train(good: Sequence[quality.AudioInput], bad: Sequence[quality.AudioInput] 
       "cross_validation": cross_validate(table, settings, trees, seed, folds, workers),
   }
   classifier = make_classifier(trees, seed, workers).fit(table.features, table.labels)
-  return quality.QualityModel(classifier, settings, report)
+  return quality.QualityModel(classifier, settings, report, features)
