@@ -250,6 +250,32 @@ for g in GUIDANCE_SCALES or editor.dynamics.config.eval.guidance_scales:
 unedited = editor.edit(song, START, END, resample=True, seed=0).wave
 rows.append("| unedited (own actions) | {:.2f} | {:.3f} |".format(*scores(unedited, before.codes[s0:s1])))
 display(Markdown("\\n".join(rows) + f"\\n\\nchance: {1 / editor.num_actions:.2f}"))'''),
+    ("md", "## Is the span music?\nAn edit can follow the requested loudness moves and still be noise under the "
+           "music's envelope. Look at the spectrograms (harmonic lines are notes) and at the span measures: "
+           "tonality (1 - chroma entropy: ~0.05 for noise, ~0.2 for the demo's music) and harmony (centred "
+           "chroma cosine with the original span), beside the fills that bound them: the tokenizer's "
+           "reconstruction (ceiling), envelope noise (no pitch: the floor), the bars before pasted in (loop) and "
+           "the best-matching passage of the recording (retrieval). `start_t` below 1 starts the edit from that "
+           "passage noised part way."),
+    ("code", '''\
+from genie_audio.eval import edit_music
+
+START_T = None              # None: the run's config.edit.start_t; 1 = from pure noise
+edits = {"resample": dict(resample=True, start_t=START_T),
+         "requested actions": dict(actions=requested, start_t=START_T)}
+panels = edit_music.span_panels(editor, song, START, END, edits)
+display(plots.stft_figure(panels, max_hz=4000.0, panel_width=3.2,
+                          title=f"{START:.2f}-{END:.2f} s, with 0.5 s each side"))
+prepared = editor.prepare(song)
+context = max(1, int(round(0.5 * editor.frame_rate)))
+fills = edit_music.baseline_fills(editor, prepared, START, END, context)
+fills.update({name: editor.edit(prepared, START, END, seed=0, **request).wave for name, request in edits.items()})
+trim = min(int(0.1 * SAMPLE_RATE), (end - start) // 4)
+rows = ["| fill | tonality | harmony | level (dB) |", "|---|---|---|---|"]
+for name, filled in fills.items():
+  s = edit_music.score_fill(song, filled, start, end, trim, half)
+  rows.append(f"| {name} | {s['tonality']:.3f} | {s['harmony']:.2f} | {s['level_db']:+.1f} |")
+display(Markdown("\\n".join(rows)))'''),
 ]
 
 NOTEBOOKS = {"tokenizer": TOKENIZER, "actions": ACTIONS, "editing": EDITING}

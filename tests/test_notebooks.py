@@ -52,7 +52,7 @@ def outputs(nb: nbformat.NotebookNode, kind: str) -> list:
 EXPECTED = {
     "tokenizer": (3, 4, "| sampler steps | mel distance |"),
     "actions": (3, 2, "| action | steps | share |"),
-    "editing": (2, 2, "| guidance | action accuracy | seam mel distance |"),
+    "editing": (3, 2, "| fill | tonality | harmony | level (dB) |"),
 }
 
 

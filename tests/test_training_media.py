@@ -1,5 +1,5 @@
 """What training logs to TensorBoard beside scalars, on the tiny pipeline's runs: the LAM's action-timeline
-figure (with params sharded over a mesh, as in training) and the dynamics model's edit audio."""
+figure (with params sharded over a mesh, as in training) and the dynamics model's edit audio and spectrograms."""
 
 import jax
 import numpy as np
@@ -37,6 +37,8 @@ def test_dynamics_evaluation_with_audio_returns_the_edits(pipeline_runs):
   metrics, media = task.evaluate(params, ema_params, step=2)
   assert np.isfinite(metrics["eval/dyn/seam_mel_distance_unedited"])
   names = {"original", "reconstruction", "unedited", "g1", "g2", "g4"}  # g4: the edit default, added
+  figure = media.pop("eval/dyn/span_spectrograms")  # one edited validation span: is it music?
+  assert [ax.get_title() for ax in figure.axes[:4]] == ["original", "reconstruction", "resample", "random actions"]
   assert set(media) == {f"eval/dyn/audio_{n}" for n in names}
   original = media["eval/dyn/audio_original"]
   assert all(wave.shape == original.shape and wave.dtype == np.float32 for wave in media.values())

@@ -30,13 +30,15 @@ import grain
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 from genie_audio import codec
 from genie_audio.data import action_labels, manifest
+from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import requests
 from genie_audio.editing.edit import Editor
-from genie_audio.eval import edit_music
+from genie_audio.eval import edit_music, plots
 from genie_audio.eval.dynamics_eval import DynamicsEvaluator
 from genie_audio.models import spans
 from genie_audio.models.dynamics import dynamics_from_config, dynamics_loss
@@ -233,9 +235,29 @@ class DynamicsTask(Task):
       log.warning("dynamics evaluation skipped: %s", e)
       return {}, {}
     audio = self.config.eval.audio_in_training
-    metrics = evaluator(ema_params if ema_params is not None else params, audio=audio)
-    # With audio: the first window's original, edits and re-generations, as TensorBoard audio.
-    return {f"eval/dyn/{k}": v for k, v in metrics.items()}, (dict(evaluator.audio_samples) if audio else {})
+    params = ema_params if ema_params is not None else params
+    metrics = evaluator(params, audio=audio)
+    if not audio:
+      return {f"eval/dyn/{k}": v for k, v in metrics.items()}, {}
+    # The first window's original, edits and re-generations as TensorBoard audio, and spectrograms of one edited
+    # validation span (original / reconstruction / resample / random actions): harmonic lines are notes.
+    return {f"eval/dyn/{k}": v for k, v in metrics.items()}, {**evaluator.audio_samples,
+                                                              "eval/dyn/span_spectrograms": self.span_figure(params)}
+
+  def span_figure(self, params: PyTree) -> Any:
+    """Spectrograms of the first music span of the first validation recording, edited with these params."""
+    e, editor = self.config.eval, self.editor(params)
+    dataset_dir = self.tokenizer.config.data.dataset_dir
+    wave = codec.load_audio(str(manifest.shard_path(dataset_dir, manifest.load_split(dataset_dir, e.split)[0])))
+    span_s = float(e.get("music_span_seconds", 2.0))
+    case = edit_music.span_cases({"wave": len(wave) / SAMPLE_RATE}, tuple(e.get("music_starts_s", (10.0,))), span_s)
+    start_s = case[0].start_s if case else 0.0
+    end_s = min(start_s + span_s, len(wave) / SAMPLE_RATE)
+    steps = editor.plan_span(len(wave), start_s, end_s).num_steps
+    random = np.random.default_rng(e.seed).integers(0, editor.num_actions, steps).tolist()
+    panels = edit_music.span_panels(editor, wave, start_s, end_s,
+                                    {"resample": dict(resample=True), "random actions": dict(actions=random)})
+    return plots.stft_figure(panels, max_hz=4000.0, panel_width=3.2, title=f"{start_s:g}-{end_s:g} s edited")
 
   def report(self, params: PyTree, ema_params: PyTree | None, audio_paths: list[str] | None = None, *,
              steps: int | None = None, method: str | None = None, seed: int | None = None,
