@@ -62,7 +62,8 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   # surroundings best match the span's, over retrieval_context_seconds each side) noised to it. README, docs/editing.md.
   c.edit = ml_collections.ConfigDict(dict(num_steps=32, guidance_scale=2.0, guidance_max_t=0.5, method="euler",
                                           crossfade_seconds=0.05, margin_seconds=0.25, action_guidance=3.0,
-                                          start_t=1.0, retrieval_context_seconds=0.5))
+                                          start_t=1.0, retrieval_context_seconds=0.5, retrieval_match="chroma",
+                                          level_match=False))
   c.eval = ml_collections.ConfigDict(dict(
       split="validation", num_windows=64, batch_size=16, seed=1234,
       report_windows=256,           # launch/evaluate.py: more windows, tighter accuracies than in training

@@ -40,6 +40,12 @@ _UNLIKE = flags.DEFINE_bool("unlike", True, "Also score pieces unlike the corpus
 _FIGURE = flags.DEFINE_string("figure", None, "PNG: spectrograms of the first validation span's fills.")
 _OUTPUT = flags.DEFINE_string("output", None, "JSON: every row and the summaries.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the requests and the edits' noise.")
+_MATCH = flags.DEFINE_enum("retrieval_match", None, ["chroma", "latents"], "What the retrieval fill matches "
+                           "contexts on (default: the run's config.edit.retrieval_match).")
+_LEVEL_MATCH = flags.DEFINE_bool("level_match", None, "Take the decoder's level error, measured on the context "
+                                  "margins, out of every decode (default: the run's config.edit.level_match).")
+_CONTEXT = flags.DEFINE_float("retrieval_context", None, "Seconds of context each side the retrieval fill matches "
+                              "(default: the run's).")
 
 COLUMNS = ("tonality", "harmony", "level_db", "level_db_max_abs", "seam", "accuracy", "spans")
 
@@ -74,20 +80,18 @@ def arm_settings(start_t: float) -> dict:
 
 
 def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: float, path: str) -> None:
-  """original / reconstruction / resample (pure noise start and the first retrieval start) / random actions,
+  """original / reconstruction / resample (from each start level) / random actions (the lowest start level),
   0.5 s either side of the span."""
-  fills = edit_music.baseline_fills(editor, editor.prepare(wave), start_s, end_s, int(0.5 * editor.frame_rate))
-  panels = {"original": wave, "reconstruction": fills["reconstruction"]}
+  edits = {}
   for start_t in sorted(map(float, _START_T.value), reverse=True):
     label = "noise start" if start_t == 1 else f"retrieval start t={start_t:g}"
-    panels[f"resample ({label})"] = editor.edit(wave, start_s, end_s, resample=True, **arm_settings(start_t)).wave
-  rng = np.random.default_rng(_SEED.value)
+    edits[f"resample ({label})"] = dict(resample=True, **arm_settings(start_t))
   steps = editor.plan_span(len(wave), start_s, end_s).num_steps
-  best = min(map(float, _START_T.value))
-  panels[f"random actions (t={best:g})"] = editor.edit(wave, start_s, end_s, actions=rng.integers(
-      0, editor.num_actions, steps).tolist(), **arm_settings(best)).wave
-  a, b = int((start_s - 0.5) * SAMPLE_RATE), int((end_s + 0.5) * SAMPLE_RATE)
-  figure = plots.stft_figure({k: v[a:b] for k, v in panels.items()}, max_hz=4000.0, panel_width=3.2,
+  lowest = min(map(float, _START_T.value))
+  random = np.random.default_rng(_SEED.value).integers(0, editor.num_actions, steps).tolist()
+  edits[f"random actions (t={lowest:g})"] = dict(actions=random, **arm_settings(lowest))
+  panels = edit_music.span_panels(editor, wave, start_s, end_s, edits, seed=_SEED.value)
+  figure = plots.stft_figure(panels, max_hz=4000.0, panel_width=3.2,
                              title=f"{start_s:g}-{end_s:g} s edited (0.5 s of context each side)")
   figure.savefig(path, dpi=80)
   print(f"wrote {path}", flush=True)
@@ -96,6 +100,13 @@ def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: 
 def main(argv):
   del argv
   editor = Editor.load(_WORKDIR.value)
+  with editor.edit_defaults.unlocked():  # the retrieval arms: the run's own settings otherwise
+    if _MATCH.value:
+      editor.edit_defaults.retrieval_match = _MATCH.value
+    if _CONTEXT.value:
+      editor.edit_defaults.retrieval_context_seconds = _CONTEXT.value
+    if _LEVEL_MATCH.value is not None:
+      editor.edit_defaults.level_match = _LEVEL_MATCH.value
   sets = {"validation": validation_waves(_WORKDIR.value)}
   if _UNLIKE.value:
     sets["unlike the corpus"] = unlike_the_corpus()

@@ -267,8 +267,7 @@ panels = edit_music.span_panels(editor, song, START, END, edits)
 display(plots.stft_figure(panels, max_hz=4000.0, panel_width=3.2,
                           title=f"{START:.2f}-{END:.2f} s, with 0.5 s each side"))
 prepared = editor.prepare(song)
-context = max(1, int(round(0.5 * editor.frame_rate)))
-fills = edit_music.baseline_fills(editor, prepared, START, END, context)
+fills = edit_music.baseline_fills(editor, prepared, START, END)
 fills.update({name: editor.edit(prepared, START, END, seed=0, **request).wave for name, request in edits.items()})
 trim = min(int(0.1 * SAMPLE_RATE), (end - start) // 4)
 rows = ["| fill | tonality | harmony | level (dB) |", "|---|---|---|---|"]

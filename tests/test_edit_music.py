@@ -61,7 +61,7 @@ def test_a_start_level_outside_0_1_is_refused(editor, song, start_t):
 
 def test_baseline_fills_replace_the_span_only(editor, song):
   start, end, length = 16000, int(1.6 * 16000), int(0.6 * 16000)
-  fills = edit_music.baseline_fills(editor, editor.prepare(song), 1.0, 1.6, context_frames=5)
+  fills = edit_music.baseline_fills(editor, editor.prepare(song), 1.0, 1.6)
   assert set(fills) == set(edit_music.BASELINES)
   for name, filled in fills.items():
     np.testing.assert_array_equal(filled[:start], song[:start], err_msg=name)

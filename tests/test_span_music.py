@@ -66,6 +66,17 @@ def test_retrieval_finds_the_planted_passage_and_never_the_span_itself():
   assert retrieval.best_fill([target[:60]], target[:60], 20, 40, 20, self_source=0) is None
 
 
+def test_retrieval_can_match_on_other_features_and_fill_from_the_latents():
+  rng = np.random.default_rng(2)
+  latents, features = rng.normal(size=(400, 4)), rng.normal(size=(400, 3))
+  features[300:360] = features[100:160]  # the notes around frames 120-140 come back around 320-340
+  target = features.copy()
+  target[120:140] = 0.0
+  fill, match = retrieval.best_fill([latents], latents, 120, 140, 20, self_source=0, features=([target], target))
+  assert match.start == 320
+  np.testing.assert_array_equal(fill, latents[320:340].astype(np.float32))
+
+
 def test_context_distances_are_zero_where_the_context_repeats():
   source = np.random.default_rng(1).normal(size=(300, 3))
   d = retrieval.context_distances(source, source[100:110], source[140:150], 30)

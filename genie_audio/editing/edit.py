@@ -43,6 +43,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from genie_audio.data import spectra
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import actions as actions_lib
 from genie_audio.editing import retrieval
@@ -50,7 +51,7 @@ from genie_audio.editing.render import encode_at_training_level, make_inpaint_fn
 from genie_audio.editing.requests import (EditError, EditResult, PreparedRecording, SamplerSettings, Span, Timeline,
                                           check_seeds, check_span_seconds, check_wave, decode_settings,
                                           run_action_guidance, run_guidance_max_t, run_retrieval_context_frames,
-                                          run_start_t)
+                                          run_level_match, run_retrieval_match, run_start_t)
 from genie_audio.editing.windows import plan_windows, plan_windows_backward
 from genie_audio.models.dynamics import NULL_ACTION
 from genie_audio.runs import trained_run
@@ -192,16 +193,32 @@ class Editor:
       z_BTC[:, p0:p1] = np.asarray(out)[:, p0 - w0:p1 - w0]
     return z_BTC
 
-  def retrieval_start(self, latents_TC: np.ndarray, f0: int, f1: int, settings: SamplerSettings
+  def retrieval_fill(self, latents_TC: np.ndarray, f0: int, f1: int, wave: np.ndarray | None = None,
+                     wave_offset_frames: int = 0) -> tuple[np.ndarray, retrieval.Match] | None:
+    """(latent frames (f1 - f0, C), where they start) of the passage elsewhere in the recording whose
+    surroundings best match those of frames [f0, f1) (`editing.retrieval`), over the run's
+    `edit.retrieval_context_seconds` each side; None when the recording has no room for one. Contexts are
+    compared on the chroma of `wave` (the audio under latent frames from `wave_offset_frames` on; frames
+    without audio count as silence) or, with `edit.retrieval_match="latents"` or no wave, on the latents."""
+    context = run_retrieval_context_frames(self.edit_defaults, self.frame_rate)
+    features = None
+    if wave is not None and run_retrieval_match(self.edit_defaults) == "chroma":
+      chroma_TF = spectra.frame_chroma(wave, self.stride, SAMPLE_RATE)
+      features_TF = np.zeros((len(latents_TC), chroma_TF.shape[1]))
+      count = max(0, min(len(chroma_TF), len(latents_TC) - wave_offset_frames))
+      features_TF[wave_offset_frames:wave_offset_frames + count] = chroma_TF[:count]
+      features = ([features_TF], features_TF)
+    return retrieval.best_fill([latents_TC], latents_TC, f0, f1, context, self_source=0, features=features)
+
+  def retrieval_start(self, latents_TC: np.ndarray, f0: int, f1: int, settings: SamplerSettings,
+                      wave: np.ndarray | None = None, wave_offset_frames: int = 0
                       ) -> tuple[np.ndarray | None, dict[str, Any]]:
     """(latents_TC with frames [f0, f1) replaced by the retrieval fill, what it used) when the request starts
-    part way (start_t < 1): the passage elsewhere in the recording whose surroundings best match the span's
-    (`editing.retrieval`). (None, ...) when it starts from noise, or when the recording has no such passage
-    (then the span starts from noise, and the info says so)."""
+    part way (start_t < 1; `retrieval_fill`). (None, ...) when it starts from noise, or when the recording has
+    no such passage (then the span starts from noise, and the info says so)."""
     if settings.start_t >= 1.0:
       return None, dict(start_t=1.0)
-    context = run_retrieval_context_frames(self.edit_defaults, self.frame_rate)
-    found = retrieval.best_fill([latents_TC], latents_TC, f0, f1, context, self_source=0)
+    found = self.retrieval_fill(latents_TC, f0, f1, wave, wave_offset_frames)
     if found is None:
       return None, dict(start_t=1.0, retrieval="no passage of the recording matches: started from noise")
     start_TC = np.array(latents_TC, np.float32)
@@ -212,6 +229,14 @@ class Editor:
     """Context frames decoded each side of the generated ones: the run's margin, and enough for the fade."""
     return max(1, int(round(self.edit_defaults.margin_seconds * self.frame_rate)), -(-fade // self.stride) + 1)
 
+  def render_span(self, base_T: np.ndarray, latents_TC: np.ndarray, span: Span, frames: tuple[int, int], fade: int,
+                  seed: int, gain: float) -> np.ndarray:
+    """`base_T` with [span.start, span.end) replaced by the decoding of latent frames [frames) (and the run's
+    margin of context frames each side), as every edit renders it (`render.render`, with the run's
+    `edit.level_match`)."""
+    return render(self.tokenizer, self.decode, base_T, latents_TC, span, frames, self.margin_frames(fade), fade,
+                  seed, gain, level_match=run_level_match(self.edit_defaults))
+
   def render_variations(self, recording: PreparedRecording, base_T: np.ndarray, z_BTC: np.ndarray, span: Span,
                         frames: tuple[int, int], fade: int, seeds: Sequence[int], info: dict[str, Any],
                         seconds: dict[str, float]) -> list[EditResult]:
@@ -219,8 +244,7 @@ class Editor:
     results = []
     for z_TC, seed in zip(z_BTC, seeds):
       clock = time.perf_counter()
-      wave = render(self.tokenizer, self.decode, base_T, z_TC, span, frames, self.margin_frames(fade), fade, seed,
-                    recording.gain)
+      wave = self.render_span(base_T, z_TC, span, frames, fade, seed, recording.gain)
       timing = dict(seconds, decode=time.perf_counter() - clock)
       results.append(EditResult(wave, dict(info, seed=seed, seconds={k: round(v, 4) for k, v in timing.items()})))
     return results
@@ -287,7 +311,7 @@ class Editor:
     f0, f1 = span.first_step * R, min(span.end_step * R, T)
     windows = plan_windows(T, self.window_frames, f0, f1, R)
     clock = time.perf_counter()
-    start_TC, start_info = self.retrieval_start(recording.latents, f0, f1, settings)
+    start_TC, start_info = self.retrieval_start(recording.latents, f0, f1, settings, recording.wave)
     z_BTC = self.inpaint_frames(recording.latents, actions_lib.frame_actions(new_codes, R, T), windows, seeds,
                                 settings, start_TC)
     seconds["inpaint"] = time.perf_counter() - clock
@@ -354,7 +378,8 @@ class Editor:
       base = np.concatenate([np.zeros(added, np.float32), original])
       span = Span(0, added + fade, 0, new_steps)
     clock = time.perf_counter()
-    start_TC, start_info = self.retrieval_start(latents, f0, f1, settings)  # times in the output's
+    offset = 0 if at == "end" else new_frames  # times in the output's
+    start_TC, start_info = self.retrieval_start(latents, f0, f1, settings, original, offset)
     z_BTC = self.inpaint_frames(latents, frame_actions, windows, seeds, settings, start_TC)
     timing["inpaint"] = time.perf_counter() - clock
     info = dict(at=at, added_s=added / SAMPLE_RATE, new_steps=new_steps,

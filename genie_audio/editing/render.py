@@ -78,16 +78,42 @@ def encode_at_training_level(tokenizer: trained_run.TrainedRun, wave: np.ndarray
   return encoded.latents, gain
 
 
+MAX_LEVEL_MATCH_DB = 12.0
+
+
+def margin_level_gain(original_T: np.ndarray, decoded_N: np.ndarray, offset: int, inner: tuple[int, int]) -> float:
+  """The gain that brings `decoded_N` (audio from sample `offset` of the recording on) to the original's level
+  where both are known: outside the re-generated samples `inner`, i.e. on the decoded context margins. 1 when
+  there is no margin or either side is silent; within +-MAX_LEVEL_MATCH_DB."""
+  positions = offset + np.arange(len(decoded_N))
+  known = ((positions < inner[0]) | (positions >= inner[1])) & (positions < len(original_T))
+  if not np.any(known):
+    return 1.0
+  reference = np.mean(np.square(np.asarray(original_T, np.float64)[positions[known]]))
+  decoded = np.mean(np.square(np.asarray(decoded_N, np.float64)[known]))
+  if reference <= 1e-12 or decoded <= 1e-12:
+    return 1.0
+  limit = 10.0 ** (MAX_LEVEL_MATCH_DB / 20.0)
+  return float(np.clip(np.sqrt(reference / decoded), 1.0 / limit, limit))
+
+
 def render(tokenizer: trained_run.TrainedRun, settings: DecodeSettings, original_T: np.ndarray, latents_TC: np.ndarray,
            span: Span, frames: tuple[int, int], margin_frames: int, fade: int, seed: int,
-           gain: float = 1.0) -> np.ndarray:
+           gain: float = 1.0, level_match: bool = False) -> np.ndarray:
   """Decodes latent frames [frames) plus `margin_frames` each side, divides them by the `gain` the latents
   were encoded at, and splices [span.start, span.end) of the result into `original_T`; every sample outside
-  the span is the original's."""
+  the span is the original's. With `level_match`, the decoded audio is first scaled by `margin_level_gain`:
+  the decoder's own level error, measured on the margins (audio both the original and the decode have), is
+  taken out of the re-generated frames too (the demo tokenizer renders everything ~3.5 dB quiet, most of it the
+  upper spectrum it does not yet carry). One gain for the whole decode, so the level moves an edit makes inside
+  the span are kept."""
   stride = tokenizer.model.total_stride
   r0, r1 = max(0, frames[0] - margin_frames), min(latents_TC.shape[0], frames[1] + margin_frames)
   decoded = codec.decode_long(tokenizer.model, tokenizer.params, latents_TC[r0:r1], seed,
                               num_steps=settings.num_steps, method=settings.method,
                               chunk_frames=settings.chunk_frames, overlap_frames=settings.overlap_frames)
-  return splice.splice(original_T, decoded / np.float32(gain), span.start, span.end, fade,
-                       generated_offset=r0 * stride)
+  decoded = decoded / np.float32(gain)
+  if level_match:
+    decoded = decoded * np.float32(margin_level_gain(original_T, decoded, r0 * stride,
+                                                     (frames[0] * stride, frames[1] * stride)))
+  return splice.splice(original_T, decoded, span.start, span.end, fade, generated_offset=r0 * stride)

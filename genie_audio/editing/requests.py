@@ -145,6 +145,24 @@ def run_retrieval_context_frames(edit_config, frame_rate: float) -> int:
   return max(1, int(round(float(edit_config.get("retrieval_context_seconds", 0.5)) * frame_rate)))
 
 
+def run_level_match(edit_config) -> bool:
+  """Whether decoded edits take the decoder's level error, measured on the context margins, out of the span
+  (`render.render(level_match=...)`; runs from before it did not)."""
+  return bool(edit_config.get("level_match", False))
+
+
+RETRIEVAL_MATCHES = ("chroma", "latents")
+
+
+def run_retrieval_match(edit_config) -> str:
+  """What the retrieval fill compares contexts on (`config.edit.retrieval_match`): "chroma" (the notes of the
+  audio) or "latents"."""
+  match = str(edit_config.get("retrieval_match", "chroma"))
+  if match not in RETRIEVAL_MATCHES:
+    raise ValueError(f"config.edit.retrieval_match={match!r}: expected one of {RETRIEVAL_MATCHES}")
+  return match
+
+
 def decode_settings(tokenizer: trained_run.TrainedRun) -> DecodeSettings:
   """The tokenizer run's own evaluation settings for decoding whole recordings."""
   e = tokenizer.config.eval

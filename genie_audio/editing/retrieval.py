@@ -3,8 +3,10 @@
 For a span [f0, f1) of a recording's latents, the context is the K frames before f0 and the K frames after f1
 (as many as exist). Every position p of every source in a pool is scored by the mean squared difference between
 the source's frames around [p, p + L) and that context (L = f1 - f0); the best position's L frames are the fill.
-The latent keeps notes in its fast frame-to-frame detail, so a close match of the raw frames is a match of the
-music played there: in a tune that repeats its form, the same place in another chorus. The fill is real music that
+Contexts can be compared on the latents themselves or on other frame-aligned features: the editor compares the
+chroma of the audio (`data.spectra.frame_chroma`), so the match is a passage with the same notes around it, in a
+tune that repeats its form the same place in another chorus (on the demo corpus the latents matched timbre and
+level, and the fills' harmony with the original span was no better than chance). The fill is real music that
 ignores the requested actions; the in-painting sampler can start from it (`inpainting.inpaint(start_BTC=...)`) so
 the model re-shapes it towards them.
 
@@ -52,17 +54,16 @@ def context_distances(source_TC: np.ndarray, before_KC: np.ndarray, after_KC: np
   return total / max(1, (Kb + Ka) * source_TC.shape[1])
 
 
-def best_fill(pool: Sequence[np.ndarray], latents_TC: np.ndarray, f0: int, f1: int, context_frames: int,
-              self_source: int | None = None) -> tuple[np.ndarray, Match] | None:
-  """(fill (L, C), where it came from) for span [f0, f1) of `latents_TC`, or None when no source has room.
-
-  `pool[self_source]`, if given, is the edited recording: fills overlapping [f0 - K, f1 + K) are left out.
-  """
-  latents_TC = np.asarray(latents_TC)
+def best_match(pool: Sequence[np.ndarray], target_TF: np.ndarray, f0: int, f1: int, context_frames: int,
+               self_source: int | None = None) -> Match | None:
+  """Where in `pool` (feature frames (T, F) per source) the surroundings of [p, p + f1 - f0) best match the K
+  frames around [f0, f1) of `target_TF`; None when no source has room. `pool[self_source]`, if given, is the
+  edited recording: places overlapping [f0 - K, f1 + K) are left out."""
+  target_TF = np.asarray(target_TF)
   L, K = f1 - f0, context_frames
   if L <= 0 or K < 0:
-    raise ValueError(f"best_fill: need a non-empty span and context >= 0, got [{f0}, {f1}) and {K}")
-  before, after = latents_TC[max(0, f0 - K):f0], latents_TC[f1:f1 + K]
+    raise ValueError(f"best_match: need a non-empty span and context >= 0, got [{f0}, {f1}) and {K}")
+  before, after = target_TF[max(0, f0 - K):f0], target_TF[f1:f1 + K]
   best: Match | None = None
   for index, source in enumerate(pool):
     distances = context_distances(source, before, after, L)
@@ -74,6 +75,16 @@ def best_fill(pool: Sequence[np.ndarray], latents_TC: np.ndarray, f0: int, f1: i
       i = int(np.argmin(distances))
       if best is None or distances[i] < best.distance:
         best = Match(index, int(starts[i]), float(distances[i]))
-  if best is None:
+  return best
+
+
+def best_fill(pool: Sequence[np.ndarray], latents_TC: np.ndarray, f0: int, f1: int, context_frames: int,
+              self_source: int | None = None, features: tuple[Sequence[np.ndarray], np.ndarray] | None = None
+              ) -> tuple[np.ndarray, Match] | None:
+  """(fill (L, C) from the latent sources `pool`, where it came from) for span [f0, f1) of `latents_TC`, or None
+  when no source has room. Contexts are matched on the latents themselves, or on `features` = (one feature
+  array per source, the edited recording's), frame-aligned with the latents (e.g. the chroma of the audio)."""
+  match = best_match(*(features or (pool, latents_TC)), f0, f1, context_frames, self_source)
+  if match is None:
     return None
-  return np.asarray(pool[best.source][best.start:best.start + L], np.float32), best
+  return np.asarray(pool[match.source][match.start:match.start + f1 - f0], np.float32), match

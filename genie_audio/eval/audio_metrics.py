@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from genie_audio.data.spectra import hann_window, stft_magnitude  # noqa: F401 (part of this module's API)
+
 DEFAULT_SAMPLE_RATE = 16000
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
@@ -83,31 +85,6 @@ def mel_band_edges(sample_rate: int, n_mels: int, fmin: float = 0.0, fmax: float
   """The n_mels + 2 corner frequencies (Hz) of `mel_filterbank`; band i spans [edges[i], edges[i + 2]]."""
   fmax = sample_rate / 2.0 if fmax is None else float(fmax)
   return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-
-
-def hann_window(length: int) -> np.ndarray:
-  """Periodic Hann window (the STFT convention: sums exactly to length / 2 and overlap-adds flat at hop w/4)."""
-  n = np.arange(length)
-  return 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
-
-
-def stft_magnitude(x: np.ndarray, window: int, hop: int) -> np.ndarray:
-  """|STFT| with a periodic Hann window of `window` samples (= n_fft) and centre padding.
-
-  x: (..., T). Returns (..., 1 + T // hop, window // 2 + 1). The signal is reflect-padded by window // 2 on both
-  sides so frame k is centred on sample k * hop (torch.stft(center=True) / librosa convention).
-  """
-  x = np.asarray(x, dtype=np.float64)
-  if window < 2 or hop < 1:
-    raise ValueError(f"need window >= 2 and hop >= 1, got window={window}, hop={hop}")
-  if x.shape[-1] < 1:
-    raise ValueError(f"empty signal, shape {x.shape}")
-  pad = window // 2
-  # Reflect needs at least 2 samples; a 1-sample signal falls back to zero padding.
-  mode = "reflect" if x.shape[-1] > 1 else "constant"
-  padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)
-  frames = np.lib.stride_tricks.sliding_window_view(padded, window, axis=-1)[..., ::hop, :]
-  return np.abs(np.fft.rfft(frames * hann_window(window), axis=-1))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -206,6 +206,7 @@ class DynamicsEvaluator:
     stride = tokenizer.model.total_stride
     settings = requests.decode_settings(tokenizer)
     margin = max(1, round(self.config.edit.margin_seconds * SAMPLE_RATE / stride))
+    level_match = requests.run_level_match(self.config.edit)  # as the editor renders
     fade = round(self.config.edit.crossfade_seconds * SAMPLE_RATE)
     half = round(e.seam_seconds * SAMPLE_RATE)
     variants = {"reconstruction": w.latents, "unedited": own, **{f"g{g:g}": out for g, out in edited.items()}}
@@ -215,7 +216,8 @@ class DynamicsEvaluator:
       f0, f1 = w.first_step[i] * R, (w.first_step[i] + w.span_steps) * R
       span = requests.Span(f0 * stride, f1 * stride, w.first_step[i], w.first_step[i] + w.span_steps)
       for name, latents in variants.items():
-        out = render.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i)
+        out = render.render(tokenizer, settings, original, latents[i], span, (f0, f1), margin, fade, seed + i,
+                            level_match=level_match)
         distances[name].extend(edit_metrics.seam_distances(original, out, span.start, span.end, half))
         if i == 0:
           self.audio_samples[f"eval/dyn/audio_{name}"] = out

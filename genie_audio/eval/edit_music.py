@@ -10,7 +10,7 @@ original's:
                    random phase: loudness and spectral shape without pitch, the floor (`baselines.envelope_vocoder`)
   loop             the audio just before the span, pasted in: real music that ignores the request
   retrieval        the latent frames elsewhere in the recording whose surroundings best match the span's context
-                   (`editing.retrieval`, over the run's `config.edit.retrieval_context_seconds`), decoded: real
+                   (`Editor.retrieval_fill`: the run's `config.edit.retrieval_match` and context), decoded: real
                    music chosen to fit, ignoring the request (what an edit with start_t < 1 starts from)
   resample         an edit with the span's own actions (`Editor.edit(resample=True)`)
   random           an edit asking for actions drawn uniformly; `accuracy` is the share of its steps whose action,
@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from genie_audio.data.manifest import SAMPLE_RATE
-from genie_audio.editing import requests, retrieval, splice
+from genie_audio.editing import splice
 from genie_audio.editing import edit as edit_lib
 from genie_audio.eval import baselines, edit_metrics, span_music
 
@@ -58,7 +58,7 @@ def span_cases(durations_s: Mapping[str, float], starts_s: Sequence[float], span
 
 
 def baseline_fills(editor: edit_lib.Editor, recording: edit_lib.PreparedRecording, start_s: float, end_s: float,
-                   context_frames: int, seed: int = 0, fills: Sequence[str] = BASELINES) -> dict[str, np.ndarray]:
+                   seed: int = 0, fills: Sequence[str] = BASELINES) -> dict[str, np.ndarray]:
   """The `fills` of BASELINES for one span, each the whole recording with the span replaced (module
   docstring); a fill the recording has no room for is left out."""
   wave = recording.wave
@@ -66,8 +66,7 @@ def baseline_fills(editor: edit_lib.Editor, recording: edit_lib.PreparedRecordin
   T, R = recording.latents.shape[0], editor.frames_per_action
   f0, f1 = span.first_step * R, min(span.end_step * R, T)
   fade = int(round(editor.edit_defaults.crossfade_seconds * SAMPLE_RATE))
-  render = lambda latents: edit_lib.render(editor.tokenizer, editor.decode, wave, latents, span, (f0, f1),
-                                           editor.margin_frames(fade), fade, seed, recording.gain)
+  render = lambda latents: editor.render_span(wave, latents, span, (f0, f1), fade, seed, recording.gain)
   wanted, out = set(fills), {}
   if "reconstruction" in wanted:
     out["reconstruction"] = render(recording.latents)
@@ -79,8 +78,7 @@ def baseline_fills(editor: edit_lib.Editor, recording: edit_lib.PreparedRecordin
   if "loop" in wanted and span.start >= length:
     out["loop"] = splice.splice(wave, wave[span.start - length:span.start], span.start, span.end, fade,
                                 generated_offset=span.start)
-  found = (retrieval.best_fill([recording.latents], recording.latents, f0, f1, context_frames, self_source=0)
-           if "retrieval" in wanted else None)
+  found = editor.retrieval_fill(recording.latents, f0, f1, wave) if "retrieval" in wanted else None
   if found is not None:
     latents = recording.latents.copy()
     latents[f0:f1] = found[0]
@@ -105,7 +103,6 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
   go to every `Editor.edit` call (guidance, action guidance, start level, ...)."""
   settings = dict(edit_settings or {})
   trim, seam_half = int(round(trim_seconds * SAMPLE_RATE)), int(round(seam_seconds * SAMPLE_RATE))
-  context_frames = requests.run_retrieval_context_frames(editor.edit_defaults, editor.frame_rate)
   prepared = {name: editor.prepare(wave, name) for name, wave in recordings.items()}
   cases = span_cases({k: len(r.wave) / SAMPLE_RATE for k, r in prepared.items()}, starts_s, span_seconds)
   rng = np.random.default_rng(seed)
@@ -114,7 +111,7 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
     recording = prepared[case.recording]
     span = editor.plan_span(len(recording.wave), case.start_s, case.end_s)
     requested = rng.integers(0, editor.num_actions, span.num_steps)
-    filled = baseline_fills(editor, recording, case.start_s, case.end_s, context_frames, seed + index,
+    filled = baseline_fills(editor, recording, case.start_s, case.end_s, seed + index,
                             [f for f in fills if f in BASELINES])
     extra: dict[str, dict[str, float]] = {}
     if "resample" in fills:
@@ -155,7 +152,7 @@ def span_panels(editor: edit_lib.Editor, wave: np.ndarray, start_s: float, end_s
   span with `context_seconds` either side (`plots.stft_figure` draws them side by side)."""
   recording = editor.prepare(wave)
   fills = {"original": recording.wave,
-           "reconstruction": baseline_fills(editor, recording, start_s, end_s, 1, seed, ["reconstruction"])[
+           "reconstruction": baseline_fills(editor, recording, start_s, end_s, seed, ["reconstruction"])[
                "reconstruction"]}
   for label, request in edits.items():
     fills[label] = editor.edit(recording, start_s, end_s, seed=seed, **request).wave

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from genie_audio.data import spectra
 from genie_audio.eval import audio_metrics
 
 DEFAULT_SAMPLE_RATE = audio_metrics.DEFAULT_SAMPLE_RATE
 CHROMA_N_FFT = 4096
 CHROMA_FMIN, CHROMA_FMAX = 55.0, 5000.0
-A4_HZ, A4_MIDI = 440.0, 69
+A4_HZ, A4_MIDI = spectra.A4_HZ, spectra.A4_MIDI
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # Frames of the reference more than this far below its loudest frame (in chroma energy) are not scored:
 # pitch is undefined in silence, and fades would otherwise count as mismatches.
@@ -34,11 +35,7 @@ _EPS = 1e-20
 def chroma_matrix(sample_rate: int, n_fft: int, fmin: float = CHROMA_FMIN, fmax: float = CHROMA_FMAX
                   ) -> np.ndarray:
   """(12, n_fft // 2 + 1) 0/1 matrix: row c sums the bins in [fmin, fmax] whose nearest pitch class is c."""
-  freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
-  inside = (freqs >= fmin) & (freqs <= fmax)
-  midi = A4_MIDI + 12.0 * np.log2(np.where(inside, freqs, A4_HZ) / A4_HZ)
-  classes = np.round(midi).astype(np.int64) % 12
-  return ((classes[None, :] == np.arange(12)[:, None]) & inside[None, :]).astype(np.float64)
+  return spectra.chroma_matrix(sample_rate, n_fft, fmin, fmax)
 
 
 def chroma(wave: np.ndarray, sample_rate: int = DEFAULT_SAMPLE_RATE, n_fft: int = CHROMA_N_FFT,

@@ -97,6 +97,8 @@ class DynamicsTask(Task):
       _fail("step_mean_weight", config.step_mean_weight, "must be >= 0")
     if config.get("time_power", 1.0) <= 0:
       _fail("time_power", config.time_power, "must be > 0 (1 = uniform diffusion times)")
+    if config.edit.get("retrieval_match", "chroma") not in requests.RETRIEVAL_MATCHES:
+      _fail("edit.retrieval_match", config.edit.retrieval_match, f"must be one of {requests.RETRIEVAL_MATCHES}")
     if not 0 < config.edit.get("start_t", 1.0) <= 1:
       _fail("edit.start_t", config.edit.start_t, "must be in (0, 1] (1 = start from pure noise)")
     if config.edit.num_steps < 1:
