@@ -7,7 +7,9 @@ action timeline, picture), a --span edit in its middle with one variation and wi
 end to end: the in-painting, the decoding and the WAVs its players get), a 2 s continuation, and the `/edit`
 endpoint over HTTP with `gradio_client` (upload, encoding the whole file, edit, download). "first" is the
 first request (it compiles), "warm" the median of --repeats more. Goals (issue 14): warm single edit under
-1 s, four variations under 2 s. Prints one table.
+1 s, four variations under 2 s. The handlers are the page's own (`ui.Page.generate`, `extend`, the `/edit`
+endpoint) with the page's default controls (`Page.sampler_defaults`: the run's guidance scale and interval,
+action guidance, sampler steps, crossfade), named in the table's title. Prints one table.
 """
 
 import os
@@ -74,25 +76,26 @@ def main(argv):
   start, end = duration / 2 - _SPAN.value / 2, duration / 2 + _SPAN.value / 2
   page = ui.Page(service)
   demo = page.build()
-  settings = [float(service.editor.edit_defaults.guidance_scale), 0.5, int(service.editor.edit_defaults.num_steps),
-              float(service.editor.edit_defaults.crossfade_seconds)]
+  sampler = page.sampler_defaults()   # the sliders' starting values, by the handlers' parameter names
   quiet = lambda *args, **kwargs: None
   copies = []
   opened = timed(lambda: copies.append(service.start("bench", wave)) or service.picture(copies[-1], (start, end)),
                  _REPEATS.value)
   copy = copies[-1]
-  edit = lambda n: lambda: check(page.generate(copy, start, end, "resample", "", None, None, None, n, 0, *settings,
+  # The page's handlers, called as its buttons call them (by keyword: a renamed or added control fails here).
+  edit = lambda n: lambda: check(page.generate(copy, start, end, mode="resample", actions="", source_name=None,
+                                               source_path=None, source_start=None, count=n, seed=0, **sampler,
                                                progress=quiet), page)
   one, four = timed(edit(1), _REPEATS.value), timed(edit(4), _REPEATS.value)
-  extend = timed(lambda: check(page.extend(copy, "end", 2.0, "", 1, 0, *settings, progress=quiet), page),
-                 _REPEATS.value)
+  extend = timed(lambda: check(page.extend(copy, at="end", seconds=2.0, actions="", count=1, seed=0, **sampler,
+                                           progress=quiet), page), _REPEATS.value)
 
   path = os.path.join(service.output_dir, "bench_input.wav")
   sf.write(path, wave, SAMPLE_RATE, subtype="FLOAT")
   ui.launch(demo, "127.0.0.1", _PORT.value, [str(service.output_dir)], block=False)
   from gradio_client import Client, handle_file  # noqa: PLC0415 (after the server is up)
   client = Client(f"http://127.0.0.1:{_PORT.value}/", verbose=False)
-  endpoint = timed(lambda: client.predict(handle_file(path), start, end, "", settings[0], 0, api_name="/edit"),
+  endpoint = timed(lambda: client.predict(handle_file(path), start, end, "", sampler["guidance"], 0, api_name="/edit"),
                    _REPEATS.value)
   demo.close()
 
@@ -104,7 +107,9 @@ def main(argv):
           dict(request="continue 2 s after the end, 1 variation", first_s=extend[0], warm_s=extend[1]),
           dict(request=f"/edit over HTTP (gradio_client; uploads and encodes the {duration:g} s file)",
                first_s=endpoint[0], warm_s=endpoint[1])]
-  print_table(rows, title=f"Editor app requests on CPU, {_WORKDIR.value} (median of {_REPEATS.value} warm)")
+  settings = ", ".join(f"{k} {v:g}" for k, v in sampler.items())
+  print_table(rows, title=f"Editor app requests on CPU, {_WORKDIR.value} (median of {_REPEATS.value} warm; the "
+                          f"page's defaults: {settings})")
 
 
 if __name__ == "__main__":

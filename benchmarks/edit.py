@@ -1,6 +1,7 @@
 """Edit benchmark: seconds to edit a 10 s clip end to end, by stage, and the dynamics train step's FLOP/s fraction.
 
     python benchmarks/edit.py --workdir runs/demo/dynamics [--seconds 10] [--span 1.0] [--repeats 3]
+        [--full_preset tiny]     # the 'full-size' rows at the tiny configs' size (a quick check)
 
 The clip is cut from the middle of the run's first validation recording; a span of --span seconds in its middle
 is re-written with random actions (after one untimed edit that compiles everything; its time is shown too), with
@@ -41,6 +42,8 @@ _SECONDS = flags.DEFINE_float("seconds", 10.0, "Clip length.")
 _SPAN = flags.DEFINE_float("span", 1.0, "Edited span, seconds (in the middle of the clip).")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed edits and train steps.")
 _FULL_BATCH = flags.DEFINE_integer("full_batch", 2, "Windows per train step of the full-size model.")
+_FULL_PRESET = flags.DEFINE_string("full_preset", "", "Preset of configs/dynamics.py and configs/lam.py for the "
+                                   "'full-size' rows ('': the full size; tiny: a quick smoke run).")
 
 STAGES = ("encode", "inpaint", "decode")  # encode: the latent and its action timeline
 
@@ -48,10 +51,11 @@ STAGES = ("encode", "inpaint", "decode")  # encode: the latent and its action ti
 class _BenchTask(DynamicsTask):
   """The dynamics task's loss for a given model, without an upstream run (random latents and actions)."""
 
-  def __init__(self, config, model):  # pylint: disable=super-init-not-called
+  def __init__(self, config, model, lam_config):  # pylint: disable=super-init-not-called
     Task.__init__(self, config)
     self.model = model
-    self.frames_per_action = lam_configs.get_config().model.frames_per_action  # the full-size LAM's R
+    self.frames_per_action = lam_config.model.frames_per_action
+    self.num_actions = lam_config.model.num_actions
 
 
 def clip(editor: Editor) -> np.ndarray:
@@ -97,27 +101,28 @@ def edit_rows(editor: Editor, wave: np.ndarray) -> list[dict]:
   return rows
 
 
-def full_size_inpaint_rows(model: DynamicsModel, window_frames: int) -> list[dict]:
+def full_size_inpaint_rows(model: DynamicsModel, lam_config, window_frames: int, size: str = "full-size"
+                           ) -> list[dict]:
   """One full-size window in-painted (random params, 16 steps, float32) without and with action guidance by a
   full-size LAM: what the LAM's pull costs where the models are big."""
-  lam_config = lam_configs.get_config()
-  lam_config.model.dtype = "float32"
-  lam = lam_from_config(lam_config.model, latent_dim=64)
+  lam = lam_from_config(lam_config.model, latent_dim=lam_config.data.latent_dim)
+  C, A, R = lam_config.data.latent_dim, lam_config.model.num_actions, lam_config.model.frames_per_action
   rng = np.random.default_rng(0)
-  z = rng.normal(size=(1, window_frames, 64)).astype(np.float32)
+  z = rng.normal(size=(1, window_frames, C)).astype(np.float32)
   mask = np.zeros((1, window_frames), bool)
   mask[:, window_frames // 3:2 * window_frames // 3] = True
-  actions = np.repeat(rng.integers(0, 8, (1, window_frames // 10)), 10, axis=1).astype(np.int32)
+  actions = np.repeat(rng.integers(0, A, (1, window_frames // R)), R, axis=1).astype(np.int32)
   params = model.init(jax.random.key(0), z, z, jnp.zeros((1,)), jnp.asarray(mask), jnp.asarray(actions))["params"]
   lam_params = lam.init(jax.random.key(2), z, jnp.asarray(mask))["params"]
   inpaint = make_inpaint_fn(model, lam)
   keys = window_keys([0], 0)
   rows, seconds = [], {}
   for name, pull in (("without", None), ("with", lam_params)):
-    run = lambda: inpaint(params, z, mask, actions, keys, np.float32(2.0), np.float32(0.5), pull, np.float32(3.0),
+    run = lambda: inpaint(params, z, mask, actions, keys, guidance_scale=np.float32(2.0),
+                          guidance_max_t=np.float32(0.5), lam_params=pull, action_guidance_weight=np.float32(3.0),
                           num_steps=16, method="euler")
     seconds[name] = time_fn(run, warmup=1, repeats=_REPEATS.value)
-    rows.append(dict(item=f"full-size in-painting, 1 x {window_frames} frames, 16 steps: {name} action guidance",
+    rows.append(dict(item=f"{size} in-painting, 1 x {window_frames} frames, 16 steps: {name} action guidance",
                      seconds=seconds[name], share=seconds[name] / seconds["without"]))
   return rows
 
@@ -138,15 +143,18 @@ def main(argv):
   task = tasks.load(_WORKDIR.value)
   batch = {k: np.asarray(v) for k, v in task.train_data(0, task.config.batch_size, 0, 1)[0].items()}
   rows.append(train_step_row("this run", task, batch, peak))
-  full = dynamics_configs.get_config()
-  full.model.dtype = "float32"  # bfloat16 matmuls are emulated on CPU
-  model = DynamicsModel(latent_dim=64, num_actions=8, **{k: v for k, v in full.model.items() if k != "dtype"})
+  full, full_lam = (dynamics_configs.get_config(_FULL_PRESET.value or None),
+                    lam_configs.get_config(_FULL_PRESET.value or None))
+  full.model.dtype = full_lam.model.dtype = "float32"  # bfloat16 matmuls are emulated on CPU
+  C, A, R = full_lam.data.latent_dim, full_lam.model.num_actions, full_lam.model.frames_per_action
+  model = DynamicsModel(latent_dim=C, num_actions=A, **{k: v for k, v in full.model.items() if k != "dtype"})
   T = full.data.window_frames
   rng = np.random.default_rng(0)
-  full_batch = {"latents": rng.normal(size=(_FULL_BATCH.value, T, 64)).astype(np.float32),
-                "actions": np.repeat(rng.integers(0, 8, (_FULL_BATCH.value, T // 10)), 10, axis=1).astype(np.int32)}
-  rows.append(train_step_row("full-size model (f32)", _BenchTask(full, model), full_batch, peak))
-  rows.extend(full_size_inpaint_rows(model, T))
+  full_batch = {"latents": rng.normal(size=(_FULL_BATCH.value, T, C)).astype(np.float32),
+                "actions": np.repeat(rng.integers(0, A, (_FULL_BATCH.value, T // R)), R, axis=1).astype(np.int32)}
+  size = _FULL_PRESET.value or "full-size"
+  rows.append(train_step_row(f"{size} model (f32)", _BenchTask(full, model, full_lam), full_batch, peak))
+  rows.extend(full_size_inpaint_rows(model, full_lam, T, size))
   rows.append(dict(item="matmul peak (f32, measured)", gflop_per_s=peak / 1e9))
   print_table(rows, title=f"Edit and dynamics train step on {jax.default_backend()} ({jax.device_count()} device)")
 

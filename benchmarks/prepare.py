@@ -2,8 +2,9 @@
 quality filter's cost per hour of audio, on a generated collection of 44.1 kHz stereo FLAC and MP3 files.
 
     python benchmarks/prepare.py [--hours 2] [--folder DIR] [--workers 1,2]   # DIR: TMPDIR/genie_prepare_bench
+    python benchmarks/prepare.py --hours 0 --file_seconds 5 --workers 1 --trees 2 --folder DIR   # a smoke run
 
-The collection (half FLAC, half MP3, 3-minute files) is generated once and reused: a few distinct clips are
+The collection (half FLAC, half MP3, --file_seconds files, 3 minutes by default; at least two) is generated once and reused: a few distinct clips are
 synthesised and encoded, the rest are copies of them under other names (each still decoded and prepared in
 full). Prints one table; ratios are measured in the same run. CPU seconds (this process and its workers)
 are given beside wall seconds: on a shared machine they show the cost per core when wall times cannot.
@@ -34,32 +35,32 @@ _FOLDER = flags.DEFINE_string("folder", os.path.join(tempfile.gettempdir(), "gen
                              "Where the collection and outputs go.")
 _WORKERS = flags.DEFINE_list("workers", ["1", "2"], "Worker counts to compare.")
 _TREES = flags.DEFINE_integer("trees", 200, "Trees of the quality model whose cost is measured.")
+_FILE_S = flags.DEFINE_float("file_seconds", 180.0, "Length of each generated file.")
 
 RATE = 44100
-FILE_S = 180.0
 DISTINCT = 2  # synthesised clips per format; the other files are copies
 
 
-def clip(seed: int) -> np.ndarray:
-  """FILE_S seconds of piano chords (different phases and levels per repeat) over a faint noise floor."""
+def clip(seed: int, seconds: float) -> np.ndarray:
+  """`seconds` of piano chords (different phases and levels per repeat) over a faint noise floor."""
   rng = np.random.default_rng(seed)
   parts, total = [], 0
-  while total < FILE_S * RATE:
+  while total < seconds * RATE:
     part = ood_audio.piano_chords(RATE, chord_seconds=rng.uniform(1.2, 2.0), seed=int(rng.integers(1 << 30)))
     parts.append(part * rng.uniform(0.5, 1.0))
     total += len(part)
-  x = np.concatenate(parts)[:int(FILE_S * RATE)]
+  x = np.concatenate(parts)[:int(seconds * RATE)]
   return (x + 0.003 * rng.standard_normal(x.shape)).astype(np.float32)
 
 
-def make_collection(folder: Path, hours: float) -> tuple[Path, float]:
+def make_collection(folder: Path, hours: float, file_s: float) -> tuple[Path, float]:
   """The input folder (made unless a previous run made the same one) and its length in hours."""
   source = folder / "input"
-  files = max(2, int(round(hours * 3600 / FILE_S)))
+  files = max(2, int(round(hours * 3600 / file_s)))
   marker = source / "collection.json"
-  wanted = {"files": files, "file_s": FILE_S, "rate": RATE, "distinct": DISTINCT}
+  wanted = {"files": files, "file_s": file_s, "rate": RATE, "distinct": DISTINCT}
   if marker.exists() and json.loads(marker.read_text()) == wanted:
-    return source, files * FILE_S / 3600
+    return source, files * file_s / 3600
   shutil.rmtree(source, ignore_errors=True)
   source.mkdir(parents=True)
   formats = (("flac", "FLAC", None), ("mp3", "MP3", "MPEG_LAYER_III"))
@@ -67,11 +68,11 @@ def make_collection(folder: Path, hours: float) -> tuple[Path, float]:
     ext, fmt, subtype = formats[i % 2]
     path = source / f"{i:04d}.{ext}"
     if i < 2 * DISTINCT:
-      sf.write(path, clip(i), RATE, format=fmt, subtype=subtype)
+      sf.write(path, clip(i, file_s), RATE, format=fmt, subtype=subtype)
     else:
       shutil.copyfile(source / f"{(i // 2) % DISTINCT * 2 + i % 2:04d}.{ext}", path)
   marker.write_text(json.dumps(wanted))
-  return source, files * FILE_S / 3600
+  return source, files * file_s / 3600
 
 
 def cpu_seconds() -> float:
@@ -116,7 +117,7 @@ def main(argv):
   if "MP3" not in sf.available_formats():
     raise SystemExit("this libsndfile cannot write MP3 (needs libsndfile >= 1.1); the collection needs it")
   folder = Path(_FOLDER.value)
-  source, hours = make_collection(folder, _HOURS.value)
+  source, hours = make_collection(folder, _HOURS.value, _FILE_S.value)
   rows = []
   for workers in map(int, _WORKERS.value):
     rows.append(row("prepare", workers, hours, timed_prepare(source, folder / "out", workers),

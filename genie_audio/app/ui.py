@@ -56,6 +56,13 @@ class Page:
     self.service = service
     self.defaults = service.editor.edit_defaults
 
+  def sampler_defaults(self) -> dict[str, Any]:
+    """The sampler controls' starting values, keyed by the `generate` / `extend` parameters they fill: the
+    sliders show them, and a script calling the handlers passes them (benchmarks/app.py)."""
+    d = self.defaults
+    return dict(guidance=float(d.guidance_scale), max_t=run_guidance_max_t(d), pull=run_action_guidance(d),
+                steps=int(d.num_steps), crossfade=float(d.crossfade_seconds))
+
   # ------------------------------------------------------------------------------------------------ views
 
   def view(self, copy: session.WorkingCopy, start: Any, end: Any, message: str) -> dict:
@@ -231,7 +238,7 @@ class Page:
   # ---------------------------------------------------------------------------------------------- layout
 
   def build(self) -> gr.Blocks:
-    service, d = self.service, self.defaults
+    service, d, sampler = self.service, self.defaults, self.sampler_defaults()
     editor = service.editor
     with gr.Blocks(title="genie-audio editor", analytics_enabled=False) as demo:
       gr.Markdown(f"## genie-audio editor\n`{service.workdir}`: {editor.num_actions} actions, one every "
@@ -274,13 +281,13 @@ class Page:
         with gr.Row():
           count = gr.Slider(1, session.MAX_VARIATIONS, value=1, step=1, label="variations", elem_id="count")
           seed = gr.Number(0, precision=0, label="first seed (variation k: seed + k - 1)", elem_id="seed")
-          guidance = gr.Slider(0.0, 8.0, value=float(d.guidance_scale), step=0.5, label="guidance scale")
-          max_t = gr.Slider(0.0, 1.0, value=run_guidance_max_t(d), step=0.05,
+          guidance = gr.Slider(0.0, 8.0, value=sampler["guidance"], step=0.5, label="guidance scale")
+          max_t = gr.Slider(0.0, 1.0, value=sampler["max_t"], step=0.05,
                             label="guidance interval (scale > 1 only at noise <= this)")
-          pull = gr.Slider(0.0, 10.0, value=run_action_guidance(d), step=0.5,
+          pull = gr.Slider(0.0, 10.0, value=sampler["pull"], step=0.5,
                            label="action guidance (the action model's pull; 0 = off)")
-          steps = gr.Slider(1, 64, value=int(d.num_steps), step=1, label="sampler steps")
-          crossfade = gr.Slider(0.0, 0.5, value=float(d.crossfade_seconds), step=0.01, label="crossfade (s)")
+          steps = gr.Slider(1, 64, value=sampler["steps"], step=1, label="sampler steps")
+          crossfade = gr.Slider(0.0, 0.5, value=sampler["crossfade"], step=0.01, label="crossfade (s)")
       with gr.Row():
         self.original_player = gr.Audio(label="current version around the span", interactive=False,
                                         elem_id="original_excerpt")
