@@ -44,6 +44,8 @@ _MATCH = flags.DEFINE_enum("retrieval_match", None, ["chroma", "latents"], "What
                            "contexts on (default: the run's config.edit.retrieval_match).")
 _LEVEL_MATCH = flags.DEFINE_bool("level_match", None, "Take the decoder's level error, measured on the context "
                                   "margins, out of every decode (default: the run's config.edit.level_match).")
+_HARMONY = flags.DEFINE_float("retrieval_harmony", None, "Weight of the original span's own chroma in choosing "
+                              "the retrieval fill (0: contexts only; default: the run's).")
 _CONTEXT = flags.DEFINE_float("retrieval_context", None, "Seconds of context each side the retrieval fill matches "
                               "(default: the run's).")
 
@@ -105,6 +107,8 @@ def main(argv):
       editor.edit_defaults.retrieval_match = _MATCH.value
     if _CONTEXT.value:
       editor.edit_defaults.retrieval_context_seconds = _CONTEXT.value
+    if _HARMONY.value is not None:
+      editor.edit_defaults.retrieval_harmony_weight = _HARMONY.value
     if _LEVEL_MATCH.value is not None:
       editor.edit_defaults.level_match = _LEVEL_MATCH.value
   sets = {"validation": validation_waves(_WORKDIR.value)}

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from genie_audio.data import spectra
 from genie_audio.diffusion import samplers
 from genie_audio.editing import inpainting, retrieval
 from genie_audio.eval import span_music
@@ -75,6 +76,28 @@ def test_retrieval_can_match_on_other_features_and_fill_from_the_latents():
   fill, match = retrieval.best_fill([latents], latents, 120, 140, 20, self_source=0, features=([target], target))
   assert match.start == 320
   np.testing.assert_array_equal(fill, latents[320:340].astype(np.float32))
+
+
+def test_the_fit_term_prefers_a_fill_whose_content_agrees_with_the_context():
+  rng = np.random.default_rng(3)
+  features = rng.uniform(size=(300, 3))
+  target = features.copy()
+  target[90:130] = [1.0, 0.0, 0.0]   # the context is all class 0 ...
+  target[100:120] = 0.0
+  good, bad = features.copy(), features.copy()
+  good[200:240], bad[200:240] = [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]
+  good[210:230] = [1.0, 0.0, 0.0]    # ... a fill of class 0 fits it, one of class 2 does not
+  bad[210:230] = [0.0, 0.0, 1.0]
+  assert retrieval.best_match([bad, good], target, 100, 120, 10, fit_weight=0.0).distance == pytest.approx(0.0)
+  assert retrieval.best_match([bad, good], target, 100, 120, 10, fit_weight=1.0).source == 1
+  np.testing.assert_allclose(retrieval.fit_distances(good, np.array([1.0, 0, 0]), 20, 210, 1), [0.0])
+
+
+def test_moving_average_keeps_the_mean_of_each_window():
+  frames = np.arange(10.0)[:, None] * np.ones((1, 2))
+  smooth = spectra.moving_average(frames, 3)
+  np.testing.assert_allclose(smooth[1:-1, 0], np.arange(1.0, 9.0))
+  np.testing.assert_allclose(smooth[[0, -1], 0], [0.5, 8.5])  # fewer frames at the ends
 
 
 def test_context_distances_are_zero_where_the_context_repeats():

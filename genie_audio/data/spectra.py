@@ -44,6 +44,15 @@ def chroma_matrix(sample_rate: int, n_fft: int, fmin: float, fmax: float) -> np.
   return ((classes[None, :] == np.arange(12)[:, None]) & inside[None, :]).astype(np.float64)
 
 
+def moving_average(frames_TF: np.ndarray, width: int) -> np.ndarray:
+  """Each frame replaced by the mean of the `width` frames centred on it (fewer at the ends); same shape."""
+  frames_TF = np.asarray(frames_TF, np.float64)
+  kernel = np.ones(width)
+  sums = np.stack([np.convolve(column, kernel, mode="same") for column in frames_TF.T], axis=1)
+  counts = np.convolve(np.ones(len(frames_TF)), kernel, mode="same")[:, None]
+  return sums / counts
+
+
 def frame_chroma(wave: np.ndarray, hop: int, sample_rate: int, n_fft: int = 2048, fmin: float = 65.0,
                  fmax: float = 4000.0) -> np.ndarray:
   """(1 + T // hop, 12) pitch-class distribution of each frame (each row sums to 1, silence to 0): which notes

@@ -204,11 +204,18 @@ class Editor:
     features = None
     if wave is not None and run_retrieval_match(self.edit_defaults) == "chroma":
       chroma_TF = spectra.frame_chroma(wave, self.stride, SAMPLE_RATE)
+      smooth = int(round(float(self.edit_defaults.get("retrieval_smooth_seconds", 0.0)) * self.frame_rate))
+      if smooth > 1:  # the harmony around a frame rather than the notes of its 20 ms
+        chroma_TF = spectra.moving_average(chroma_TF, smooth)
       features_TF = np.zeros((len(latents_TC), chroma_TF.shape[1]))
       count = max(0, min(len(chroma_TF), len(latents_TC) - wave_offset_frames))
       features_TF[wave_offset_frames:wave_offset_frames + count] = chroma_TF[:count]
       features = ([features_TF], features_TF)
-    return retrieval.best_fill([latents_TC], latents_TC, f0, f1, context, self_source=0, features=features)
+    d = self.edit_defaults
+    fit = float(d.get("retrieval_fit_weight", 0.0)) if features is not None else 0.0
+    keep = float(d.get("retrieval_harmony_weight", 0.0)) if features is not None else 0.0
+    return retrieval.best_fill([latents_TC], latents_TC, f0, f1, context, self_source=0, features=features,
+                               fit_weight=fit, span_weight=keep)
 
   def retrieval_start(self, latents_TC: np.ndarray, f0: int, f1: int, settings: SamplerSettings,
                       wave: np.ndarray | None = None, wave_offset_frames: int = 0

@@ -54,11 +54,25 @@ def context_distances(source_TC: np.ndarray, before_KC: np.ndarray, after_KC: np
   return total / max(1, (Kb + Ka) * source_TC.shape[1])
 
 
+def fit_distances(source_TF: np.ndarray, context_mean_F: np.ndarray, length: int, first: int, count: int
+                  ) -> np.ndarray:
+  """(count,) mean squared difference between the mean of source frames [p, p + length) and `context_mean_F`,
+  for p = first .. first + count - 1: how well a fill's own content agrees with what surrounds the span."""
+  cumulative = np.concatenate([np.zeros((1, source_TF.shape[1])), np.cumsum(source_TF, axis=0)])
+  starts = first + np.arange(count)
+  means = (cumulative[starts + length] - cumulative[starts]) / length
+  return np.mean(np.square(means - context_mean_F), axis=1)
+
+
 def best_match(pool: Sequence[np.ndarray], target_TF: np.ndarray, f0: int, f1: int, context_frames: int,
-               self_source: int | None = None) -> Match | None:
+               self_source: int | None = None, fit_weight: float = 0.0, span_weight: float = 0.0) -> Match | None:
   """Where in `pool` (feature frames (T, F) per source) the surroundings of [p, p + f1 - f0) best match the K
   frames around [f0, f1) of `target_TF`; None when no source has room. `pool[self_source]`, if given, is the
-  edited recording: places overlapping [f0 - K, f1 + K) are left out."""
+  edited recording: places overlapping [f0 - K, f1 + K) are left out. With `fit_weight` > 0 the score adds that
+  weight times `fit_distances`: the fill's mean against the context's mean (with chroma features: notes that
+  belong to the harmony around the span); with `span_weight` > 0, that weight times the fill's mean against the
+  mean of the span's own frames in `target_TF` (with chroma: another passage that plays the span's chords, so an
+  edit keeps the harmony of the tune at that place)."""
   target_TF = np.asarray(target_TF)
   L, K = f1 - f0, context_frames
   if L <= 0 or K < 0:
@@ -68,6 +82,14 @@ def best_match(pool: Sequence[np.ndarray], target_TF: np.ndarray, f0: int, f1: i
   for index, source in enumerate(pool):
     distances = context_distances(source, before, after, L)
     starts = len(before) + np.arange(len(distances))
+    if fit_weight > 0 and len(distances):
+      context_mean = np.concatenate([before, after]).mean(0)
+      distances = distances + fit_weight * fit_distances(np.asarray(source, np.float64), context_mean, L,
+                                                         len(before), len(distances))
+    if span_weight > 0 and len(distances):
+      span_mean = np.asarray(target_TF[f0:f1], np.float64).mean(0)
+      distances = distances + span_weight * fit_distances(np.asarray(source, np.float64), span_mean, L,
+                                                          len(before), len(distances))
     if index == self_source:  # the fill and its context must stay clear of the span and its own context
       clear = (starts + L + len(after) <= f0 - len(before)) | (starts - len(before) >= f1 + len(after))
       distances, starts = distances[clear], starts[clear]
@@ -79,12 +101,14 @@ def best_match(pool: Sequence[np.ndarray], target_TF: np.ndarray, f0: int, f1: i
 
 
 def best_fill(pool: Sequence[np.ndarray], latents_TC: np.ndarray, f0: int, f1: int, context_frames: int,
-              self_source: int | None = None, features: tuple[Sequence[np.ndarray], np.ndarray] | None = None
-              ) -> tuple[np.ndarray, Match] | None:
+              self_source: int | None = None, features: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
+              fit_weight: float = 0.0, span_weight: float = 0.0) -> tuple[np.ndarray, Match] | None:
   """(fill (L, C) from the latent sources `pool`, where it came from) for span [f0, f1) of `latents_TC`, or None
   when no source has room. Contexts are matched on the latents themselves, or on `features` = (one feature
-  array per source, the edited recording's), frame-aligned with the latents (e.g. the chroma of the audio)."""
-  match = best_match(*(features or (pool, latents_TC)), f0, f1, context_frames, self_source)
+  array per source, the edited recording's), frame-aligned with the latents (e.g. the chroma of the audio);
+  `fit_weight` and `span_weight` as in `best_match`."""
+  match = best_match(*(features or (pool, latents_TC)), f0, f1, context_frames, self_source, fit_weight,
+                     span_weight)
   if match is None:
     return None
   return np.asarray(pool[match.source][match.start:match.start + f1 - f0], np.float32), match
