@@ -20,8 +20,10 @@ Audio, its damaged copies and their features are cached under --work-dir, so a r
 """
 
 import hashlib
+import importlib.util
 import inspect
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,11 +44,12 @@ _DEMO = flags.DEFINE_string("demo", "data/demo", "The demo corpus (prepared): tr
 _SEED1 = flags.DEFINE_string("seed1", "/tmp/demo_seed1", "A demo corpus built with --seed 1 (prepared).")
 _WORK = flags.DEFINE_string("work_dir", os.path.join(tempfile.gettempdir(), "genie_quality_cross_style"),
                             "Cache of rendered audio, damaged copies and features.")
-_ARMS = flags.DEFINE_list("arms", None, "Arms to run (default: all of ARMS).")
+_ARMS = flags.DEFINE_list("arms", None, "Arms to run, by number from 0 (default: all of arms()).")
 _TREES = flags.DEFINE_integer("trees", 200, "ExtraTrees size, as launch/quality.py train.")
 _FOLDS = flags.DEFINE_integer("folds", 5, "Cross-validation folds of the training report (1: none).")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Processes for training features.")
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COPY_SEED = 1  # launch/quality.py degrade's default seed: copies not drawn like the trained-on ones (seed 0)
 
 # Grooves of MMA's library that no demo tune uses, one chord a bar.
@@ -155,9 +158,61 @@ def cached_features(work: Path, features, audio_path: Path, cut_s: float) -> np.
 
 # ------------------------------------------------------------------------------------------------------- arms
 
-ARMS = {
-    "today": dict(features=quality_features.cut_features),
-}
+V1_COMMIT = "03fafcd"  # the last commit whose quality features were version 1 (band levels and all)
+
+
+def _v1_module(work: Path):
+  """quality_features.py as it was at V1_COMMIT, read from git: the filter before this question was asked."""
+  path = work / "quality_features_v1.py"
+  if not path.exists():
+    source = subprocess.run(["git", "show", f"{V1_COMMIT}:genie_audio/archive/quality_features.py"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    path.write_text(source)
+  spec = importlib.util.spec_from_file_location("quality_features_v1", path)
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[spec.name] = module
+  spec.loader.exec_module(module)
+  return module
+
+
+def style_columns(x: np.ndarray, rate: int = SAMPLE_RATE, cut_s: float = 5.0) -> np.ndarray:
+  """Version 1's columns that describe the spectrum's shape and the waveform's character, per cut: log-mel band
+  levels relative to the cut's mean (mean, deviation, 10/50/90th percentiles, frame-to-frame change), spectral
+  flatness (mean, deviation, 90th percentile), crest factor, zero-crossing rate, level."""
+  rows = []
+  for start, end in quality_features.cut_bounds(x.shape[0], rate, cut_s):
+    cut = x[start:end].astype(np.float64)
+    power = quality_features.floored(quality_features.power_frames(x[start:end]))
+    log_mel = 10.0 * np.log10(power @ quality_features.mel_filterbank(rate))
+    log_mel -= log_mel.mean()
+    delta = np.abs(np.diff(log_mel, axis=0)).mean(axis=0)
+    flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
+    rms, peak = np.sqrt(np.mean(cut * cut)) + 1e-10, np.max(np.abs(cut)) + 1e-10
+    rows.append(np.concatenate([
+        log_mel.mean(axis=0), log_mel.std(axis=0), np.percentile(log_mel, (10, 50, 90), axis=0).ravel(), delta,
+        [flatness.mean(), flatness.std(), np.percentile(flatness, 90), 20 * np.log10(peak / rms),
+         np.mean(np.signbit(cut[1:]) != np.signbit(cut[:-1])), 20 * np.log10(rms)]]))
+  return np.asarray(rows, dtype=np.float32)
+
+
+def damage_and_style(x: np.ndarray, rate: int = SAMPLE_RATE, cut_s: float = 5.0) -> np.ndarray:
+  """The library's damage features with version 1's style columns beside them."""
+  return np.concatenate([quality_features.cut_features(x, rate, cut_s), style_columns(x, rate, cut_s)], axis=1)
+
+
+def arms(work: Path) -> dict[str, dict]:
+  """Arm name -> quality_training.train's keyword arguments (features, style copies)."""
+  v1 = _v1_module(work).cut_features
+  return {
+      "v1 (before)": dict(features=v1, style_copies=0),
+      "v1 + style copies": dict(features=v1, style_copies=1),
+      "damage + style columns": dict(features=damage_and_style, style_copies=0),
+      "damage": dict(features=quality_features.cut_features, style_copies=0),
+      "damage + style copies": dict(features=quality_features.cut_features, style_copies=1),
+      "damage + 2 style copies": dict(features=quality_features.cut_features, style_copies=2),
+      "damage + style copies, boosting": dict(features=quality_features.cut_features, style_copies=1,
+                                              classifier="boosting"),
+  }
 
 
 def score_units(work: Path, model: quality.QualityModel, units: list[tuple[str, str, Path]]) -> list[float]:
@@ -182,10 +237,12 @@ def main(argv):
   print(f"{len(units)} recordings to score: " + ", ".join(f"{s} {len(i)} x {len(KINDS)}" for s, i in sets.items()),
         flush=True)
   good = quality.find_inputs(_DEMO.value, "train")
-  summary = []
-  for arm in _ARMS.value or list(ARMS):
+  summary, pieces = [], {}
+  all_arms = arms(work)
+  chosen = [list(all_arms)[int(i)] for i in _ARMS.value] if _ARMS.value else list(all_arms)
+  for arm in chosen:
     model = quality_training.train(good, None, quality.Settings(), _TREES.value, 0, _FOLDS.value, _WORKERS.value,
-                                   progress=False, **ARMS[arm])
+                                   progress=False, **all_arms[arm])
     scores = np.array(score_units(work, model, units))
     kept = scores > model.settings.threshold
     rows, line = [], {"arm": arm}
@@ -199,11 +256,18 @@ def main(argv):
       damaged = np.array([u[0] == set_name and u[1] != "clean" for u in units])
       line[f"{set_name} kept"] = float(kept[clean].mean())
       line[f"{set_name} rejected"] = float(1 - kept[damaged].mean())
+    for (set_name, kind, path), score in zip(units, scores):
+      if kind == "clean" and set_name in ("ood", "styles"):
+        names = [i.name for i in sets[set_name]]
+        pieces.setdefault(f"{set_name}/{names[int(path.parent.name)]}", {})[arm] = float(score)
     cv = model.report.get("cross_validation") or {}
     line["CV rec AUC"] = cv.get("recording_roc_auc")
     summary.append(line)
     print_table(rows, f"arm {arm}: share kept per set and kind (threshold {model.settings.threshold})")
     print()
+  print_table([{"clean piece": name, **by_arm} for name, by_arm in pieces.items()],
+              "scores of the clean pieces unlike the corpus, per arm")
+  print()
   print_table(summary, "clean kept and damaged rejected, per set (trained on the demo corpus's train split)")
 
 

@@ -5,7 +5,8 @@
   python launch/quality.py degrade --input DIR --output DIR [--split validation]
 
 A DIR is a folder of audio files or a prepared dataset (then --split picks its recordings). `--bad synth`
-makes the bad class from the good audio (noise, crackle, band limits, clipping, wow and flutter, babble).
+makes the bad class from the good audio (noise, crackle, band limits, clipping, wow and flutter, babble), and
+adds restyled good copies (another equaliser and room, `--style-copies`), so style cannot tell the classes apart.
 `score` ends with one JSON line {"threshold": T, "files": [{"path", "score", "passed"}, ...]}; use the model
 when preparing with `python launch/prepare_data.py --quality-model MODEL`.
 """
@@ -39,6 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      help="a recording is kept when its mean smoothed probability is above this")
   train.add_argument("--trees", type=int, default=200, help="ExtraTrees size")
   train.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped by recording)")
+  train.add_argument("--style-copies", type=int, default=quality_training.DEFAULT_STYLE_COPIES,
+                     help="with --bad synth: restyled versions (equaliser, room) of each good recording, so that "
+                          "the collection's sound is not learnt as the mark of a good recording")
   score = commands.add_parser("score", help="score recordings with a trained filter")
   score.add_argument("--model", required=True)
   score.add_argument("--input", required=True)
@@ -61,7 +65,8 @@ def train(args: argparse.Namespace) -> None:
   good = [i for folder in args.good for i in quality.find_inputs(folder, args.split)]
   bad = None if args.bad == quality_training.SYNTH else quality.find_inputs(args.bad, args.split)
   settings = quality.Settings(args.cut_seconds, args.sigma, args.threshold)
-  model = quality_training.train(good, bad, settings, args.trees, args.seed, args.folds, args.workers)
+  model = quality_training.train(good, bad, settings, args.trees, args.seed, args.folds, args.workers,
+                                 style_copies=args.style_copies)
   quality.save(model, args.output)
   print(json.dumps({"model": args.output, **model.report}, indent=1))
 

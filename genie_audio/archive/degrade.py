@@ -1,5 +1,7 @@
 """Degradations of clean music, the faults of old transfers: the quality filter's negatives when no bad
-recordings are labelled (`quality.py train --bad synth`), and degraded copies to check a filter on.
+recordings are labelled (`quality.py train --bad synth`), and degraded copies to check a filter on. Also
+`restyle`: changes that are style, not damage (another equaliser, another room), so that a filter trained on
+one collection does not learn its sound as the mark of a good recording.
 
 Each degradation maps mono float32 audio at `rate` to audio of the same length, with its strength drawn from
 `rng` inside the range the issue asks for (noise at 0-10 dB SNR, band limits at 3-4 kHz, ...). Callers
@@ -12,6 +14,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import soxr
+from scipy import signal
 
 from genie_audio.data import audio
 from genie_audio.data.manifest import SAMPLE_RATE
@@ -122,6 +125,31 @@ def babble(x: np.ndarray, rng: np.random.Generator, rate: int = SAMPLE_RATE) -> 
   """Two to six speech-like talkers (an announcer, a noisy room) at 0-10 dB SNR."""
   talkers = sum(_voice(x.shape[0], rng, rate) for _ in range(rng.integers(2, 7)))
   return _mix_at_snr(x, talkers, rng.uniform(0.0, 10.0))
+
+
+def restyle(x: np.ndarray, rng: np.random.Generator, rate: int = SAMPLE_RATE) -> np.ndarray:
+  """Clean audio as another mastering, source and room would give it: a spectral tilt of -3..3 dB per octave
+  around 1 kHz, two broad (one octave) boosts or cuts of up to 8 dB anywhere from 80 Hz to 6 kHz, a third of
+  the time nothing above 5-7 kHz (a source recorded at a lower rate, an instrument with no highs), and half the
+  time a room (an exponentially decaying noise tail, RT60 0.2-1.2 s, 10-40% of the level). A band limit at
+  3-4 kHz (band_limit) stays damage."""
+  tilt = rng.uniform(-3.0, 3.0)
+  bumps = [(np.log2(rng.uniform(80.0, 6000.0)), rng.uniform(-8.0, 8.0)) for _ in range(2)]
+  top = rng.uniform(5000.0, 7000.0) if rng.random() < 1 / 3 else np.inf
+
+  def gain(f):
+    octaves = np.log2(np.clip(f, 50.0, rate / 2))
+    db = tilt * (octaves - np.log2(1000.0)) + sum(g * np.exp(-0.5 * np.square((octaves - c) / 0.5)) for c, g in bumps)
+    return 10.0 ** (db / 20.0) * np.clip((top + 100.0 - f) / 200.0, 0.0, 1.0)
+
+  y = _shape_spectrum(x, rate, gain)
+  if rng.random() < 0.5:
+    rt60 = rng.uniform(0.2, 1.2)
+    t = np.arange(int(rt60 * rate)) / rate
+    tail = (rng.standard_normal(t.shape[0]) * np.exp(-6.9 * t / rt60)).astype(np.float32)
+    wet = signal.fftconvolve(y, tail)[:y.shape[0]]
+    y = y + (np.sqrt(_power(y) / _power(wet)) * rng.uniform(0.1, 0.4) * wet).astype(np.float32)
+  return y.astype(np.float32)
 
 
 DEGRADATIONS: dict[str, Callable[[np.ndarray, np.random.Generator, int], np.ndarray]] = {
