@@ -1,6 +1,6 @@
 """Issue 23: how much of the context does a generated span use? Correlations of latent frames per temporal band.
 
-    python experiments/context_use.py --workdir runs/demo/dynamics [--start_t 1,0.5]
+    python experiments/context_use.py --workdir runs/demo/dynamics [--start_t 1,0.5] [--span_seconds 2]
 
 For 2 s spans at 10, 30 and 50 s of every validation recording, the span's latent frames are written by the
 editor's in-painting twice (seeds 0 and 1) from each start level, and compared, after a band-pass along time
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from experiments.edit_music import validation_waves  # noqa: E402
+from experiments.common import validation_waves  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing import actions as actions_lib  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
@@ -32,6 +32,7 @@ from genie_audio.eval import edit_music  # noqa: E402
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Trained dynamics run.")
 _START_T = flags.DEFINE_list("start_t", ["1", "0.5"], "Noise levels the span starts from (1: pure noise).")
 _STARTS = flags.DEFINE_list("starts", ["10", "30", "50"], "Span start times (s) in every recording.")
+_SPAN = flags.DEFINE_float("span_seconds", 2.0, "Span length.")
 
 BANDS_HZ = {"< 5 Hz": (0.0, 5.0), "5-12.5 Hz": (5.0, 12.5), "12.5-25 Hz": (12.5, 25.01)}
 
@@ -59,7 +60,8 @@ def main(argv):
     recording = editor.prepare(wave, name)
     T = len(recording.latents)
     actions = actions_lib.frame_actions(recording.codes, R, T)
-    for case in edit_music.span_cases({name: len(wave) / SAMPLE_RATE}, [float(s) for s in _STARTS.value], 2.0):
+    for case in edit_music.span_cases({name: len(wave) / SAMPLE_RATE}, [float(s) for s in _STARTS.value],
+                                      _SPAN.value):
       span = editor.plan_span(len(wave), case.start_s, case.end_s)
       f0, f1 = span.first_step * R, min(span.end_step * R, T)
       real = recording.latents[f0:f1]

@@ -22,7 +22,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
 from experiments.common import cached_json, run_python  # noqa: E402
-from experiments.edit_music import validation_waves  # noqa: E402
+from experiments.music_sets import validation_waves  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import edit_music  # noqa: E402
 

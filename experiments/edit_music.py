@@ -14,7 +14,6 @@ organ hymn and piano arpeggios over strings). Each --start_t is one arm: 1 start
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,13 +21,10 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from genie_audio import codec  # noqa: E402
-from genie_audio.data import manifest  # noqa: E402
+from experiments.music_sets import unlike_the_corpus, validation_waves  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import edit_music, plots  # noqa: E402
-from genie_audio.runs import trained_run  # noqa: E402
-from genie_audio.testing import ood_audio  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Trained dynamics run.")
 _START_T = flags.DEFINE_list("start_t", ["1", "0.5"], "Noise levels the edits start from (1: pure noise).")
@@ -50,26 +46,6 @@ _CONTEXT = flags.DEFINE_float("retrieval_context", None, "Seconds of context eac
                               "(default: the run's).")
 
 COLUMNS = ("tonality", "harmony", "level_db", "level_db_max_abs", "seam", "accuracy", "spans")
-
-
-def validation_waves(workdir: str) -> dict[str, np.ndarray]:
-  """The validation recordings of the corpus the run's tokenizer was trained on, by file name."""
-  lam = trained_run.load_lam(trained_run.load(workdir).config.init.lam.workdir, "the dynamics run's LAM")
-  dataset_dir = trained_run.load_tokenizer(trained_run.lam_latent_dir(lam)).config.data.dataset_dir
-  return {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
-          for r in manifest.load_split(dataset_dir, "validation")}
-
-
-def unlike_the_corpus() -> dict[str, np.ndarray]:
-  waves = {"piano_chords": ood_audio.piano_chords(rate=SAMPLE_RATE)[:, 0]}
-  with tempfile.TemporaryDirectory() as work:
-    for name in ood_audio.PIECES:
-      try:
-        ood_audio.mma_piece(name, os.path.join(work, f"{name}.wav"), work)
-        waves[name] = codec.load_audio(os.path.join(work, f"{name}.wav"))
-      except (OSError, RuntimeError, ValueError) as e:  # no mma / fluidsynth: the synthetic piece alone
-        print(f"{name} left out: {e}", flush=True)
-  return waves
 
 
 def arm_settings(start_t: float) -> dict:

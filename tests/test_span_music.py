@@ -93,6 +93,12 @@ def test_the_fit_term_prefers_a_fill_whose_content_agrees_with_the_context():
   np.testing.assert_allclose(retrieval.fit_distances(good, np.array([1.0, 0, 0]), 20, 210, 1), [0.0])
 
 
+def test_frame_level_is_the_rms_in_db():
+  wave = 0.5 * np.sin(2 * np.pi * 440.0 * np.arange(RATE) / RATE)
+  np.testing.assert_allclose(spectra.frame_level_db(wave, 320)[5:-5], 20 * np.log10(0.5 / np.sqrt(2)), atol=0.01)
+  assert spectra.frame_level_db(np.zeros(RATE), 320).max() == -80.0
+
+
 def test_moving_average_keeps_the_mean_of_each_window():
   frames = np.arange(10.0)[:, None] * np.ones((1, 2))
   smooth = spectra.moving_average(frames, 3)

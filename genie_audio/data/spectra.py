@@ -53,6 +53,14 @@ def moving_average(frames_TF: np.ndarray, width: int) -> np.ndarray:
   return sums / counts
 
 
+def frame_level_db(wave: np.ndarray, hop: int, window: int = 2048, floor_db: float = -80.0) -> np.ndarray:
+  """(1 + T // hop,) RMS level of the Hann-windowed frame centred on sample k * hop, dB (full scale 0 dB),
+  at least `floor_db`."""
+  # Parseval: the one-sided spectrum holds half the frame's energy sum(x^2 w^2) * window.
+  power = np.sum(stft_magnitude(wave, window, hop) ** 2, axis=-1) * 2.0 / (window * np.sum(hann_window(window) ** 2))
+  return np.maximum(10.0 * np.log10(np.maximum(power, 1e-30)), floor_db)
+
+
 def frame_chroma(wave: np.ndarray, hop: int, sample_rate: int, n_fft: int = 2048, fmin: float = 65.0,
                  fmax: float = 4000.0) -> np.ndarray:
   """(1 + T // hop, 12) pitch-class distribution of each frame (each row sums to 1, silence to 0): which notes

@@ -207,6 +207,10 @@ class Editor:
       smooth = int(round(float(self.edit_defaults.get("retrieval_smooth_seconds", 0.0)) * self.frame_rate))
       if smooth > 1:  # the harmony around a frame rather than the notes of its 20 ms
         chroma_TF = spectra.moving_average(chroma_TF, smooth)
+      per_db = float(self.edit_defaults.get("retrieval_level_weight", 0.0))
+      if per_db > 0:  # and the loudness around it: a fill as loud as what it replaces (dB x weight)
+        chroma_TF = np.concatenate([chroma_TF, per_db * spectra.frame_level_db(wave, self.stride)[:len(chroma_TF),
+                                                                                                   None]], axis=1)
       features_TF = np.zeros((len(latents_TC), chroma_TF.shape[1]))
       count = max(0, min(len(chroma_TF), len(latents_TC) - wave_offset_frames))
       features_TF[wave_offset_frames:wave_offset_frames + count] = chroma_TF[:count]
