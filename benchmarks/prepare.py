@@ -2,12 +2,13 @@
 quality filter's cost per hour of audio, on a generated collection of 44.1 kHz stereo FLAC and MP3 files.
 
     python benchmarks/prepare.py [--hours 2] [--folder DIR] [--workers 1,2]   # DIR: TMPDIR/genie_prepare_bench
-    python benchmarks/prepare.py --hours 0 --file_seconds 5 --workers 1 --trees 2 --folder DIR   # a smoke run
+    python benchmarks/prepare.py --hours 0 --file_seconds 5 --workers 1 --trees 2   # a smoke run: 2 files
 
-The collection (half FLAC, half MP3, --file_seconds files, 3 minutes by default; at least two) is generated once and reused: a few distinct clips are
-synthesised and encoded, the rest are copies of them under other names (each still decoded and prepared in
-full). Prints one table; ratios are measured in the same run. CPU seconds (this process and its workers)
-are given beside wall seconds: on a shared machine they show the cost per core when wall times cannot.
+The collection (half FLAC, half MP3, at least two files of --file_seconds, 3 minutes by default) is generated
+once and reused: a few distinct clips are synthesised and encoded, the rest are copies of them under other names
+(each still decoded and prepared in full). Prints one table; ratios are measured in the same run. CPU seconds
+(this process and its workers) are given beside wall seconds: on a shared machine they show the cost per core
+when wall times cannot.
 """
 
 import json

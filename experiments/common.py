@@ -1,7 +1,9 @@
 """Shared experiment helpers: running the project's commands (an ablation's training and evaluation) from the
-repository root, and keeping their reports beside the runs so a re-run only does what is missing. Tables and
-timing come from benchmarks/common.py."""
+repository root, with a runner's --set overrides, and keeping their reports beside the runs so a re-run only does
+what is missing. Tables and timing come from benchmarks/common.py. No flags here: a runner imports this file (or
+music_sets.py), never another runner (two runners' flags of one name cannot live in one process)."""
 
+import ast
 import json
 import os
 import subprocess
@@ -18,6 +20,31 @@ def run_python(*args: str) -> str:
   if result.returncode:
     raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
   return result.stdout
+
+
+def config_flags(overrides: list[str]) -> list[str]:
+  """FIELD=VALUE overrides (a runner's --set) as launch/train.py's --config.FIELD=VALUE flags."""
+  for item in overrides:
+    if "=" not in item:
+      raise ValueError(f"--set {item!r}: give FIELD=VALUE, e.g. model.dim=16")
+  return [f"--config.{item}" for item in overrides]
+
+
+def with_overrides(config, overrides: list[str]):
+  """`config` with FIELD=VALUE overrides (a runner's --set) applied in place, as launch/train.py applies
+  `config_flags(overrides)`: values are read as Python literals (numbers, tuples, booleans), else as text."""
+  for item in overrides:
+    key, _, text = item.partition("=")
+    try:
+      value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      value = text
+    *parents, leaf = key.split(".")
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[leaf] = value
+  return config
 
 
 def cached_json(path: str, produce: Callable[[], dict]) -> dict:

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from experiments.common import validation_waves  # noqa: E402
+from experiments.music_sets import validation_waves  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing import actions as actions_lib  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402

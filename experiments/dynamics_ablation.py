@@ -1,6 +1,7 @@
 """Issue 11's dynamics ablation: which training makes edits follow the LAM's (change-coding) actions.
 
     python experiments/dynamics_ablation.py --lam runs/demo/lam [--arms base,step_mean10] [--steps 2000]
+        [--set model.dim=16 --set eval.report_windows=4 ...]    # overrides for every arm (e.g. a smoke run)
 
 Trains every arm below (the tiny dynamics config plus the arm's overrides) for the same number of steps on the
 LAM run's action labels (equal steps are equal compute: the step-mean term costs nothing measurable), evaluates
@@ -22,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from experiments.common import cached_report, run_python  # noqa: E402
+from experiments.common import cached_report, config_flags, run_python  # noqa: E402
 
 # name -> config overrides on configs/dynamics.py:tiny
 ARMS = {
@@ -37,6 +38,7 @@ _LAM = flags.DEFINE_string("lam", "runs/demo/lam", "Trained LAM run (its latents
 _OUT = flags.DEFINE_string("out", "runs/dynamics_ablation", "Folder for the ablation runs.")
 _ARMS = flags.DEFINE_list("arms", list(ARMS), "Arms to run.")
 _STEPS = flags.DEFINE_integer("steps", 2000, "Training steps per arm (the demo's dynamics steps).")
+_SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override for every arm, before the arm's own.")
 
 
 def evaluate_arm(arm: str) -> dict:
@@ -45,7 +47,8 @@ def evaluate_arm(arm: str) -> dict:
   return cached_report(workdir, _STEPS.value, lambda: run_python(
       "launch/train.py", "--config=configs/dynamics.py:tiny", f"--workdir={workdir}",
       f"--config.init.lam.workdir={os.path.abspath(_LAM.value)}", f"--config.total_steps={_STEPS.value}",
-      f"--config.eval_every_steps={_STEPS.value}", f"--config.checkpoint_every_steps={_STEPS.value}", *ARMS[arm]))
+      f"--config.eval_every_steps={_STEPS.value}", f"--config.checkpoint_every_steps={_STEPS.value}",
+      *config_flags(_SET.value), *ARMS[arm]))
 
 
 def table_row(arm: str, report: dict) -> dict:

@@ -1,7 +1,7 @@
 """Issue 11: are edits followed in the audio a musician hears? Edits made through the editor, as launch/edit.py
 makes them, measured on the output audio, with and without action guidance.
 
-    python experiments/edits_in_audio.py --workdir runs/demo/dynamics [--weights 0,3] [--edits 8]
+    python experiments/edits_in_audio.py --workdir runs/demo/dynamics [--weights 0,3] [--edits 8] [--nounlike]
 
 Every validation recording of the run's corpus gets --edits spans of --span_steps action steps at evenly
 spaced places, each asking for actions drawn uniformly (seeded; the same spans, requests and noise seeds for
@@ -28,12 +28,11 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
+from experiments.music_sets import validation_waves  # noqa: E402
 from genie_audio import codec  # noqa: E402
-from genie_audio.data import manifest  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import descriptors  # noqa: E402
-from genie_audio.runs import trained_run  # noqa: E402
 from genie_audio.testing import ood_audio  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo/dynamics", "Trained dynamics run.")
@@ -42,6 +41,7 @@ _GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale
 _EDITS = flags.DEFINE_integer("edits", 8, "Edited spans per recording.")
 _SPAN_STEPS = flags.DEFINE_integer("span_steps", 5, "Action steps per edited span.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the requests and of the edits' noise.")
+_UNLIKE = flags.DEFINE_bool("unlike", True, "Also edit the pieces unlike the corpus.")
 
 MOVES = ("loudness_jump_db", "centroid_jump_oct")
 
@@ -50,14 +50,6 @@ def step_moves(wave: np.ndarray, step_seconds: float, num_steps: int) -> dict[st
   features = descriptors.frame_features(wave)
   found = descriptors.step_descriptors(features, int(round(step_seconds * SAMPLE_RATE)), num_steps)
   return {name: found[name] for name in MOVES}
-
-
-def validation_waves(workdir: str) -> dict[str, np.ndarray]:
-  """The validation recordings of the corpus the run's tokenizer was trained on, by file name."""
-  lam = trained_run.load_lam(trained_run.load(workdir).config.init.lam.workdir, "the dynamics run's LAM")
-  dataset_dir = trained_run.load_tokenizer(trained_run.lam_latent_dir(lam)).config.data.dataset_dir
-  return {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
-          for r in manifest.load_split(dataset_dir, "validation")}
 
 
 def unlike_the_corpus() -> dict[str, np.ndarray]:
@@ -114,7 +106,9 @@ def edit_spans(num_steps: int, count: int, span: int) -> list[int]:
 def main(argv):
   del argv
   editor = Editor.load(_WORKDIR.value)
-  sets = {"validation": validation_waves(_WORKDIR.value), "unlike the corpus": unlike_the_corpus()}
+  sets = {"validation": validation_waves(_WORKDIR.value)}
+  if _UNLIKE.value:
+    sets["unlike the corpus"] = unlike_the_corpus()
   prepared = {name: {k: editor.prepare(w, k) for k, w in waves.items()} for name, waves in sets.items()}
   expected = expected_moves(editor, prepared["validation"], editor.num_actions)
   rng = np.random.default_rng(_SEED.value)

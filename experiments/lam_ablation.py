@@ -1,6 +1,7 @@
 """Issue 11's LAM ablation: which arm makes actions that are moves rather than volume levels.
 
     python experiments/lam_ablation.py --tokenizer runs/demo/tokenizer [--arms base,norm] [--steps 1500]
+        [--set model.model_dim=16 --set eval.num_windows=4 ...]   # overrides on every arm (e.g. a smoke run)
 
 Trains every arm of experiments/lam_arms.py for the same number of steps on the tokenizer run's latents (equal
 steps are equal compute there; a finished arm is reused), evaluates each with launch/evaluate.py (on the
@@ -25,13 +26,14 @@ from absl import app, flags  # noqa: E402
 
 from experiments import lam_arms  # noqa: E402
 from benchmarks.common import print_table  # noqa: E402
-from experiments.common import cached_report, run_python  # noqa: E402
+from experiments.common import cached_report, config_flags, run_python  # noqa: E402
 from genie_audio.eval.descriptors import MOVES  # noqa: E402
 
 _TOKENIZER = flags.DEFINE_string("tokenizer", "runs/demo/tokenizer", "Trained tokenizer run (with latents).")
 _OUT = flags.DEFINE_string("out", "runs/lam_ablation", "Folder for the ablation runs.")
 _ARMS = flags.DEFINE_list("arms", list(lam_arms.ARMS), "Arms to run (experiments/lam_arms.py).")
 _STEPS = flags.DEFINE_integer("steps", 1500, "Training steps per arm (the demo's LAM steps).")
+_SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on every arm (after the arm's own).")
 
 def evaluate_arm(arm: str) -> dict:
   """Trains (or resumes) the arm and returns its launch/evaluate.py report."""
@@ -45,7 +47,7 @@ def _train(arm: str, workdir: str) -> None:
   run_python("launch/train.py", f"--config=experiments/lam_arms.py:{arm}", f"--workdir={workdir}",
        f"--config.init.tokenizer.workdir={os.path.abspath(_TOKENIZER.value)}",
        f"--config.total_steps={_STEPS.value}", f"--config.eval_every_steps={_STEPS.value}",
-       f"--config.checkpoint_every_steps={_STEPS.value}")
+       f"--config.checkpoint_every_steps={_STEPS.value}", *config_flags(_SET.value))
 
 
 def table_row(arm: str, report: dict) -> dict:

@@ -1,6 +1,7 @@
 """Issue 10's tokenizer ablation: which representation carries the notes, at equal CPU time per arm.
 
     python experiments/tokenizer_ablation.py --budget_arm wave_wave --budget_steps 1000 [--arms A,B] [--runs DIR]
+        [--noood] [--rounds 1] [--set FIELD=VALUE ...]    # e.g. a smoke run: no music unlike the corpus, one round
 
 1. Measures every arm's train-step time on the same batch in this process (so the ratios share conditions)
    and gives each arm `budget / step_time` steps (budget: --budget_seconds, or the time of --budget_steps
@@ -25,6 +26,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
 from experiments import tokenizer_arms  # noqa: E402
+from experiments.common import config_flags, with_overrides  # noqa: E402
 
 _BUDGET = flags.DEFINE_float("budget_seconds", 400.0, "Train-step seconds every arm gets (at measured speed).")
 _BUDGET_ARM = flags.DEFINE_string("budget_arm", None, "With --budget_steps: the budget is the time of that many "
@@ -37,6 +39,9 @@ _FIXED = flags.DEFINE_list("fixed_steps", [], "arm=N pairs: train these arms N s
                           "budget (e.g. an arm with the same network as one already run, so equal steps are equal "
                           "compute, whatever the load on the machine when each was timed).")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps when scoring.")
+_OOD = flags.DEFINE_bool("ood", True, "Also score music unlike the corpus (rendered into RUNS/ood).")
+_ROUNDS = flags.DEFINE_integer("rounds", 2, "Timing rounds over the arms (the fastest counts).")
+_SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on every arm (after the arm's own).")
 
 PY = sys.executable
 METRICS = ("chroma_similarity", "mel_distance", "lsd")
@@ -52,7 +57,7 @@ def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int
   best = {}
   for _ in range(rounds):
     for arm in arms:
-      task = TokenizerTask(tokenizer_arms.get_config(arm))
+      task = TokenizerTask(with_overrides(tokenizer_arms.get_config(arm), _SET.value))
       wave = 0.07 * np.random.default_rng(0).standard_normal((task.config.batch_size, task.crop_frames))
       seconds, _, state = common.time_train_step(task, {"wave": wave.astype(np.float32)})
       params = int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params)))
@@ -89,7 +94,7 @@ def rows_for(name: str, result: dict, extra: dict) -> list[dict]:
 def main(argv):
   del argv
   os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  timing = step_seconds(_ARMS.value)
+  timing = step_seconds(_ARMS.value, _ROUNDS.value)
   budget = _BUDGET.value
   if _BUDGET_ARM.value:
     budget = _BUDGET_STEPS.value * timing[_BUDGET_ARM.value][0]
@@ -98,16 +103,18 @@ def main(argv):
   common.print_table([dict(arm=a, step_s=s, params=n, steps=steps[a]) for a, (s, n) in timing.items()],
                      f"equal CPU time ({budget:.0f} s of train steps): steps per arm")
   ood = os.path.join(_RUNS.value, "ood")
-  write_ood(ood)
+  if _OOD.value:
+    write_ood(ood)
   tables = {"validation": [], "ood": []}
   for arm, (_, params) in timing.items():
     workdir, n = os.path.join(_RUNS.value, arm), steps[arm]
     subprocess.run([PY, "launch/train.py", f"--config=experiments/tokenizer_arms.py:{arm}", f"--workdir={workdir}",
                     f"--config.data.dataset_dir={_DATA.value}", f"--config.total_steps={n}",
-                    f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}"],
+                    f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}",
+                    *config_flags(_SET.value)],
                    check=True, stdout=subprocess.DEVNULL)
     info = dict(arm=arm, params=params, steps=n)
-    for source, extra in (("validation", ()), ("ood", ("--audio", ood))):
+    for source, extra in (("validation", ()), ("ood", ("--audio", ood)))[:2 if _OOD.value else 1]:
       result = evaluate(workdir, *extra)
       with open(os.path.join(workdir, f"eval_{source}.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -115,7 +122,8 @@ def main(argv):
       tables[source].extend(rows if not tables[source] else rows[:1])
       print(json.dumps(dict(source=source, **rows[0])), flush=True)
   for source, rows in tables.items():
-    common.print_table(rows, f"{source} ({_STEPS.value} Euler steps)")
+    if rows:
+      common.print_table(rows, f"{source} ({_STEPS.value} Euler steps)")
 
 
 if __name__ == "__main__":

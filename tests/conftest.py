@@ -28,9 +28,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pytest-xdist (launch/test.sh: --dist loadfile --no-loadscope-reorder) hands whole files to the workers in this
 # order, so the slowest files start first and the workers end together. The first builds the shared pipeline
 # (tests/fixtures_pipeline.py) while the second runs files that do not need it. Measured on 2 cores, slowest first.
-_SLOW_FIRST = ("test_edit_pipeline.py", "test_tokenizer_model.py", "test_multiprocess.py", "test_lam.py",
-               "test_tokenizer_commands.py", "test_inpainting.py", "test_launch.py", "test_sharding.py",
-               "test_notebooks.py", "test_trainer.py", "test_codec.py", "test_app.py")
+_SLOW_FIRST = ("test_edit_pipeline.py", "test_tokenizer_model.py", "test_ablations.py", "test_multiprocess.py",
+               "test_lam.py", "test_tokenizer_commands.py", "test_benchmarks.py", "test_inpainting.py",
+               "test_launch.py", "test_sharding.py", "test_notebooks.py", "test_trainer.py", "test_codec.py",
+               "test_app.py", "test_experiments.py")
 
 
 def pytest_collection_modifyitems(items):

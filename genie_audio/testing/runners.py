@@ -15,7 +15,7 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from absl import flags
 
@@ -35,12 +35,13 @@ class _Tee(io.StringIO):
     return super().write(text)
 
 
-def run_main(script: str, *args: str) -> tuple[str, Any]:
+def run_main(script: str, *args: str, prepare: Callable[[Any], None] | None = None) -> tuple[str, Any]:
   """(what `python SCRIPT ARGS...` prints, its `main`'s return value), run in this process.
 
   `script` is a path from the repository root (e.g. "benchmarks/app.py"). While it runs, sys.argv is its command
   line (some scripts read it) and the working folder is the repository root; the environment, sys.argv and the
-  working folder are restored afterwards.
+  working folder are restored afterwards. `prepare(module)`, if given, runs after the flags are parsed and
+  before `main` (e.g. to fill a cache the script would otherwise fill slowly).
   """
   path = REPO_ROOT / script
   name = f"_runner_{path.parent.name}_{path.stem}"
@@ -56,6 +57,8 @@ def run_main(script: str, *args: str) -> tuple[str, Any]:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     remaining = flags.FLAGS(argv)
+    if prepare is not None:
+      prepare(module)
     with contextlib.redirect_stdout(out):
       result = module.main(remaining)
   finally:
