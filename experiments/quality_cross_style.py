@@ -15,10 +15,18 @@ degrade` draws them), in four sets:
 - `styles`: more music unlike the corpus: five MMA grooves the corpus never uses (polka, march, 50s rock,
   bluegrass, trance) and a plucked-string melody synthesised here (Karplus-Strong), no FluidSynth sound.
 
-Tables: per arm, the share kept of each (set, kind), and a summary across arms (clean kept, damaged rejected).
-Audio, its damaged copies and their features are cached under --work-dir, so a re-run only trains and scores.
+Arms (arms()): the features before issue 26 (version 1, read from git at V1_COMMIT: log-mel band levels,
+spreads and percentiles, flatness, crest factor, zero-crossing rate, level, beside partial drift and clipping),
+with and without restyled good copies (degrade.restyle); the damage features (version 2) with version 1's
+style columns beside them; the damage features alone, with 0, 1 or 2 restyled copies; and with 1 copy,
+gradient boosting instead of ExtraTrees. Tables: per arm, the share kept of each (set, kind); the scores of
+the clean pieces unlike the corpus; a summary across arms (clean kept, damaged rejected, and on the music
+unlike the corpus the lowest clean score and the ROC AUC of clean against damaged).
+Audio, its damaged copies, their features and each arm's scores are kept under --work-dir, so a re-run only does
+what is missing.
 """
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -35,6 +43,7 @@ import soundfile as sf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
+from experiments.common import cached_json  # noqa: E402
 from genie_audio.archive import degrade, demo_corpus, quality, quality_features, quality_training  # noqa: E402
 from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
@@ -140,7 +149,10 @@ def _copies(work: Path, set_name: str, index: int, source: quality.AudioInput) -
   return paths
 
 
+@functools.lru_cache(maxsize=None)
 def _features_key(features) -> str:
+  """The feature function's name and a hash of its source, read once (main reads them all at the start, so a
+  file edited while this runs cannot give features of the old code the new code's key)."""
   code = inspect.getsource(quality_features) + inspect.getsource(sys.modules[features.__module__])
   return f"{features.__name__}_{hashlib.sha1(code.encode()).hexdigest()[:10]}"
 
@@ -225,8 +237,28 @@ def score_units(work: Path, model: quality.QualityModel, units: list[tuple[str, 
   return scores
 
 
+def arm_scores(work: Path, arm: str, options: dict, units: list[tuple[str, str, Path]]) -> dict:
+  """{"scores": per unit, "cv_recording_auc"} of the arm's filter trained on the demo corpus's train split, kept
+  under --work-dir (keyed by the arm's settings and the sources of its features and training)."""
+  code = "".join(inspect.getsource(m) for m in (degrade, quality, quality_training))
+  key = hashlib.sha1(f"{arm}{sorted(options.items(), key=str)}{_features_key(options['features'])}{code}"
+                     f"{_TREES.value}{_FOLDS.value}{[str(u) for u in units]}".encode()).hexdigest()[:12]
+  path = work / "scores" / f"{key}.json"
+  path.parent.mkdir(parents=True, exist_ok=True)
+
+  def produce() -> dict:
+    model = quality_training.train(quality.find_inputs(_DEMO.value, "train"), None, quality.Settings(),
+                                   _TREES.value, 0, _FOLDS.value, _WORKERS.value, progress=False, **options)
+    cv = model.report.get("cross_validation") or {}
+    return {"arm": arm, "scores": score_units(work, model, units), "cv_recording_auc": cv.get("recording_roc_auc")}
+
+  return cached_json(str(path), produce)
+
+
 def main(argv):
   del argv
+  from sklearn.metrics import roc_auc_score
+
   work = Path(_WORK.value)
   sets = eval_sets(work)
   units = []  # (set, kind, audio path)
@@ -236,15 +268,18 @@ def main(argv):
         units.append((set_name, kind, path))
   print(f"{len(units)} recordings to score: " + ", ".join(f"{s} {len(i)} x {len(KINDS)}" for s, i in sets.items()),
         flush=True)
-  good = quality.find_inputs(_DEMO.value, "train")
   summary, pieces = [], {}
   all_arms = arms(work)
+  for options in all_arms.values():
+    _features_key(options["features"])
   chosen = [list(all_arms)[int(i)] for i in _ARMS.value] if _ARMS.value else list(all_arms)
+  threshold = quality.Settings().threshold
+  unlike = np.array([u[0] in ("ood", "styles") for u in units])
+  is_clean = np.array([u[1] == "clean" for u in units])
   for arm in chosen:
-    model = quality_training.train(good, None, quality.Settings(), _TREES.value, 0, _FOLDS.value, _WORKERS.value,
-                                   progress=False, **all_arms[arm])
-    scores = np.array(score_units(work, model, units))
-    kept = scores > model.settings.threshold
+    result = arm_scores(work, arm, all_arms[arm], units)
+    scores = np.array(result["scores"])
+    kept = scores > threshold
     rows, line = [], {"arm": arm}
     for set_name in sets:
       for kind in KINDS:
@@ -252,23 +287,24 @@ def main(argv):
         rows.append({"set": set_name, "kind": kind, "count": int(mask.sum()), "kept": float(kept[mask].mean()),
                      "score min": float(scores[mask].min()), "score mean": float(scores[mask].mean()),
                      "score max": float(scores[mask].max())})
-      clean = np.array([u[0] == set_name and u[1] == "clean" for u in units])
-      damaged = np.array([u[0] == set_name and u[1] != "clean" for u in units])
-      line[f"{set_name} kept"] = float(kept[clean].mean())
-      line[f"{set_name} rejected"] = float(1 - kept[damaged].mean())
+      in_set = np.array([u[0] == set_name for u in units])
+      line[f"{set_name} kept"] = float(kept[in_set & is_clean].mean())
+      line[f"{set_name} rejected"] = float(1 - kept[in_set & ~is_clean].mean())
+    line["unlike: clean min"] = float(scores[unlike & is_clean].min())
+    line["unlike: AUC"] = float(roc_auc_score(is_clean[unlike], scores[unlike]))
+    line["CV rec AUC"] = result["cv_recording_auc"]
     for (set_name, kind, path), score in zip(units, scores):
       if kind == "clean" and set_name in ("ood", "styles"):
         names = [i.name for i in sets[set_name]]
         pieces.setdefault(f"{set_name}/{names[int(path.parent.name)]}", {})[arm] = float(score)
-    cv = model.report.get("cross_validation") or {}
-    line["CV rec AUC"] = cv.get("recording_roc_auc")
     summary.append(line)
-    print_table(rows, f"arm {arm}: share kept per set and kind (threshold {model.settings.threshold})")
+    print_table(rows, f"arm {arm}: share kept per set and kind (threshold {threshold})")
     print()
   print_table([{"clean piece": name, **by_arm} for name, by_arm in pieces.items()],
-              "scores of the clean pieces unlike the corpus, per arm")
+              "scores of the clean pieces unlike the corpus (ood, styles), per arm")
   print()
-  print_table(summary, "clean kept and damaged rejected, per set (trained on the demo corpus's train split)")
+  print_table(summary, "clean kept and damaged rejected, per set (trained on the demo corpus's train split); "
+                       "unlike: ood and styles together")
 
 
 if __name__ == "__main__":

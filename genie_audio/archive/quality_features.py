@@ -9,7 +9,7 @@ instrument, room and mastering set, so an equaliser or a gain changes no column 
 - noise floor: per band, how far the band's quiet floor (between partials, between notes) sits below its loud
   partials (hiss fills every gap), and how far partials stand out of their spectral neighbourhood (noise fills
   the valleys);
-- band limit: the highest frequency within 30/50/70 dB of the long-term spectrum's top, and the steepest drop of
+- band limit: the highest frequency within 50/70 dB of the long-term spectrum's top, and the steepest drop of
   that spectrum over 500 Hz (a low-pass cuts off, music tails away);
 - clicks: bursts of the second difference far above its local level, per second, and its kurtosis;
 - clipping: shares of samples at (or within 1% of) the peak, and how the amplitude density piles up at the top;
@@ -42,7 +42,7 @@ _EMPTY_DB = 80.0   # a band whose loud moments stay this far below the cut's lou
 # off near 8 kHz, a trace of the transfer chain, not a fault of the recording.
 _TOP_HZ = 7000.0
 _BANDS = ((50.0, 250.0), (250.0, 1000.0), (1000.0, 4000.0), (4000.0, _TOP_HZ))
-_EDGES_DB = (30, 50, 70)
+_EDGES_DB = (50, 70)  # not 30 dB: how far the top falls 30 dB below the peak is the tilt of the timbre
 _CLIFF_HZ = 500.0
 _PARTIAL_BANDS = ((100.0, 1000.0), (1000.0, 4000.0))  # where partials of the melody and harmony sit
 _STEADINESS_BAND = (300.0, 4000.0)
@@ -119,8 +119,9 @@ def feature_names() -> list[str]:
 def _noise_floor(power: np.ndarray, freqs: np.ndarray) -> list[float]:
   """Per band, the floor of the band's quiet moments against its loud partials (dB): the 20th percentile over
   bins of each bin's 10th percentile over frames, against the 90th percentile over bins of each bin's 90th
-  percentile over frames. Hiss fills every bin at every moment; music leaves gaps between its partials, or
-  between its notes, and a sustained chord (an organ) leaves the bins between its partials empty. An
+  percentile over frames, on fine (7.8 Hz) bins. Hiss fills every bin at every moment; music leaves gaps
+  between its partials, or between its notes, and a sustained chord (an organ) leaves the bins between its
+  partials empty (coarser bins would fill them with the partials' leakage: dense low chords looked noisy). An
   equaliser moves floor and partials alike. An empty band (nothing within _EMPTY_DB of the cut's loudest
   bin) has no noise either: -_EMPTY_DB."""
   low, high = np.percentile(power, (10, 90), axis=0)
@@ -145,8 +146,8 @@ def _prominence(log_db: np.ndarray, freqs: np.ndarray) -> list[float]:
 
 
 def _band_limit(log_db: np.ndarray, freqs: np.ndarray) -> list[float]:
-  """Highest frequencies (kHz, up to _TOP_HZ) where the long-term spectrum's upper envelope is within 30/50/70
-  dB of its top, and its steepest drop over _CLIFF_HZ from 1 kHz to _TOP_HZ (dB): a low-pass falls off a cliff,
+  """Highest frequencies (kHz, up to _TOP_HZ) where the long-term spectrum's upper envelope is within 50/70 dB
+  of its top, and its steepest drop over _CLIFF_HZ from 1 kHz to _TOP_HZ (dB): a low-pass falls off a cliff,
   music tails away."""
   # 95th percentile over frames, then a maximum over +-150 Hz: the envelope over partials, not the valleys.
   envelope = ndimage.maximum_filter1d(np.percentile(log_db, 95, axis=0), size=21, mode="nearest")
@@ -284,7 +285,7 @@ def _cut_row(x: np.ndarray, rate: int) -> np.ndarray:
   log_mel = 10.0 * np.log10(power @ mel_filterbank(rate, N_FFT, N_MELS))
   x64 = x.astype(np.float64)
   return np.array([
-      *_noise_floor(power, freqs), *_prominence(log_db, freqs), *_band_limit(log_db, freqs),
+      *_noise_floor(fine_power, fine_freqs), *_prominence(log_db, freqs), *_band_limit(log_db, freqs),
       *_clicks(x64, rate), *_clipping(x64), *_tracking(fine[:, tracked], tracked[0]),
       *_long_term_prominence(fine_power, fine_freqs),
       steadiness.mean(), np.percentile(steadiness, 10), _syllable_modulation(log_mel, rate / HOP)])

@@ -21,7 +21,7 @@ from genie_audio.data.manifest import SAMPLE_RATE
 SYNTH = "synth"
 # Restyled versions of each good recording (with their own damaged copies) in `--bad synth` training, so the
 # collection's sound cannot tell good from bad (experiments/quality_cross_style.py, docs/quality.md).
-DEFAULT_STYLE_COPIES = 1
+DEFAULT_STYLE_COPIES = 2
 GOOD, BAD = "good", "bad"
 
 
