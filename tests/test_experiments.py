@@ -121,7 +121,7 @@ def test_quality_cross_style(pipeline_runs, tmp_path):
 
   dataset = str(pipeline_runs["dataset"])
   printed, _ = runners.run_main("experiments/quality_cross_style.py", f"--demo={dataset}", f"--seed1={dataset}",
-                                f"--work_dir={work}", "--trees=2", "--folds=1", prepare=rendered)
+                                f"--work_dir={work}", "--arms=0", "--trees=2", "--folds=1", prepare=rendered)
   rows = runners.table_rows(printed)
   summary = [row for row in rows if "arm" in row and "demo_val kept" in row]
   assert summary and all(0 <= number(row["styles kept"]) <= 1 for row in summary)
