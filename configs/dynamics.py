@@ -58,12 +58,20 @@ def dynamics_config(preset: str, *, window_frames: int, lam_workdir: str, tiny_w
   # guidance 4 without it), 0.33 -> 0.51 re-read from the output audio, 0.23 -> 0.48 on music unlike the
   # corpus; the LAM-free level-move correlation rises with it (0.79 -> 0.91) and the seams hold (1.39 -> 1.41).
   # Weights 1 / 5 / 10 gave 0.53 / 0.58 / 0.55 at guidance 2, 10 with rougher seams (1.43).
-  # start_t: the noise level the span starts from; below 1 the retrieval fill (the passage of the recording whose
-  # surroundings best match the span's, over retrieval_context_seconds each side) noised to it. README, docs/editing.md.
+  # Edits that are music (issue 23, docs/editing.md; experiments/edit_music.py, retrieval_fill.py): the span starts
+  # from the retrieval fill noised to start_t = 0.2 (1 = pure noise, which the tiny model renders as noise under the
+  # music's envelope: tonality 0.06): the passage of the recording whose surroundings (retrieval_context_seconds
+  # each side) match the span's in chroma and level (dB x retrieval_level_weight beside each frame's chroma) and
+  # whose own chroma is closest to the span's (retrieval_harmony_weight: it keeps the tune's chords at that place).
+  # Demo, 15 validation spans, resample edits: tonality 0.06 -> 0.16 (reconstruction 0.20), harmony -0.11 -> 0.52.
+  # A retrieval start holds the actions less (random requests read back from the audio 0.51 -> 0.37 at start 0.3
+  # and action guidance 3), so action guidance 12: 0.53. level_match takes the decoder's own level error (measured
+  # on the decoded context margins; -3.5 dB for the demo tokenizer) out of the decode.
   c.edit = ml_collections.ConfigDict(dict(num_steps=32, guidance_scale=2.0, guidance_max_t=0.5, method="euler",
-                                          crossfade_seconds=0.05, margin_seconds=0.25, action_guidance=3.0,
-                                          start_t=1.0, retrieval_context_seconds=0.5, retrieval_match="chroma",
-                                          level_match=False))
+                                          crossfade_seconds=0.05, margin_seconds=0.25, action_guidance=12.0,
+                                          start_t=0.2, retrieval_context_seconds=0.5, retrieval_match="chroma",
+                                          retrieval_harmony_weight=16.0, retrieval_level_weight=2.0 / 30.0,
+                                          level_match=True))
   c.eval = ml_collections.ConfigDict(dict(
       split="validation", num_windows=64, batch_size=16, seed=1234,
       report_windows=256,           # launch/evaluate.py: more windows, tighter accuracies than in training

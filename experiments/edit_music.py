@@ -33,7 +33,9 @@ _ACTION_GUIDANCE = flags.DEFINE_float("action_guidance", None, "Action guidance 
 _STARTS = flags.DEFINE_list("starts", ["10", "30", "50"], "Span start times (s) in every recording.")
 _MAX_RECORDINGS = flags.DEFINE_integer("max_recordings", None, "Use at most this many recordings of each set.")
 _UNLIKE = flags.DEFINE_bool("unlike", True, "Also score pieces unlike the corpus.")
-_FIGURE = flags.DEFINE_string("figure", None, "PNG: spectrograms of the first validation span's fills.")
+_FIGURE = flags.DEFINE_string("figure", None, "PNG prefix: spectrograms of the first span of each set "
+                              "(PREFIX_validation.png, PREFIX_unlike.png).")
+_TABLES = flags.DEFINE_bool("tables", True, "Score the spans (false: only the figures).")
 _OUTPUT = flags.DEFINE_string("output", None, "JSON: every row and the summaries.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the requests and the edits' noise.")
 _MATCH = flags.DEFINE_enum("retrieval_match", None, ["chroma", "latents"], "What the retrieval fill matches "
@@ -42,6 +44,8 @@ _LEVEL_MATCH = flags.DEFINE_bool("level_match", None, "Take the decoder's level 
                                   "margins, out of every decode (default: the run's config.edit.level_match).")
 _HARMONY = flags.DEFINE_float("retrieval_harmony", None, "Weight of the original span's own chroma in choosing "
                               "the retrieval fill (0: contexts only; default: the run's).")
+_LEVEL = flags.DEFINE_float("retrieval_level", None, "Weight of each frame's level (per dB) beside its chroma in "
+                            "the retrieval match (default: the run's).")
 _CONTEXT = flags.DEFINE_float("retrieval_context", None, "Seconds of context each side the retrieval fill matches "
                               "(default: the run's).")
 
@@ -57,7 +61,7 @@ def arm_settings(start_t: float) -> dict:
   return settings
 
 
-def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: float, path: str) -> None:
+def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: float, path: str, name: str) -> None:
   """original / reconstruction / resample (from each start level) / random actions (the lowest start level),
   0.5 s either side of the span."""
   edits = {}
@@ -70,8 +74,8 @@ def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: 
   edits[f"random actions (t={lowest:g})"] = dict(actions=random, **arm_settings(lowest))
   panels = edit_music.span_panels(editor, wave, start_s, end_s, edits, seed=_SEED.value)
   figure = plots.stft_figure(panels, max_hz=4000.0, panel_width=3.2,
-                             title=f"{start_s:g}-{end_s:g} s edited (0.5 s of context each side)")
-  figure.savefig(path, dpi=80)
+                             title=f"{name}: {start_s:g}-{end_s:g} s edited (0.5 s of context each side)")
+  figure.savefig(path, dpi=90)
   print(f"wrote {path}", flush=True)
 
 
@@ -85,6 +89,8 @@ def main(argv):
       editor.edit_defaults.retrieval_context_seconds = _CONTEXT.value
     if _HARMONY.value is not None:
       editor.edit_defaults.retrieval_harmony_weight = _HARMONY.value
+    if _LEVEL.value is not None:
+      editor.edit_defaults.retrieval_level_weight = _LEVEL.value
     if _LEVEL_MATCH.value is not None:
       editor.edit_defaults.level_match = _LEVEL_MATCH.value
   sets = {"validation": validation_waves(_WORKDIR.value)}
@@ -94,7 +100,7 @@ def main(argv):
     sets = {k: dict(list(v.items())[:_MAX_RECORDINGS.value]) for k, v in sets.items()}
   starts = [float(s) for s in _STARTS.value]
   rows, summaries, every_span = [], {}, []
-  for set_name, waves in sets.items():
+  for set_name, waves in (sets.items() if _TABLES.value else ()):
     for index, start_t in enumerate(map(float, _START_T.value)):
       fills = edit_music.FILLS if index == 0 else ("resample", "random")
       found = edit_music.evaluate(editor, waves, starts_s=starts, seed=_SEED.value,
@@ -105,12 +111,15 @@ def main(argv):
         rows.append({"set": set_name, "arm": arm, "fill": fill, **{k: summary.get(k, "") for k in COLUMNS}})
       print(rows[-1], flush=True)
       every_span += [dict(row, set=set_name, start_t=start_t) for row in found]
-  print_table(rows, title=f"Edited spans as music ({_WORKDIR.value}; accuracy: random-action edits read back from "
-                          f"the output audio, chance {1 / editor.num_actions:.3f})")
+  if rows:
+    print_table(rows, title=f"Edited spans as music ({_WORKDIR.value}; accuracy: random-action edits read back from "
+                            f"the output audio, chance {1 / editor.num_actions:.3f})")
   if _FIGURE.value:
-    name, wave = next(iter(sets["validation"].items()))
-    span = edit_music.span_cases({name: len(wave) / SAMPLE_RATE}, starts, 2.0)[0]
-    spectrogram_panels(editor, wave, span.start_s, span.end_s, _FIGURE.value)
+    for set_name, waves in sets.items():
+      name, wave = next(iter(waves.items()))
+      span = edit_music.span_cases({name: len(wave) / SAMPLE_RATE}, starts, 2.0)[0]
+      suffix = "validation" if set_name == "validation" else "unlike"
+      spectrogram_panels(editor, wave, span.start_s, span.end_s, f"{_FIGURE.value}_{suffix}.png", name)
   if _OUTPUT.value:
     with open(_OUTPUT.value + ".tmp", "w") as f:
       json.dump({"summaries": summaries, "spans": every_span}, f, indent=1)

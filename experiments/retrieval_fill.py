@@ -16,7 +16,7 @@ at the margins), and scored with `span_music` (tonality, harmony with the origin
   keepW          ... plus W x the distance of the fill's mean chroma to the original span's: another passage that
                  plays the span's chords (the harmony score is then partly by construction)
   keep4_level(2) keep4, with each frame's level (dB / 30, or / 15) beside its chroma: a passage as loud as the
-                 span and its context
+                 span and its context; keep16_level2 the same with keep16
 """
 
 import json
@@ -47,6 +47,7 @@ ARMS = {
     "keep16": dict(retrieval_harmony_weight=16.0),
     "keep4_level": dict(retrieval_harmony_weight=4.0, retrieval_level_weight=1.0 / 30.0),
     "keep4_level2": dict(retrieval_harmony_weight=4.0, retrieval_level_weight=2.0 / 30.0),
+    "keep16_level2": dict(retrieval_harmony_weight=16.0, retrieval_level_weight=2.0 / 30.0),
 }
 STARTS = {"validation": (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0), "unlike the corpus": (10.0, 30.0, 50.0)}
 

@@ -50,7 +50,9 @@ def test_an_edit_from_the_retrieval_fill_changes_the_span_only_and_says_where_it
   np.testing.assert_array_equal(result.wave[:start], song[:start])
   np.testing.assert_array_equal(result.wave[end:], song[end:])
   assert result.info["start_t"] == 0.5 and result.info["retrieval_from_s"] >= 0
-  assert editor.edit(song, 1.0, 1.6, resample=True).info["start_t"] == 1.0  # the run's default: from noise
+  assert editor.edit(song, 1.0, 1.6, resample=True).info["start_t"] == editor.edit_defaults.start_t  # the run's
+  noise = editor.edit(song, 1.0, 1.6, resample=True, start_t=1.0).info
+  assert noise["start_t"] == 1.0 and "retrieval_from_s" not in noise
 
 
 @pytest.mark.parametrize("start_t", [0.0, 1.5, float("nan")])

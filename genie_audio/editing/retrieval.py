@@ -5,8 +5,8 @@ For a span [f0, f1) of a recording's latents, the context is the K frames before
 the source's frames around [p, p + L) and that context (L = f1 - f0); the best position's L frames are the fill.
 Contexts can be compared on the latents themselves or on other frame-aligned features: the editor compares the
 chroma of the audio (`data.spectra.frame_chroma`), so the match is a passage with the same notes around it, in a
-tune that repeats its form the same place in another chorus (on the demo corpus the latents matched timbre and
-level, and the fills' harmony with the original span was no better than chance). The fill is real music that
+tune that repeats its form the same place in another chorus (on music unlike the demo corpus the fills' harmony
+with the original span rose from 0.31 to 0.61 against latent contexts; docs/editing.md). The fill is real music that
 ignores the requested actions; the in-painting sampler can start from it (`inpainting.inpaint(start_BTC=...)`) so
 the model re-shapes it towards them.
 
