@@ -45,7 +45,6 @@ from absl import app, flags  # noqa: E402
 from benchmarks.common import print_table  # noqa: E402
 from experiments.common import cached_json  # noqa: E402
 from genie_audio.archive import degrade, demo_corpus, quality, quality_features, quality_training  # noqa: E402
-from genie_audio.data import audio  # noqa: E402
 from genie_audio.data.manifest import SAMPLE_RATE  # noqa: E402
 from genie_audio.testing import ood_audio  # noqa: E402
 

@@ -15,7 +15,10 @@ instrument, room and mastering set, so an equaliser or a gain changes no column 
 - clipping: shares of samples at (or within 1% of) the peak, and how the amplitude density piles up at the top;
 - wow and flutter: partials tracked between frames; how much they drift, and how much of the drift all partials
   share (a speed change moves every partial together, a singer's vibrato moves one), and how smoothly;
-- talking: the share of band-level modulation at syllable rates; how steady fine spectra are.
+- talking: the share of partials gliding fast (voices glide, held notes do not), the share of band-level
+  modulation at syllable rates; how steady fine spectra are.
+
+Nothing above 7 kHz is looked at (resampling to 16 kHz leaves its own cliff near 8 kHz).
 
 Changing what a row holds changes `FEATURE_VERSION`, so a model trained on other features is refused.
 """
@@ -110,7 +113,8 @@ def feature_names() -> list[str]:
   names += ["clipped_share", "exact_peak_share", "top_density"]
   names += ["drift_p50", "drift_p90", "glide_share", "partial_persistence", "speed_rms", "speed_lag1",
             "speed_share"]
-  names += ["long_term_prominence_low", "long_term_prominence_high", "steadiness_mean", "steadiness_p10", "syllable_modulation"]
+  names += ["long_term_prominence_low", "long_term_prominence_high", "steadiness_mean", "steadiness_p10",
+            "syllable_modulation"]
   return names
 
 
