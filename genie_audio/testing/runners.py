@@ -46,6 +46,12 @@ def run_main(script: str, *args: str, prepare: Callable[[Any], None] | None = No
   path = REPO_ROOT / script
   name = f"_runner_{path.parent.name}_{path.stem}"
   argv = [str(path), *args]
+  # A runner module imported for its functions (e.g. by a unit test in the same process) keeps its flags: they
+  # step aside while the script runs, so it can define the same names, and come back after.
+  stashed = {flag.name: (module_name, flag) for module_name, defined in flags.FLAGS.flags_by_module_dict().items()
+             if module_name.startswith(RUNNER_PACKAGES) for flag in defined}
+  for flag_name in stashed:
+    delattr(flags.FLAGS, flag_name)
   flag_names, module_names = set(flags.FLAGS), set(sys.modules)
   saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
   out = _Tee(sys.stdout)
@@ -68,6 +74,9 @@ def run_main(script: str, *args: str, prepare: Callable[[Any], None] | None = No
     os.environ.update(saved_env)
     for flag in set(flags.FLAGS) - flag_names:
       delattr(flags.FLAGS, flag)
+    for flag_name, (module_name, flag) in stashed.items():
+      flags.FLAGS[flag_name] = flag
+      flags.FLAGS.register_flag_by_module(module_name, flag)
     for module_name in set(sys.modules) - module_names:
       if module_name == name or (module_name.startswith(RUNNER_PACKAGES) and not module_name.endswith(".common")):
         del sys.modules[module_name]
