@@ -10,6 +10,8 @@ import subprocess
 import sys
 from typing import Callable
 
+from absl import app
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -79,3 +81,10 @@ def cached_report(workdir: str, steps: int, train: Callable[[], None],
   else:
     train()
   return cached_json(path, lambda: evaluate_report(workdir))
+
+
+def check_arms(requested: list[str], known: dict) -> None:
+  """A usage error naming any of `requested` that is not an arm of `known` (and the arms there are)."""
+  unknown = [arm for arm in requested if arm not in known]
+  if unknown:
+    raise app.UsageError(f"--arms: unknown arm(s) {unknown}; known: {list(known)}")

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from experiments.common import cached_report, config_flags, run_python  # noqa: E402
+from experiments.common import cached_report, check_arms, config_flags, run_python  # noqa: E402
 
 # name -> config overrides on configs/dynamics.py:tiny
 ARMS = {
@@ -62,9 +62,7 @@ def table_row(arm: str, report: dict) -> dict:
 
 def main(argv):
   del argv
-  unknown = [arm for arm in _ARMS.value if arm not in ARMS]
-  if unknown:
-    raise app.UsageError(f"--arms: unknown arm(s) {unknown}; known: {list(ARMS)}")
+  check_arms(_ARMS.value, ARMS)
   rows = []
   for arm in _ARMS.value:
     rows.append(table_row(arm, evaluate_arm(arm)))

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
-from experiments.common import cached_json, run_python  # noqa: E402
+from experiments.common import cached_json, check_arms, run_python  # noqa: E402
 from experiments.music_sets import validation_waves  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import edit_music  # noqa: E402
@@ -71,9 +71,7 @@ def score_arm(arm: str, workdir: str) -> dict:
 
 def main(argv):
   del argv
-  unknown = [arm for arm in _ARMS.value if arm not in ARMS]
-  if unknown:
-    raise app.UsageError(f"--arms: unknown arm(s) {unknown}; known: {list(ARMS)}")
+  check_arms(_ARMS.value, ARMS)
   rows = []
   for arm in _ARMS.value:
     _, per_step, multiple = ARMS[arm]

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import print_table  # noqa: E402
+from experiments.common import check_arms  # noqa: E402
 from experiments.music_sets import unlike_the_corpus, validation_waves  # noqa: E402
 from genie_audio.editing.edit import Editor  # noqa: E402
 from genie_audio.eval import edit_music  # noqa: E402
@@ -59,9 +60,7 @@ _MAX_RECORDINGS = flags.DEFINE_integer("max_recordings", None, "Use at most this
 
 def main(argv):
   del argv
-  unknown = [arm for arm in _ARMS.value if arm not in ARMS]
-  if unknown:
-    raise app.UsageError(f"--arms: unknown arm(s) {unknown}; known: {list(ARMS)}")
+  check_arms(_ARMS.value, ARMS)
   editor = Editor.load(_WORKDIR.value)
   sets = {"validation": validation_waves(_WORKDIR.value)}
   if _UNLIKE.value:
