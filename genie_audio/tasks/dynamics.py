@@ -249,8 +249,7 @@ class DynamicsTask(Task):
   def span_figure(self, params: PyTree) -> Any:
     """Spectrograms of the first music span of the first validation recording, edited with these params."""
     e, editor = self.config.eval, self.editor(params)
-    dataset_dir = self.tokenizer.config.data.dataset_dir
-    wave = codec.load_audio(str(manifest.shard_path(dataset_dir, manifest.load_split(dataset_dir, e.split)[0])))
+    wave = next(iter(self.evaluation_waves(first_only=True).values()))
     span_s = float(e.get("music_span_seconds", 2.0))
     case = edit_music.span_cases({"wave": len(wave) / SAMPLE_RATE}, tuple(e.get("music_starts_s", (10.0,))), span_s)
     start_s = case[0].start_s if case else 0.0
@@ -302,6 +301,14 @@ class DynamicsTask(Task):
     return Editor(trained_run.TrainedRun(str(self.workdir or ""), self.config, self.model, params, 0), self.lam,
                   self.tokenizer)
 
+  def evaluation_waves(self, first_only: bool = False) -> dict[str, Any]:
+    """The `eval.split` recordings of the corpus the tokenizer trained on, 16 kHz mono, by source name (the
+    first one only with `first_only`)."""
+    dataset_dir = self.tokenizer.config.data.dataset_dir
+    recordings = manifest.load_split(dataset_dir, self.config.eval.split)
+    return {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
+            for r in (recordings[:1] if first_only else recordings)}
+
   def music_report(self, params: PyTree, audio_paths: list[str] | None, steps: int | None, seed: int | None,
                    action_guidance: float | None) -> dict[str, Any]:
     """Edits that are music (`eval.edit_music`): span measures of resample and random-action edits through the
@@ -309,9 +316,7 @@ class DynamicsTask(Task):
     validation recordings and (`audio_paths`, e.g. music unlike the corpus) on the given files; per fill, the
     mean over the spans."""
     e = self.config.eval
-    dataset_dir = self.tokenizer.config.data.dataset_dir
-    sets = {"validation": {r.source: codec.load_audio(str(manifest.shard_path(dataset_dir, r)))
-                           for r in manifest.load_split(dataset_dir, e.split)}}
+    sets = {"validation": self.evaluation_waves()}
     if audio_paths:
       sets["audio"] = {Path(p).name: codec.load_audio(p) for p in audio_paths}
     settings = {k: v for k, v in dict(num_steps=steps, action_guidance=action_guidance).items() if v is not None}
