@@ -16,6 +16,16 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_scale24  wave_wave with the waveform scaled by 24 in the flow (12 in the preset)
   wave_lowt   wave_wave trained on diffusion times t = u^2 (more at low noise, where the fine detail is made)
   wave_stft_s28  wave_stft with the waveform scaled by 28 (compressed coefficients at about 2x the noise's std)
+
+Issue 25's arms (the upper spectrum): each is configs/tokenizer.py:tiny as it is (TOKENIZER["tiny_50hz"]) with one
+change, so `demo` is today's demo tokenizer:
+  demo        the demo preset: flow on compressed STFT frames (hop 160), decoder widths (64, 128)
+  band_norm   the flow's coefficients divided by their per-band RMS on the demo corpus (DEMO_BAND_RMS)
+  skip        the linear least-squares velocity added to the network's output (`velocity_skip`)
+  band_norm_skip  both
+  wide        the decoder's first width 64 -> 256 (642 coefficients then enter 256 channels)
+  band_norm_skip_wide  all three
+  band_norm_skip_lowt  band_norm_skip trained on t = u^2 (more steps at low noise, where the upper detail is made)
 """
 
 import ml_collections
@@ -44,14 +54,31 @@ ARMS = {
     "wave_lowt": {},
     "wave_stft_s28": dict(_STFT_FLOW, wave_scale=28.0),
 }
+# RMS of the compressed STFT coefficients (hop 160, power 0.5, wave_scale 28) of 128 random 1 s training crops
+# of the demo corpus in 16 bands of 500 Hz (`models.spectral.band_rms`): 5.1 at the bottom, 1 near 7 kHz.
+DEMO_BAND_RMS = (5.12, 3.918, 3.147, 2.859, 2.668, 2.214, 1.776, 1.544, 1.378, 1.31, 1.2, 1.22, 1.143, 1.08, 0.963,
+                 0.369)
+_NORM, _SKIP, _WIDE = dict(flow_band_rms=DEMO_BAND_RMS), dict(velocity_skip=True), dict(decoder_channels=(256, 128))
+DEMO_ARMS = {
+    "demo": {},
+    "band_norm": _NORM,
+    "skip": _SKIP,
+    "band_norm_skip": dict(_NORM, **_SKIP),
+    "wide": _WIDE,
+    "band_norm_skip_wide": dict(_NORM, **_SKIP, **_WIDE),
+    "band_norm_skip_lowt": dict(_NORM, **_SKIP),
+}
 # Arms that change the training rather than the model.
-CONFIG = {"wave_lowt": dict(time_power=2.0)}
+CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  if arg not in ARMS:
-    raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS)}")
+  if arg not in ARMS and arg not in DEMO_ARMS:
+    raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS) + sorted(DEMO_ARMS)}")
   c = tokenizer.get_config("tiny")
-  c.model = ml_collections.ConfigDict(dict(WAVE_TINY, **ARMS[arg]))
+  if arg in DEMO_ARMS:
+    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_50hz"], **DEMO_ARMS[arg]))
+  else:
+    c.model = ml_collections.ConfigDict(dict(WAVE_TINY, **ARMS[arg]))
   c.update(CONFIG.get(arg, {}))
   return c

@@ -145,3 +145,15 @@ def test_shape_mismatch_names_both_shapes(fn):
     fn(np.zeros(100), np.zeros(99))
   with pytest.raises(ValueError, match=r"\(2, 100\).*\(100,\)"):
     fn(np.zeros((2, 100)), np.zeros(100))
+
+
+def test_band_spectral_distances_put_the_error_in_its_band():
+  x = _music_like()
+  high = am.lowpass_baseline(np.random.default_rng(5).standard_normal(x.shape), cutoff_hz=7000.0)
+  high -= am.lowpass_baseline(high, cutoff_hz=4500.0)  # noise between 4.5 and 7 kHz only
+  bands = am.band_spectral_distances(x, x + 0.3 * np.std(x) * high / np.std(high))
+  assert set(bands) == {"lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k"}
+  assert bands["lsd_4k_8k"] > 5.0 and max(bands["lsd_0k_1k"], bands["lsd_1k_2k"]) < 0.5, bands
+  for g in (0.5, 2.0):  # a gain is the same error in every band
+    for value in am.band_spectral_distances(x, g * x).values():
+      np.testing.assert_allclose(value, abs(20 * np.log10(g)), rtol=1e-9)

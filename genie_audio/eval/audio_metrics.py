@@ -165,13 +165,38 @@ def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: in
   return _scalar_or_batch(per_frame.mean(axis=-1))
 
 
+# Bands of `band_spectral_distances` (Hz): where a reconstruction loses what, e.g. an upper spectrum left as noise.
+LSD_BANDS = ((0, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
+
+
+def band_name(low_hz: float, high_hz: float) -> str:
+  """The metric key of one band: 'lsd_2k_4k'."""
+  return f"lsd_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
+
+
+def band_spectral_distances(reference: np.ndarray, estimate: np.ndarray, bands=LSD_BANDS, n_fft: int = 2048,
+                            hop: int = 512, sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
+  """`log_spectral_distance` restricted to the bins of each band [low, high) Hz: {band_name: dB}."""
+  ref, est = _check_pair(reference, estimate)
+  log_ref = 10.0 * np.log10(np.maximum(stft_magnitude(ref, n_fft, hop) ** 2, LSD_POWER_FLOOR))
+  log_est = 10.0 * np.log10(np.maximum(stft_magnitude(est, n_fft, hop) ** 2, LSD_POWER_FLOOR))
+  hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
+  out = {}
+  for low, high in bands:
+    in_band = (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
+    per_frame = np.sqrt(np.mean((log_ref[..., in_band] - log_est[..., in_band]) ** 2, axis=-1))
+    out[band_name(low, high)] = _scalar_or_batch(per_frame.mean(axis=-1))
+  return out
+
+
 def evaluate_pair(reference: np.ndarray, estimate: np.ndarray,
                   sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
-  """All three metrics for one (reference, estimate) pair (or a batch of pairs)."""
+  """The three metrics and the per-band LSD for one (reference, estimate) pair (or a batch of pairs)."""
   return {
       "mel_distance": multiscale_mel_distance(reference, estimate, sample_rate=sample_rate),
       "si_sdr": si_sdr(reference, estimate),
       "lsd": log_spectral_distance(reference, estimate),
+      **band_spectral_distances(reference, estimate, sample_rate=sample_rate),
   }
 
 

@@ -2,7 +2,7 @@
 
 Used by the tokenizer's periodic evaluation and by `launch/evaluate.py`; numbers are comparable across
 steps and runs because the crops are chosen deterministically (no randomness, manifest order). Metrics: the
-three of `audio_metrics` plus `pitch.chroma_similarity` and `pitch.chroma_correlation`, which notice wrong notes.
+three of `audio_metrics` and its per-band LSD (lsd_0k_1k ... lsd_4k_8k), plus `pitch.chroma_similarity` and `pitch.chroma_correlation`, which notice wrong notes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 from genie_audio.data import manifest, pipelines
 from genie_audio.eval import audio_metrics, baselines, pitch
 
-METRICS = ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation")
+METRICS = ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation",
+           *(audio_metrics.band_name(*band) for band in audio_metrics.LSD_BANDS))
 
 
 def fixed_crops(dataset_dir: str | os.PathLike, split: str, num_clips: int, clip_frames: int,

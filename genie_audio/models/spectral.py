@@ -107,3 +107,22 @@ def decompress(x_BN2F: jax.Array, power: float) -> jax.Array:
 def log_magnitude(spec_BNF: jax.Array, floor: float = 1e-4) -> jax.Array:
   """Encoder features: log(|X| + floor), (B, N, F) real."""
   return jnp.log(jnp.abs(spec_BNF) + floor)
+
+
+def band_profile(band_values: tuple[float, ...] | np.ndarray, hop: int) -> np.ndarray:
+  """Per-band values (equal-width bands from 0 Hz to Nyquist) -> (F,) per-bin values, linear between band
+  centres and constant beyond the outer ones."""
+  values = np.asarray(band_values, np.float64)
+  F = num_bins(hop)
+  centres = (np.arange(len(values)) + 0.5) / len(values) * (F - 1)
+  return np.interp(np.arange(F), centres, values)
+
+
+def band_rms(coefficients_BN2F: np.ndarray, num_bands: int) -> np.ndarray:
+  """(num_bands,) RMS of compressed coefficients (real and imaginary parts alike) in equal-width frequency
+  bands from 0 Hz to Nyquist, the inverse of `band_profile`'s layout."""
+  x = np.asarray(coefficients_BN2F, np.float64)
+  F = x.shape[-1] // 2
+  power_F = (np.square(x[..., :F]) + np.square(x[..., F:])).reshape(-1, F).mean(axis=0) / 2
+  edges = np.linspace(0, F, num_bands + 1).round().astype(int)
+  return np.sqrt(np.array([power_F[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]))
