@@ -26,6 +26,14 @@ change, so `demo` is today's demo tokenizer:
   wide        the decoder's first width 64 -> 256 (642 coefficients then enter 256 channels)
   band_norm_skip_wide  all three
   band_norm_skip_lowt  band_norm_skip trained on t = u^2 (more steps at low noise, where the upper detail is made)
+
+Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
+  8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
+  8hz_stft     an STFT log-magnitude encoder (hop 200, strides (2, 5)): pitch laid out across channels at once
+  8hz_stft_l32 8hz_stft with a 32-channel latent
+  8hz_stft_deep  8hz_stft with two residual blocks per stage and 128 channels
+  8hz_stft_norm  8hz_stft with the flow's bands scaled to unit RMS, measured on the data (config.flow_band_norm)
+  8hz_stft_norm_skip  and the linear velocity skip
 """
 
 import ml_collections
@@ -68,16 +76,29 @@ DEMO_ARMS = {
     "band_norm_skip_wide": dict(_NORM, **_SKIP, **_WIDE),
     "band_norm_skip_lowt": dict(_NORM, **_SKIP),
 }
+_STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
+EIGHT_HZ_ARMS = {
+    "8hz": {},
+    "8hz_stft": _STFT_8HZ,
+    "8hz_stft_l32": dict(_STFT_8HZ, latent_dim=32),
+    "8hz_stft_deep": dict(_STFT_8HZ, encoder_depth=2, encoder_channels=(128, 128, 128)),
+    "8hz_stft_norm": _STFT_8HZ,
+    "8hz_stft_norm_skip": dict(_STFT_8HZ, **_SKIP),
+}
 # Arms that change the training rather than the model.
-CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0)}
+CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
+          "8hz_stft_norm": dict(flow_band_norm=16), "8hz_stft_norm_skip": dict(flow_band_norm=16)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  if arg not in ARMS and arg not in DEMO_ARMS:
-    raise ValueError(f"unknown arm {arg!r}; known: {sorted(ARMS) + sorted(DEMO_ARMS)}")
+  known = sorted(ARMS) + sorted(DEMO_ARMS) + sorted(EIGHT_HZ_ARMS)
+  if arg not in known:
+    raise ValueError(f"unknown arm {arg!r}; known: {known}")
   c = tokenizer.get_config("tiny")
   if arg in DEMO_ARMS:
     c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_50hz"], **DEMO_ARMS[arg]))
+  elif arg in EIGHT_HZ_ARMS:
+    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_8hz"], **EIGHT_HZ_ARMS[arg]))
   else:
     c.model = ml_collections.ConfigDict(dict(WAVE_TINY, **ARMS[arg]))
   c.update(CONFIG.get(arg, {}))

@@ -2,10 +2,16 @@
 training from upstream params with a trainable regex, evaluation) are tested with two processes
 (tests/test_multiprocess.py)."""
 
+import json
+
+import jax
 import pytest
 
 from configs import common, tokenizer, tokenizer_8hz
+from genie_audio import tasks
 from genie_audio.tasks.tokenizer import TokenizerTask
+from genie_audio.testing import fake_data, pipeline
+from genie_audio.training import loop
 
 
 @pytest.mark.parametrize("module", [tokenizer, tokenizer_8hz])
@@ -38,3 +44,22 @@ def test_config_errors_name_the_field(override, field):
     (config[parent] if parent else config)[leaf] = value
   with pytest.raises(ValueError, match=field.replace(".", r"\.")):
     common.validate(config)
+
+
+def test_flow_band_norm_measures_the_training_data_into_the_runs_config(tmp_path):
+  """With config.flow_band_norm the run measures its data's band RMS when it starts and keeps it in config.json,
+  so the run reloads with the same flow scaling; the measure is deterministic (a resumed run agrees)."""
+  dataset = fake_data.write_fake_dataset(tmp_path / "data", recordings=2, seconds=2.0)
+  config = pipeline.tokenizer_config(dataset, total_steps=1, flow_band_norm=4,
+                                     **{"model.flow_space": "stft", "model.stft_hop": 32})
+  loop.train(config, tmp_path / "run", TokenizerTask, devices=jax.devices()[:1])
+  recorded = json.loads((tmp_path / "run" / "config.json").read_text())["model"]["flow_band_rms"]
+  assert len(recorded) == 4 and all(v > 0 for v in recorded)
+  assert recorded[0] > recorded[-1]  # the fake recordings, like music, are louder at the bottom
+  assert tasks.load(tmp_path / "run").model.flow_band_rms == tuple(recorded)
+  task = TokenizerTask(pipeline.tokenizer_config(dataset, flow_band_norm=4,
+                                                 **{"model.flow_space": "stft", "model.stft_hop": 32}))
+  task.prepare()
+  assert list(task.model.flow_band_rms) == recorded
+  with pytest.raises(ValueError, match="config.flow_band_norm=4.*flow_space 'stft'"):
+    common.validate(pipeline.tokenizer_config(dataset, flow_band_norm=4))

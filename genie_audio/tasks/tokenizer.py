@@ -27,6 +27,7 @@ from genie_audio.data import augment, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import flow, samplers
 from genie_audio.eval import plots, reconstruction
+from genie_audio.models import spectral
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 from genie_audio.training import checkpoint, distributed, sharding
 from genie_audio.training.task import Batch, PyTree, Task
@@ -49,6 +50,22 @@ def seconds_to_samples(config: ml_collections.ConfigDict, field: str, model: Tok
     _fail(field, node, f"must be a positive multiple of {multiple / SAMPLE_RATE:g} s ({multiple} samples: "
                        f"the tokenizer's stride {model.total_stride} and the decoder's patch down-sampling)")
   return samples
+
+
+def measure_flow_band_rms(model: Tokenizer, dataset_dir: str, num_bands: int, crop_frames: int,
+                          num_crops: int = 128) -> list[float]:
+  """RMS of `model`'s compressed STFT flow coefficients (before any band scaling) in `num_bands` equal-width
+  bands, over `num_crops` crops spread evenly through the training split (deterministic: a resumed run
+  measures the same profile)."""
+  if model.flow_space != "stft":
+    _fail("flow_band_norm", num_bands, f"needs config.model.flow_space 'stft', not {model.flow_space!r}")
+  unscaled = model.clone(flow_band_rms=())
+  crops = reconstruction.fixed_crops(dataset_dir, "train", num_crops, crop_frames, align=model.total_stride)
+  coefficients = np.concatenate([np.asarray(jax.jit(unscaled.to_flow)(jnp.asarray(part)))
+                                 for part in np.array_split(crops, max(1, num_crops // 32))])
+  rms = spectral.band_rms(coefficients, num_bands)
+  # A band with nothing in it (audio band-limited below Nyquist) keeps unit scale instead of a huge gain.
+  return [float(v) if v > 1e-3 * rms.max() else 1.0 for v in rms]
 
 
 class TokenizerTask(Task):
@@ -74,6 +91,10 @@ class TokenizerTask(Task):
     augment.from_config(config.data.get("augment", {}))  # names the bad field
     if config.get("time_power", 1.0) <= 0:
       _fail("time_power", config.time_power, "must be > 0 (1 = uniform diffusion times)")
+    bands = config.get("flow_band_norm", 0)
+    if bands and (bands < 1 or model.flow_space != "stft"):
+      _fail("flow_band_norm", bands, f"must be 0 (off) or a number of bands >= 1, with config.model.flow_space "
+                                     f"'stft' (it is {model.flow_space!r})")
     if not 0 <= config.noise_sync_prob <= 1:
       _fail("noise_sync_prob", config.noise_sync_prob, "must be in [0, 1]")
     if config.eval.num_clips < 1:
@@ -97,6 +118,14 @@ class TokenizerTask(Task):
     (`demo_corpus.build_demo_corpus`: processes on one machine take turns, one builds and the others find it)."""
     self._dataset_dir = demo_corpus.ensure_if_default(self.config.data.dataset_dir)
     log.info("tokenizer: reading the prepared dataset in %s", self._dataset_dir)
+    bands = self.config.get("flow_band_norm", 0)
+    if bands and not self.config.model.get("flow_band_rms"):
+      # Written into the run's config (config.json), so the decoder of every later stage divides alike.
+      self.config.model.flow_band_rms = tuple(measure_flow_band_rms(self.model, self._dataset_dir, bands,
+                                                                    self.crop_frames))
+      self.model = tokenizer_from_config(self.config.model)
+      log.info("tokenizer: flow band RMS over the training crops: %s",
+               " ".join(f"{v:.2f}" for v in self.config.model.flow_band_rms))
 
   @property
   def dataset_dir(self) -> str:

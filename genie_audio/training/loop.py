@@ -136,10 +136,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path,
   workdir = Path(workdir).absolute()
   mesh = sharding.make_mesh(config.mesh.data, config.mesh.fsdp, devices)  # a bad mesh fails before any work
   sharding.check_batch(config.batch_size, mesh)
-  write_config(config, workdir)
+  if jax.process_index() == 0:
+    workdir.mkdir(parents=True, exist_ok=True)
   task = task_factory(config, str(workdir))
   log.info("preparing the %s stage's inputs (%s.prepare)", task.name, type(task).__name__)
   task.prepare()
+  write_config(config, workdir)  # after prepare: a task may fill in what it measured on the data
   local_batch_size = config.batch_size // jax.process_count()
 
   # Data: this process's slice of every global batch, with a checkpointable iterator.
