@@ -37,6 +37,9 @@ TOKENIZER: dict[str, dict] = {
 # 20-sample patches kept the envelope but blurred the notes (chroma similarity 0.77 on music unlike the corpus);
 # on STFT frames it renders them into the right bins (0.91). wave_scale 28 puts the compressed coefficients at
 # about twice the noise's std (the same lesson as the waveform's scale: 28 vs 7 took the validation mel
-# distance from 4.0 to 3.5).
+# distance from 4.0 to 3.5). The decoder's first width is 256 (issue 25): every STFT frame's 642 coefficients
+# enter and leave the U-Net through it, and at 64 the network dropped every bin above ~2.4 kHz (their in and out
+# weights stayed near zero) and left the sampler's noise there; at 256 the drop moves to ~3.4 kHz and the mel
+# distance falls on both evaluation sets (docs/tokenizer.md, experiments/tokenizer_arms.py `wide`).
 TOKENIZER["tiny_50hz"] = dict(TOKENIZER["wave_tiny"], flow_space="stft", stft_hop=160, stft_power=0.5,
-                              wave_scale=28.0, decoder_channels=(64, 128))
+                              wave_scale=28.0, decoder_channels=(256, 128))

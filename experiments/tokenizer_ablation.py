@@ -9,7 +9,8 @@
 2. Trains each arm with launch/train.py on the demo corpus (a finished arm is reused).
 3. Scores each arm with launch/evaluate.py on the demo validation crops and on music unlike the corpus
    (`genie_audio/testing/ood_audio.py`, written to RUNS/ood), and prints one table: chroma similarity,
-   multi-scale mel distance and LSD for every arm, next to the envelope-vocoder and Opus baselines.
+   multi-scale mel distance, LSD and LSD per band (0-1, 1-2, 2-4, 4-8 kHz) for every arm, next to the
+   envelope-vocoder and Opus baselines.
 """
 
 import json
@@ -44,7 +45,7 @@ _ROUNDS = flags.DEFINE_integer("rounds", 2, "Timing rounds over the arms (the fa
 _SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on every arm (after the arm's own).")
 
 PY = sys.executable
-METRICS = ("chroma_similarity", "mel_distance", "lsd")
+METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k")
 
 
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:

@@ -17,8 +17,8 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
   wave_lowt   wave_wave trained on diffusion times t = u^2 (more at low noise, where the fine detail is made)
   wave_stft_s28  wave_stft with the waveform scaled by 28 (compressed coefficients at about 2x the noise's std)
 
-Issue 25's arms (the upper spectrum): each is configs/tokenizer.py:tiny as it is (TOKENIZER["tiny_50hz"]) with one
-change, so `demo` is today's demo tokenizer:
+Issue 25's arms (the upper spectrum): each is configs/tokenizer.py:tiny as it was before the issue (DEMO_TINY_50HZ,
+decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and `wide` today's:
   demo        the demo preset: flow on compressed STFT frames (hop 160), decoder widths (64, 128)
   band_norm   the flow's coefficients divided by their per-band RMS on the demo corpus (DEMO_BAND_RMS)
   skip        the linear least-squares velocity added to the network's output (`velocity_skip`)
@@ -26,14 +26,17 @@ change, so `demo` is today's demo tokenizer:
   wide        the decoder's first width 64 -> 256 (642 coefficients then enter 256 channels)
   band_norm_skip_wide  all three
   band_norm_skip_lowt  band_norm_skip trained on t = u^2 (more steps at low noise, where the upper detail is made)
+  wide512     the decoder's first width 512 (latent conditioning at 128)
+  hop80       the flow on STFT frames at hop 80 (322 coefficients per frame into the 64 channels, 200 frames/s)
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
   8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
-  8hz_stft     an STFT log-magnitude encoder (hop 200, strides (2, 5)): pitch laid out across channels at once
-  8hz_stft_l32 8hz_stft with a 32-channel latent
-  8hz_stft_deep  8hz_stft with two residual blocks per stage and 128 channels
-  8hz_stft_norm  8hz_stft with the flow's bands scaled to unit RMS, measured on the data (config.flow_band_norm)
-  8hz_stft_norm_skip  and the linear velocity skip
+  8hz_l32      a 32-channel latent
+  8hz_wide     the encoder twice as wide after its stem (8, 16, 40, 100, 200, 200)
+  8hz_deep     two residual blocks per encoder stage
+  8hz_stft     an STFT log-magnitude encoder (hop 200, strides (2, 5))
+  8hz_norm     the flow's bands scaled to unit RMS, measured on the data (config.flow_band_norm)
+  8hz_norm_skip  and the linear velocity skip
 """
 
 import ml_collections
@@ -62,6 +65,8 @@ ARMS = {
     "wave_lowt": {},
     "wave_stft_s28": dict(_STFT_FLOW, wave_scale=28.0),
 }
+# The demo's tiny_50hz before issue 25 (decoder widths (64, 128)): every issue 25 arm's base.
+DEMO_TINY_50HZ = dict(TOKENIZER["tiny_50hz"], decoder_channels=(64, 128))
 # RMS of the compressed STFT coefficients (hop 160, power 0.5, wave_scale 28) of 128 random 1 s training crops
 # of the demo corpus in 16 bands of 500 Hz (`models.spectral.band_rms`): 5.1 at the bottom, 1 near 7 kHz.
 DEMO_BAND_RMS = (5.12, 3.918, 3.147, 2.859, 2.668, 2.214, 1.776, 1.544, 1.378, 1.31, 1.2, 1.22, 1.143, 1.08, 0.963,
@@ -75,19 +80,22 @@ DEMO_ARMS = {
     "wide": _WIDE,
     "band_norm_skip_wide": dict(_NORM, **_SKIP, **_WIDE),
     "band_norm_skip_lowt": dict(_NORM, **_SKIP),
+    "wide512": dict(decoder_channels=(512, 128), cond_channels=128),
+    "hop80": dict(stft_hop=80),
 }
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {
     "8hz": {},
+    "8hz_l32": dict(latent_dim=32),
+    "8hz_wide": dict(encoder_channels=(8, 16, 40, 100, 200, 200)),
+    "8hz_deep": dict(encoder_depth=2),
     "8hz_stft": _STFT_8HZ,
-    "8hz_stft_l32": dict(_STFT_8HZ, latent_dim=32),
-    "8hz_stft_deep": dict(_STFT_8HZ, encoder_depth=2, encoder_channels=(128, 128, 128)),
-    "8hz_stft_norm": _STFT_8HZ,
-    "8hz_stft_norm_skip": dict(_STFT_8HZ, **_SKIP),
+    "8hz_norm": {},
+    "8hz_norm_skip": _SKIP,
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
-          "8hz_stft_norm": dict(flow_band_norm=16), "8hz_stft_norm_skip": dict(flow_band_norm=16)}
+          "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -96,7 +104,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f"unknown arm {arg!r}; known: {known}")
   c = tokenizer.get_config("tiny")
   if arg in DEMO_ARMS:
-    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_50hz"], **DEMO_ARMS[arg]))
+    c.model = ml_collections.ConfigDict(dict(DEMO_TINY_50HZ, **DEMO_ARMS[arg]))
   elif arg in EIGHT_HZ_ARMS:
     c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_8hz"], **EIGHT_HZ_ARMS[arg]))
   else:

@@ -1,12 +1,12 @@
 """Encodes and decodes one audio file with a trained tokenizer (to listen to what it keeps).
 
   python launch/reconstruct.py --workdir runs/tok_tiny --input song.mp3 --output song_recon.wav \
-      [--steps 50 --method euler|heun --seed 0] [--figure pair.png --figure_start 20 --figure_seconds 4]
+      [--steps 50 --method euler|heun --seed 0] [--figure pair.png --figure_start 20 --figure_seconds 4 --figure_max_hz 8000]
 
 Any format, rate, length and channel count goes in (decoded, mixed to mono, resampled to 16 kHz); the
 output is 16 kHz mono, written atomically (a temporary file, then renamed). Long files go through the
 chunked codec (genie_audio/codec.py), at the training data's loudness (the output gets the inverse
-gain). With --figure, a PNG of the original and reconstructed spectrograms (0-4 kHz, one colour scale) of a
+gain). With --figure, a PNG of the original and reconstructed spectrograms (0 Hz to --figure_max_hz, the whole band by default; one colour scale) of a
 stretch of the file, where lost notes show as missing harmonic lines. The last line printed is one JSON
 summary.
 """
@@ -41,6 +41,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "Noise seed (fixed seed = reproducible o
 _FIGURE = flags.DEFINE_string("figure", None, "Also write original / reconstruction spectrograms to this PNG.")
 _FIGURE_START = flags.DEFINE_float("figure_start", 0.0, "Start of the figure's stretch (seconds).")
 _FIGURE_SECONDS = flags.DEFINE_float("figure_seconds", 4.0, "Length of the figure's stretch (seconds).")
+_FIGURE_MAX_HZ = flags.DEFINE_float("figure_max_hz", 8000.0, "Top of the figure's frequency axis (Hz).")
 
 
 def main(argv):
@@ -51,6 +52,9 @@ def main(argv):
   fmt = output.suffix[1:].upper()
   if fmt not in sf.available_formats():
     print(f"error: --output {output}: unknown audio extension (use .wav, .flac or .ogg)", file=sys.stderr)
+    return 1
+  if not 0 < _FIGURE_MAX_HZ.value <= SAMPLE_RATE / 2:
+    print(f"error: --figure_max_hz {_FIGURE_MAX_HZ.value:g}: must be in (0, {SAMPLE_RATE // 2}] Hz", file=sys.stderr)
     return 1
   try:
     wave = codec.load_audio(_INPUT.value)  # first: a bad input fails before any model work
@@ -75,7 +79,7 @@ def main(argv):
     stretch = slice(start_sample, start_sample + int(_FIGURE_SECONDS.value * SAMPLE_RATE))
     figure = Path(_FIGURE.value)
     tmp = figure.with_name(f".{figure.name}.tmp.png")
-    plots.stft_figure({"original": wave[stretch], "reconstruction": recon[stretch]},
+    plots.stft_figure({"original": wave[stretch], "reconstruction": recon[stretch]}, max_hz=_FIGURE_MAX_HZ.value,
                       title=f"{Path(_INPUT.value).name}, {steps} {_METHOD.value} steps").savefig(tmp, dpi=80)
     os.replace(tmp, figure)
   print(json.dumps({"output": str(output), "seconds_audio": round(len(recon) / SAMPLE_RATE, 3),

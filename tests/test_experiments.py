@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from configs import common, tokenizer
 from experiments import lam_arms, tokenizer_arms   # config files, no flags: safe to import here
 from genie_audio.eval import edit_music
+from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import runners
 
 pytest_plugins = ["fixtures_pipeline"]
@@ -137,6 +139,14 @@ def test_arms_build():
     assert config.data.window_frames % config.model.frames_per_action == 0, arm
   for arm in tokenizer_arms.ARMS:
     assert tokenizer_arms.get_config(arm).model.latent_dim > 0, arm
+  for arms, frame_rate in ((tokenizer_arms.DEMO_ARMS, 50), (tokenizer_arms.EIGHT_HZ_ARMS, 8)):
+    for arm in arms:  # issue 25's arms: valid configs at the rate they claim
+      config = tokenizer_arms.get_config(arm)
+      common.validate(config)
+      assert TokenizerTask(config).frame_rate == frame_rate, arm
+  # `demo` is the demo tokenizer before issue 25 and `wide` its widths today: the table compares the two.
+  assert tokenizer_arms.get_config("demo").model.decoder_channels == (64, 128)
+  assert tokenizer_arms.get_config("wide").model.decoder_channels == tokenizer.get_config("tiny").model.decoder_channels
 
 
 # --------------------------------------------------------------------------------------- every runner tested

@@ -135,24 +135,23 @@ def test_stft_flow_space_and_encoder(tiny_stft):
 
 
 def test_band_rms_puts_every_band_at_its_scale_and_the_skip_is_the_linear_velocity():
-  """flow_band_rms divides each band's coefficients by its RMS (and from_flow undoes it); velocity_skip makes the
-  untrained model (zero-initialised output) predict the least-squares velocity of unit-variance data."""
+  """flow_band_rms lifts each band to the loudest band's RMS (and from_flow undoes it); velocity_skip makes the
+  untrained model (zero-initialised output) predict the least-squares velocity of data at that RMS."""
   rms = (4.0, 2.0, 1.0, 0.5)
   plain, model = _model("wave_tiny", **STFT), _model("wave_tiny", **STFT, flow_band_rms=rms, velocity_skip=True)
   wave = _waves(jax.random.key(0), 2, 3200)
   x_plain, x = np.asarray(plain.to_flow(wave)), np.asarray(model.to_flow(wave))
-  profile = np.tile(spectral.band_profile(rms, 160), 2)
+  profile = np.tile(spectral.band_profile(rms, 160), 2) / 4.0
   np.testing.assert_allclose(x * profile, x_plain, rtol=1e-5, atol=1e-5)
   assert spectral.band_profile(rms, 160)[0] == 4.0 and spectral.band_profile(rms, 160)[-1] == 0.5
   np.testing.assert_allclose(model.from_flow(jnp.asarray(x)), wave, atol=1e-4)
-  np.testing.assert_allclose(spectral.band_rms(x_plain / profile, 4), spectral.band_rms(x_plain, 4) / rms,
-                             rtol=0.2)
+  np.testing.assert_allclose(spectral.band_rms(x, 4), 4.0 * spectral.band_rms(x_plain, 4) / rms, rtol=0.2)
   _, variables, _ = _init(model, B=2)
   z = _apply(model, variables, wave, method="encode")
   x_t = jax.random.normal(jax.random.key(4), (2, *model.flow_shape(3200)))
-  for t in (0.0, 0.5, 1.0):  # -x_t at t = 0 (v = e - x), 0 at t = 1/2, x_t at t = 1
+  for t, skip in ((0.0, -1.0), (0.5, -7.5 / 4.25), (1.0, 1.0)):  # data RMS 4: (t - 16 (1 - t)) / (16 (1 - t)^2 + t^2)
     v = _apply(model, variables, x_t, jnp.full((2,), t), z, method="velocity")
-    np.testing.assert_allclose(v, (2 * t - 1) * x_t, atol=1e-5)
+    np.testing.assert_allclose(v, skip * x_t, rtol=1e-5, atol=1e-5)
   with pytest.raises(ValueError, match="flow_band_rms needs flow_space 'stft'"):
     _model("wave_tiny", flow_band_rms=rms).init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
                                                jnp.zeros((1,)))

@@ -179,14 +179,14 @@ class Tokenizer(nn.Module):
     attention, remat: `layers.ATTENTION_KINDS` (the U-Net's attention kernel) and `layers.REMAT_POLICIES`
       (recompute the residual and transformer blocks of the encoder and the 1D decoder in the backward pass).
     flow_band_rms: () or the RMS of the flow's compressed STFT coefficients in equal-width frequency bands from
-      0 Hz to Nyquist, measured on training audio (`measure_flow_band_rms`). The flow then runs on coefficients
-      divided by it (linearly interpolated between band centres), so every band enters at unit RMS: quiet upper
-      bins weigh as much in the loss as the loud low ones, and whatever noise the decoder leaves in a band comes
-      out scaled by that band's level instead of as one flat floor.
-    velocity_skip: add the linear least-squares velocity of unit-variance data, (2t - 1) / ((1 - t)^2 + t^2)
-      x_t, to the network's output, so the network predicts only a residual: removing the noise from every
-      coefficient no longer has to pass through the U-Net's first width (642 coefficients into 64 channels at
-      CPU size).
+      0 Hz to Nyquist, measured on training audio (`tasks.tokenizer.measure_flow_band_rms`). Each band is then
+      lifted to the loudest band's RMS (coefficients divided by rms / max(rms), linear between band centres):
+      quiet upper bins sit as far above the flow's unit noise as the loud low ones (the lesson of wave_scale),
+      and whatever noise the decoder leaves in a band comes out scaled down by that band's lift.
+    velocity_skip: add the linear least-squares velocity, (t - (1 - t) s^2) / ((1 - t)^2 s^2 + t^2) x_t for data
+      of RMS s (max(flow_band_rms), else 1), to the network's output, so the network predicts only a residual:
+      removing the noise from every coefficient no longer has to pass through the U-Net's first width (642
+      coefficients into 64 channels at CPU size).
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -250,10 +250,12 @@ class Tokenizer(nn.Module):
     return x / self.wave_scale
 
   def _coefficient_rms(self) -> jax.Array | float:
-    """(2F,) divisor of the compressed coefficients (real parts, then imaginary parts), from `flow_band_rms`."""
+    """(2F,) divisor of the compressed coefficients (real parts, then imaginary parts), from `flow_band_rms`:
+    each band's RMS relative to the loudest band's (<= 1, so it lifts)."""
     if not self.flow_band_rms:
       return 1.0
-    return jnp.asarray(np.tile(spectral.band_profile(self.flow_band_rms, self.stft_hop), 2), jnp.float32)
+    relative = np.asarray(self.flow_band_rms) / max(self.flow_band_rms)
+    return jnp.asarray(np.tile(spectral.band_profile(relative, self.stft_hop), 2), jnp.float32)
 
   def encoder_receptive_field(self) -> tuple[int, int]:
     """(left, right) samples beyond a frame's own `total_stride` samples that can affect its raw latent.
@@ -357,7 +359,8 @@ class Tokenizer(nn.Module):
       v = einops.rearrange(self.decoder(x_BNP, t_B, z_BTC), "B N P -> B (N P)")
     if self.velocity_skip:
       t = t_B.reshape((-1,) + (1,) * (x_t.ndim - 1)).astype(jnp.float32)
-      v = v + (2 * t - 1) / (jnp.square(1 - t) + jnp.square(t)) * x_t.astype(jnp.float32)
+      var = max(self.flow_band_rms, default=1.0) ** 2
+      v = v + (t - (1 - t) * var) / (jnp.square(1 - t) * var + jnp.square(t)) * x_t.astype(jnp.float32)
     return v
 
   def __call__(self, wave_BT: jax.Array, noise: jax.Array, t_B: jax.Array, tau_B: jax.Array | None = None,
