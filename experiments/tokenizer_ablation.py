@@ -10,7 +10,7 @@
 3. Scores each arm with launch/evaluate.py on the demo validation crops and on music unlike the corpus
    (`genie_audio/testing/ood_audio.py`, written to RUNS/ood), and prints one table: chroma similarity,
    multi-scale mel distance, LSD and LSD per band (0-1, 1-2, 2-4, 4-8 kHz) for every arm, next to the
-   envelope-vocoder and Opus baselines.
+   envelope-vocoder and Opus baselines, and where each arm's decoder stops writing STFT bins (`decoder_cutoff_hz`).
 """
 
 import json
@@ -83,6 +83,28 @@ def evaluate(workdir: str, *extra: str) -> dict:
   return json.loads(out.strip().splitlines()[-1])
 
 
+def decoder_cutoff_hz(workdir: str, band_hz: float = 500.0, floor: float = 0.1) -> float | None:
+  """Where the decoder stops writing: the lower edge of the first `band_hz` band whose output weights (the norm of
+  the last layer's kernel per STFT bin, real and imaginary parts averaged) fall below `floor` of the largest
+  band's; the Nyquist frequency when none does. None for a decoder that does not write STFT frames through one
+  dense layer. Above it the sampler's noise is left as it was drawn (issue 25: 2.5 kHz at the old demo width)."""
+  from genie_audio.data.manifest import SAMPLE_RATE
+  from genie_audio.runs import run
+  if run.load_config(workdir).model.get("flow_space") != "stft":
+    return None
+  out = run.load_params(workdir).get("decoder", {}).get("out")
+  if out is None:
+    return None
+  norms = np.linalg.norm(np.asarray(out["kernel"]), axis=0)
+  bins = len(norms) // 2
+  per_bin = (norms[:bins] + norms[bins:]) / 2
+  hz = np.arange(bins) * (SAMPLE_RATE / 2) / (bins - 1)
+  edges = np.arange(0.0, SAMPLE_RATE / 2, band_hz)
+  bands = np.array([per_bin[(hz >= low) & (hz < low + band_hz)].mean() for low in edges])
+  below = np.flatnonzero(bands < floor * bands.max())
+  return float(edges[below[0]]) if len(below) else SAMPLE_RATE / 2
+
+
 def rows_for(name: str, result: dict, extra: dict) -> list[dict]:
   """One row for the arm, and one per baseline (only the first time a source is scored)."""
   rows = [dict(extra, estimate=name, **{k: result[k] for k in METRICS})]
@@ -114,7 +136,7 @@ def main(argv):
                     f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}",
                     *config_flags(_SET.value)],
                    check=True, stdout=subprocess.DEVNULL)
-    info = dict(arm=arm, params=params, steps=n)
+    info = dict(arm=arm, params=params, steps=n, decoder_cutoff_hz=decoder_cutoff_hz(workdir))
     for source, extra in (("validation", ()), ("ood", ("--audio", ood)))[:2 if _OOD.value else 1]:
       result = evaluate(workdir, *extra)
       with open(os.path.join(workdir, f"eval_{source}.json"), "w") as f:

@@ -86,11 +86,13 @@ def test_lam_ablation(pipeline_runs, tmp_path):
 
 
 def test_tokenizer_ablation(pipeline_runs, tmp_path):
-  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=wave_wave", "--budget_seconds=1",
-                "--fixed_steps=wave_wave=1", "--rounds=1", "--noood", "--sampler_steps=1", f"--runs={tmp_path}",
+  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=demo", "--budget_seconds=1",
+                "--fixed_steps=demo=1", "--rounds=1", "--noood", "--sampler_steps=1", f"--runs={tmp_path}",
                 f"--dataset_dir={pipeline_runs['dataset']}", *sets(SMALL_TOKENIZER))
   timing, scored = rows[0], rows[1:]
-  assert timing["arm"] == "wave_wave" and timing["steps"] == "1" and number(timing["step_s"]) > 0
-  assert [row["estimate"] for row in scored] == ["wave_wave", "baseline: envelope_vocoder", "baseline: opus"]
+  assert timing["arm"] == "demo" and timing["steps"] == "1" and number(timing["step_s"]) > 0
+  assert [row["estimate"] for row in scored] == ["demo", "baseline: envelope_vocoder", "baseline: opus"]
   assert all(0 <= number(row["chroma_similarity"]) <= 1 for row in scored)
-  assert (tmp_path / "wave_wave" / "eval_validation.json").exists()
+  assert all(number(row["lsd_4k_8k"]) > 0 for row in scored)
+  assert 0 <= number(scored[0]["decoder_cutoff_hz"]) <= 8000  # the STFT decoder's last layer, read per band
+  assert (tmp_path / "demo" / "eval_validation.json").exists()
