@@ -151,6 +151,11 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray, eps: float = SDR_EPS) ->
   return _scalar_or_batch(10.0 * np.log10(ratio))
 
 
+def _power_db(wave: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+  """The STFT power in dB, floored at LSD_POWER_FLOOR so exact zeros stay finite."""
+  return 10.0 * np.log10(np.maximum(stft_magnitude(wave, n_fft, hop) ** 2, LSD_POWER_FLOOR))
+
+
 def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: int = 2048,
                           hop: int = 512) -> np.ndarray | float:
   """Log-spectral distance in dB (lower is better).
@@ -159,8 +164,7 @@ def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: in
   spectrum (Hann, centre padding) floored at 1e-10 so exact zeros stay finite. A gain g gives exactly |20 log10 g|.
   """
   ref, est = _check_pair(reference, estimate)
-  log_ref = 10.0 * np.log10(np.maximum(stft_magnitude(ref, n_fft, hop) ** 2, LSD_POWER_FLOOR))
-  log_est = 10.0 * np.log10(np.maximum(stft_magnitude(est, n_fft, hop) ** 2, LSD_POWER_FLOOR))
+  log_ref, log_est = _power_db(ref, n_fft, hop), _power_db(est, n_fft, hop)
   per_frame = np.sqrt(np.mean((log_ref - log_est) ** 2, axis=-1))
   return _scalar_or_batch(per_frame.mean(axis=-1))
 
@@ -178,8 +182,7 @@ def band_spectral_distances(reference: np.ndarray, estimate: np.ndarray, bands=L
                             hop: int = 512, sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
   """`log_spectral_distance` restricted to the bins of each band [low, high) Hz: {band_name: dB}."""
   ref, est = _check_pair(reference, estimate)
-  log_ref = 10.0 * np.log10(np.maximum(stft_magnitude(ref, n_fft, hop) ** 2, LSD_POWER_FLOOR))
-  log_est = 10.0 * np.log10(np.maximum(stft_magnitude(est, n_fft, hop) ** 2, LSD_POWER_FLOOR))
+  log_ref, log_est = _power_db(ref, n_fft, hop), _power_db(est, n_fft, hop)
   hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
   out = {}
   for low, high in bands:
