@@ -35,8 +35,9 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
       lowpass_prob=0.3, lowpass_hz=(1000.0, 7000.0), highpass_prob=0.2, highpass_hz=(40.0, 400.0), order=2,
       fade_prob=0.2, fade_db=40.0))
   c.noise_sync_prob = 0.1        # DiTo noise synchronisation: share of samples with a noised latent
-  # Bands (equal width, 0 Hz to Nyquist) in which the STFT flow's coefficients are scaled to unit RMS, measured
-  # on the training data when the run starts (config.model.flow_band_rms, kept in config.json); 0: off.
+  # Bands (equal width, 0 Hz to Nyquist) in which the STFT flow's coefficients are lifted to the loudest band's
+  # RMS, measured on the training data when the run starts (config.model.flow_band_rms, kept in config.json);
+  # 0: off (issue 25: it reached the upper bins but cost the notes at CPU size, docs/tokenizer.md).
   c.flow_band_norm = 0
   c.time_power = 1.0             # diffusion times t = u^time_power, u ~ U[0, 1] (> 1: more training at low noise)
   c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params (progressive training)

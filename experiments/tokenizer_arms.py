@@ -20,7 +20,8 @@ scores them all. Arms (encoder input / what the decoder's flow runs on):
 Issue 25's arms (the upper spectrum): each is configs/tokenizer.py:tiny as it was before the issue (DEMO_TINY_50HZ,
 decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and `wide` today's:
   demo        the demo preset: flow on compressed STFT frames (hop 160), decoder widths (64, 128)
-  band_norm   the flow's coefficients divided by their per-band RMS on the demo corpus (DEMO_BAND_RMS)
+  band_norm   the flow's bands lifted to the loudest band's RMS, measured on the demo corpus (DEMO_BAND_RMS; the
+              table in docs/tokenizer.md was run with the option's first form, every band divided to unit RMS)
   skip        the linear least-squares velocity added to the network's output (`velocity_skip`)
   band_norm_skip  both
   wide        the decoder's first width 64 -> 256 (642 coefficients then enter 256 channels)
@@ -35,7 +36,7 @@ Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]
   8hz_wide     the encoder twice as wide after its stem (8, 16, 40, 100, 200, 200)
   8hz_deep     two residual blocks per encoder stage
   8hz_stft     an STFT log-magnitude encoder (hop 200, strides (2, 5))
-  8hz_norm     the flow's bands scaled to unit RMS, measured on the data (config.flow_band_norm)
+  8hz_norm     the flow's bands lifted to the loudest band's RMS, measured on the data (config.flow_band_norm)
   8hz_norm_skip  and the linear velocity skip
 """
 

@@ -1,14 +1,15 @@
 """Encodes and decodes one audio file with a trained tokenizer (to listen to what it keeps).
 
   python launch/reconstruct.py --workdir runs/tok_tiny --input song.mp3 --output song_recon.wav \
-      [--steps 50 --method euler|heun --seed 0] [--figure pair.png --figure_start 20 --figure_seconds 4 --figure_max_hz 8000]
+      [--steps 50 --method euler|heun --seed 0]
+      [--figure pair.png --figure_start 20 --figure_seconds 4 --figure_max_hz 8000]
 
 Any format, rate, length and channel count goes in (decoded, mixed to mono, resampled to 16 kHz); the
 output is 16 kHz mono, written atomically (a temporary file, then renamed). Long files go through the
 chunked codec (genie_audio/codec.py), at the training data's loudness (the output gets the inverse
-gain). With --figure, a PNG of the original and reconstructed spectrograms (0 Hz to --figure_max_hz, the whole band by default; one colour scale) of a
-stretch of the file, where lost notes show as missing harmonic lines. The last line printed is one JSON
-summary.
+gain). With --figure, a PNG of the original and reconstructed spectrograms (0 Hz to --figure_max_hz, the whole
+band by default; one colour scale) of a stretch of the file, where lost notes show as missing harmonic lines.
+The last line printed is one JSON summary.
 """
 
 import json
@@ -54,7 +55,8 @@ def main(argv):
     print(f"error: --output {output}: unknown audio extension (use .wav, .flac or .ogg)", file=sys.stderr)
     return 1
   if not 0 < _FIGURE_MAX_HZ.value <= SAMPLE_RATE / 2:
-    print(f"error: --figure_max_hz {_FIGURE_MAX_HZ.value:g}: must be in (0, {SAMPLE_RATE // 2}] Hz", file=sys.stderr)
+    print(f"error: --figure_max_hz {_FIGURE_MAX_HZ.value:g}: must be in (0, {SAMPLE_RATE // 2}] Hz",
+          file=sys.stderr)
     return 1
   try:
     wave = codec.load_audio(_INPUT.value)  # first: a bad input fails before any model work

@@ -26,6 +26,7 @@ MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
 MEL_CLAMP = 1e-5
 # Power floor for LSD: far below the power of any audible bin, only keeps log10 finite on exact zeros.
 LSD_POWER_FLOOR = 1e-10
+LSD_N_FFT, LSD_HOP = 2048, 512
 SDR_EPS = 1e-8
 SILENCE_NOISE_AMPLITUDE = 1e-5
 SILENCE_SEED = 0
@@ -156,15 +157,19 @@ def _power_db(wave: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
   return 10.0 * np.log10(np.maximum(stft_magnitude(wave, n_fft, hop) ** 2, LSD_POWER_FLOOR))
 
 
-def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: int = 2048,
-                          hop: int = 512) -> np.ndarray | float:
+def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: int = LSD_N_FFT,
+                          hop: int = LSD_HOP) -> np.ndarray | float:
   """Log-spectral distance in dB (lower is better).
 
   Mean over frames of sqrt(mean over frequency bins of (10 log10 P_ref - 10 log10 P_est)^2), with P the power
   spectrum (Hann, centre padding) floored at 1e-10 so exact zeros stay finite. A gain g gives exactly |20 log10 g|.
   """
   ref, est = _check_pair(reference, estimate)
-  log_ref, log_est = _power_db(ref, n_fft, hop), _power_db(est, n_fft, hop)
+  return _lsd(_power_db(ref, n_fft, hop), _power_db(est, n_fft, hop))
+
+
+def _lsd(log_ref: np.ndarray, log_est: np.ndarray) -> np.ndarray | float:
+  """LSD of two power spectrograms in dB (..., frames, bins): RMS over bins, mean over frames."""
   per_frame = np.sqrt(np.mean((log_ref - log_est) ** 2, axis=-1))
   return _scalar_or_batch(per_frame.mean(axis=-1))
 
@@ -178,28 +183,35 @@ def band_name(low_hz: float, high_hz: float) -> str:
   return f"lsd_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
 
 
-def band_spectral_distances(reference: np.ndarray, estimate: np.ndarray, bands=LSD_BANDS, n_fft: int = 2048,
-                            hop: int = 512, sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
+def band_spectral_distances(reference: np.ndarray, estimate: np.ndarray, bands=LSD_BANDS, n_fft: int = LSD_N_FFT,
+                            hop: int = LSD_HOP, sample_rate: int = DEFAULT_SAMPLE_RATE
+                            ) -> dict[str, np.ndarray | float]:
   """`log_spectral_distance` restricted to the bins of each band [low, high) Hz: {band_name: dB}."""
   ref, est = _check_pair(reference, estimate)
-  log_ref, log_est = _power_db(ref, n_fft, hop), _power_db(est, n_fft, hop)
+  return _band_lsds(_power_db(ref, n_fft, hop), _power_db(est, n_fft, hop), bands, n_fft, sample_rate)
+
+
+def _band_lsds(log_ref: np.ndarray, log_est: np.ndarray, bands, n_fft: int, sample_rate: int
+               ) -> dict[str, np.ndarray | float]:
   hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
   out = {}
   for low, high in bands:
     in_band = (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
-    per_frame = np.sqrt(np.mean((log_ref[..., in_band] - log_est[..., in_band]) ** 2, axis=-1))
-    out[band_name(low, high)] = _scalar_or_batch(per_frame.mean(axis=-1))
+    out[band_name(low, high)] = _lsd(log_ref[..., in_band], log_est[..., in_band])
   return out
 
 
 def evaluate_pair(reference: np.ndarray, estimate: np.ndarray,
                   sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
   """The three metrics and the per-band LSD for one (reference, estimate) pair (or a batch of pairs)."""
+  ref, est = _check_pair(reference, estimate)
+  # One power spectrogram of each signal serves the LSD and its bands.
+  log_ref, log_est = _power_db(ref, LSD_N_FFT, LSD_HOP), _power_db(est, LSD_N_FFT, LSD_HOP)
   return {
-      "mel_distance": multiscale_mel_distance(reference, estimate, sample_rate=sample_rate),
-      "si_sdr": si_sdr(reference, estimate),
-      "lsd": log_spectral_distance(reference, estimate),
-      **band_spectral_distances(reference, estimate, sample_rate=sample_rate),
+      "mel_distance": multiscale_mel_distance(ref, est, sample_rate=sample_rate),
+      "si_sdr": si_sdr(ref, est),
+      "lsd": _lsd(log_ref, log_est),
+      **_band_lsds(log_ref, log_est, LSD_BANDS, LSD_N_FFT, sample_rate),
   }
 
 

@@ -2,7 +2,8 @@
 
 Used by the tokenizer's periodic evaluation and by `launch/evaluate.py`; numbers are comparable across
 steps and runs because the crops are chosen deterministically (no randomness, manifest order). Metrics: the
-three of `audio_metrics` and its per-band LSD (lsd_0k_1k ... lsd_4k_8k), plus `pitch.chroma_similarity` and `pitch.chroma_correlation`, which notice wrong notes.
+three of `audio_metrics` and its per-band LSD (lsd_0k_1k ... lsd_4k_8k), plus `pitch.chroma_similarity` and
+`pitch.chroma_correlation`, which notice wrong notes.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ def measure_flow_band_rms(model: Tokenizer, dataset_dir: str, num_bands: int, cr
     _fail("flow_band_norm", num_bands, f"needs config.model.flow_space 'stft', not {model.flow_space!r}")
   unscaled = model.clone(flow_band_rms=())
   crops = reconstruction.fixed_crops(dataset_dir, "train", num_crops, crop_frames, align=model.total_stride)
-  coefficients = np.concatenate([np.asarray(jax.jit(unscaled.to_flow)(jnp.asarray(part)))
+  to_flow = jax.jit(unscaled.to_flow)  # one compiled program for every equal-sized part
+  coefficients = np.concatenate([np.asarray(to_flow(jnp.asarray(part)))
                                  for part in np.array_split(crops, max(1, num_crops // 32))])
   rms = spectral.band_rms(coefficients, num_bands)
   # A band with nothing in it (audio band-limited below Nyquist) keeps unit scale instead of a huge gain.
