@@ -30,6 +30,15 @@ decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and 
   wide512     the decoder's first width 512 (latent conditioning at 128)
   hop80       the flow on STFT frames at hop 80 (322 coefficients per frame into the 64 channels, 200 frames/s)
 
+Issue 25's second round, on today's demo preset (TOKENIZER["tiny_50hz"], decoder widths (256, 128)): the flow's
+noise floor. Each arm changes one thing:
+  preset      the demo preset as it is (wave_scale 28: compressed coefficients at about twice the noise's std)
+  scale56     wave_scale 56 (coefficients sqrt(2) further above the noise the decoder leaves where it gives up)
+  scale112    wave_scale 112 (2x)
+  scale224    wave_scale 224 (2 sqrt(2)x)
+  envelope    a spectral envelope in 32 mel bands predicted from the latent carries every bin (the velocity of
+              Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials
+
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
   8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
   8hz_l32      a 32-channel latent
@@ -84,6 +93,13 @@ DEMO_ARMS = {
     "wide512": dict(decoder_channels=(512, 128), cond_channels=128),
     "hop80": dict(stft_hop=80),
 }
+PRESET_ARMS = {
+    "preset": {},
+    "scale56": dict(wave_scale=56.0),
+    "scale112": dict(wave_scale=112.0),
+    "scale224": dict(wave_scale=224.0),
+    "envelope": dict(envelope_bands=32),
+}
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {
     "8hz": {},
@@ -100,12 +116,14 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  known = sorted(ARMS) + sorted(DEMO_ARMS) + sorted(EIGHT_HZ_ARMS)
+  known = sorted(ARMS) + sorted(DEMO_ARMS) + sorted(PRESET_ARMS) + sorted(EIGHT_HZ_ARMS)
   if arg not in known:
     raise ValueError(f"unknown arm {arg!r}; known: {known}")
   c = tokenizer.get_config("tiny")
   if arg in DEMO_ARMS:
     c.model = ml_collections.ConfigDict(dict(DEMO_TINY_50HZ, **DEMO_ARMS[arg]))
+  elif arg in PRESET_ARMS:
+    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_50hz"], **PRESET_ARMS[arg]))
   elif arg in EIGHT_HZ_ARMS:
     c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_8hz"], **EIGHT_HZ_ARMS[arg]))
   else:

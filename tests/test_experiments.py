@@ -139,7 +139,8 @@ def test_arms_build():
     assert config.data.window_frames % config.model.frames_per_action == 0, arm
   for arm in tokenizer_arms.ARMS:
     assert tokenizer_arms.get_config(arm).model.latent_dim > 0, arm
-  for arms, frame_rate in ((tokenizer_arms.DEMO_ARMS, 50), (tokenizer_arms.EIGHT_HZ_ARMS, 8)):
+  for arms, frame_rate in ((tokenizer_arms.DEMO_ARMS, 50), (tokenizer_arms.PRESET_ARMS, 50),
+                           (tokenizer_arms.EIGHT_HZ_ARMS, 8)):
     for arm in arms:  # issue 25's arms: valid configs at the rate they claim
       config = tokenizer_arms.get_config(arm)
       common.validate(config)

@@ -42,6 +42,14 @@ def predict_x0(x_t: jax.Array, v: jax.Array, t: jax.Array, s_min: float = 0.0) -
   return (x_t - k * v) / (1 - t + k)
 
 
+def gaussian_velocity(x_t: jax.Array, t: jax.Array, var: jax.Array | float, s_min: float = 0.0) -> jax.Array:
+  """E[v | x_t] when the data are zero-mean Gaussian with variance `var` (per coefficient, broadcast to x_t): the
+  least-squares linear velocity, Cov(v, x_t) / Var(x_t) x_t with sigma_t = s_min + t (1 - s_min)."""
+  t = _bcast(t, x_t)
+  sigma = s_min + t * (1 - s_min)
+  return ((1 - s_min) * sigma - (1 - t) * var) / (jnp.square(1 - t) * var + jnp.square(sigma)) * x_t
+
+
 def sample_time(rng: jax.Array, batch_size: int, power: float = 1.0) -> jax.Array:
   """t = u^power with u ~ U[0, 1], shape (B,): uniform for power 1; power > 1 trains more at low noise."""
   return jax.random.uniform(rng, (batch_size,), jnp.float32) ** power

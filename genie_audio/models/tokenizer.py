@@ -33,7 +33,7 @@ import ml_collections
 import numpy as np
 
 from genie_audio.diffusion import flow
-from genie_audio.models import spectral
+from genie_audio.models import envelope, spectral
 from genie_audio.models.axes import Conv, Dense, constrain_batch
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
 from genie_audio.models.spectral_unet import SpectralVelocityNet
@@ -187,6 +187,10 @@ class Tokenizer(nn.Module):
       of RMS s (max(flow_band_rms), else 1), to the network's output, so the network predicts only a residual:
       removing the noise from every coefficient no longer has to pass through the U-Net's first width (642
       coefficients into 64 channels at CPU size).
+    envelope_bands: 0, or a spectral envelope in this many mel-spaced bands predicted from the latent
+      (`models/envelope.py`, flow_space 'stft'): the velocity of Gaussian data with that envelope is added to
+      the network's output, so every bin is carried to the envelope's level (silence where the music is
+      silent) and the network adds the partials. The head learns from `aux['envelope_nll']`.
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -217,6 +221,7 @@ class Tokenizer(nn.Module):
   wave_scale: float = 1.0
   flow_band_rms: tuple[float, ...] = ()
   velocity_skip: bool = False
+  envelope_bands: int = 0
   attention: str = "auto"
   remat: str = "none"
 
@@ -305,6 +310,9 @@ class Tokenizer(nn.Module):
     if self.flow_band_rms and (self.flow_space != "stft" or min(self.flow_band_rms) <= 0):
       raise ValueError(f"flow_band_rms needs flow_space 'stft' and positive values; got flow_space "
                        f"{self.flow_space!r}, minimum {min(self.flow_band_rms)}")
+    if self.envelope_bands and (self.flow_space != "stft" or self.velocity_skip):
+      raise ValueError(f"envelope_bands needs flow_space 'stft' and no velocity_skip (both are a skip path); got "
+                       f"flow_space {self.flow_space!r}, velocity_skip {self.velocity_skip}")
     if self.total_stride % self.frame_hop:
       name = "stft_hop" if self.flow_space == "stft" else "patch_size"
       raise ValueError(f"{name} {self.frame_hop} must divide the total stride {self.total_stride}")
@@ -327,6 +335,9 @@ class Tokenizer(nn.Module):
       self.decoder = VelocityNet(cond_factors, cond_channels, self.decoder_channels, self.decoder_depth,
                                  self.decoder_attn_depth, self.decoder_heads, self.decoder_kernel_size,
                                  attention=self.attention, remat=self.remat, dtype=self.dtype)
+    if self.envelope_bands:
+      self.envelope = envelope.SpectralEnvelope(self.total_stride // self.frame_hop, self.envelope_bands,
+                                                spectral.num_bins(self.stft_hop), dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
     if T % self.total_stride:
@@ -347,6 +358,11 @@ class Tokenizer(nn.Module):
   def velocity(self, x_t: jax.Array, t_B: jax.Array, z_BTC: jax.Array) -> jax.Array:
     """Predicted flow velocity of the noisy flow-space data x_t (B, *flow_shape(T)) at times t_B (B,), given
     the latent z."""
+    return self._velocity_and_envelope(x_t, t_B, z_BTC)[0]
+
+  def _velocity_and_envelope(self, x_t: jax.Array, t_B: jax.Array, z_BTC: jax.Array
+                             ) -> tuple[jax.Array, jax.Array | None]:
+    """The velocity, and the envelope's log-variance (None without `envelope_bands`)."""
     T = x_t.shape[1] * self.frame_hop if self.flow_space == "stft" else x_t.shape[1]
     self._check_length(T, "velocity")
     if z_BTC.shape[1] * self.total_stride != T:
@@ -357,11 +373,15 @@ class Tokenizer(nn.Module):
     else:
       x_BNP = einops.rearrange(x_t, "B (N P) -> B N P", P=self.patch_size)
       v = einops.rearrange(self.decoder(x_BNP, t_B, z_BTC), "B N P -> B (N P)")
+    x_t, logvar = x_t.astype(jnp.float32), None
     if self.velocity_skip:
-      t = t_B.reshape((-1,) + (1,) * (x_t.ndim - 1)).astype(jnp.float32)
-      var = max(self.flow_band_rms, default=1.0) ** 2
-      v = v + (t - (1 - t) * var) / (jnp.square(1 - t) * var + jnp.square(t)) * x_t.astype(jnp.float32)
-    return v
+      v = v + flow.gaussian_velocity(x_t, t_B, max(self.flow_band_rms, default=1.0) ** 2, self.s_min)
+    if self.envelope_bands:
+      logvar = self.envelope(z_BTC)
+      # The head learns only from its likelihood (aux['envelope_nll']), not through the velocity.
+      var = jax.lax.stop_gradient(envelope.variance(logvar))
+      v = v + flow.gaussian_velocity(x_t, t_B, var, self.s_min)
+    return v, logvar
 
   def __call__(self, wave_BT: jax.Array, noise: jax.Array, t_B: jax.Array, tau_B: jax.Array | None = None,
                latent_noise_BTC: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -381,8 +401,9 @@ class Tokenizer(nn.Module):
       z_cond_BTC = flow.noise_latent(z_BTC, latent_noise_BTC, tau_B)
     x = self.to_flow(wave_BT)
     x_t = flow.interpolate(x, noise, t_B, self.s_min)
-    v = self.velocity(x_t, t_B, z_cond_BTC)
-    aux = dict(z=z_BTC, z_cond=z_cond_BTC, x_t=x_t, v_target=flow.target_velocity(x, noise, self.s_min),
+    v, logvar = self._velocity_and_envelope(x_t, t_B, z_cond_BTC)
+    aux = {} if logvar is None else dict(envelope_nll=envelope.gaussian_nll(x, logvar))
+    aux.update(z=z_BTC, z_cond=z_cond_BTC, x_t=x_t, v_target=flow.target_velocity(x, noise, self.s_min),
                t=t_B, tau=jnp.zeros_like(t_B) if tau_B is None else tau_B,
                x0_pred=self.from_flow(flow.predict_x0(x_t, v, t_B, self.s_min)))
     return v, aux
@@ -392,7 +413,7 @@ _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder
 _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
-             "velocity_skip", "attention", "remat")
+             "velocity_skip", "envelope_bands", "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 

@@ -161,6 +161,9 @@ class TokenizerTask(Task):
     loss = flow.flow_matching_loss(v, aux["v_target"])
     metrics = {"train/synced_fraction": jnp.mean((tau_B > 0).astype(jnp.float32)),
                "train/wave_rms": jnp.sqrt(jnp.mean(jnp.square(wave_BT)))}
+    if "envelope_nll" in aux:  # the envelope head's own objective (model.envelope_bands)
+      metrics["train/flow_loss"], metrics["train/envelope_nll"] = loss, aux["envelope_nll"]
+      loss = loss + self.config.get("envelope_loss_weight", 1.0) * aux["envelope_nll"]
     return loss, metrics, {}
 
   def upstream_params(self, abstract_params: PyTree) -> PyTree | None:

@@ -1,0 +1,89 @@
+"""A spectral envelope predicted from the latent, and the flow velocity it implies (the decoder's skip path).
+
+Why: the 1D velocity net sees each STFT frame's 2F = 642 compressed coefficients through its first width (256
+at CPU size). To remove the noise from every coefficient, all 642 must pass through that width; the net gives up
+on the bins it cannot carry, and the sampler's unit noise stays there as a floor (issue 25: a flat noise floor
+over clean piano, where the original is silent). If the coefficients of a frame and band were Gaussian with a
+known variance s^2, the exact velocity would be linear in x_t, bin by bin (`flow.gaussian_velocity`). So a small
+head predicts s^2 per frame and band from the latent alone (`SpectralEnvelope`, trained by the Gaussian
+likelihood of the clean coefficients, `gaussian_nll`), that linear velocity carries every bin, and the U-Net
+adds what a Gaussian envelope cannot say: which bins hold the partials. Sampled with the U-Net's output at zero,
+the decoder is an envelope vocoder of its own latent: silent where the music is silent, hiss where it hisses.
+
+Bands are spaced evenly on the mel scale from 0 Hz to Nyquist (narrow where the notes are), and the log-variance
+is interpolated linearly between their centres, so neighbouring bins change smoothly.
+
+Dimension keys: B batch, T latent frames, N flow frames, K bands, F frequency bins, C channels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genie_audio.models.axes import Conv, Dense
+
+Dtype = Any
+
+VARIANCE_FLOOR = 1e-4  # in the flow's units (unit noise): ~40 dB under the noise, far below any music
+
+
+def _mel(hz: np.ndarray) -> np.ndarray:
+  return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+
+def band_interpolation(num_bands: int, num_bins: int, nyquist_hz: float) -> np.ndarray:
+  """(K, F) weights: per-band values @ weights = per-bin values, linear between band centres (evenly spaced on
+  the mel scale, the outer ones at 0 Hz and Nyquist), each column summing to 1."""
+  if num_bands < 2:
+    raise ValueError(f"band_interpolation: need at least 2 bands, got {num_bands}")
+  centres = _mel(np.linspace(0.0, nyquist_hz, num_bins))  # each bin's position on the mel scale
+  band_mels = np.linspace(0.0, _mel(nyquist_hz), num_bands)
+  weights = np.zeros((num_bands, num_bins), np.float32)
+  upper = np.clip(np.searchsorted(band_mels, centres, side="right"), 1, num_bands - 1)
+  lower = upper - 1
+  frac = np.clip((centres - band_mels[lower]) / (band_mels[upper] - band_mels[lower]), 0.0, 1.0)
+  weights[lower, np.arange(num_bins)] = 1.0 - frac
+  weights[upper, np.arange(num_bins)] += frac
+  return weights
+
+
+class SpectralEnvelope(nn.Module):
+  """z (B, T, C) -> log-variance (B, N, 2F) of the flow's compressed coefficients (real parts, then imaginary
+  parts, alike), N = T * frames_per_latent."""
+  frames_per_latent: int
+  num_bands: int
+  num_bins: int
+  nyquist_hz: float = 8000.0
+  channels: int = 64
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, z_BTC: jax.Array) -> jax.Array:
+    B, T, _ = z_BTC.shape
+    h = z_BTC.astype(self.dtype)
+    for i in range(2):  # a few latent frames of context each side
+      h = nn.silu(Conv(self.channels, (3,), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
+                       name=f"conv{i}")(h))
+    # Sub-frame resolution by a linear read-out of frames_per_latent x K values per latent frame.
+    logvar_BTR = Dense(self.frames_per_latent * self.num_bands, dtype=self.dtype, param_dtype=jnp.float32,
+                       name="bands")(h)
+    logvar_BNK = logvar_BTR.astype(jnp.float32).reshape(B, T * self.frames_per_latent, self.num_bands)
+    logvar_BNF = logvar_BNK @ band_interpolation(self.num_bands, self.num_bins, self.nyquist_hz)
+    return jnp.concatenate([logvar_BNF, logvar_BNF], axis=-1)
+
+
+def variance(logvar: jax.Array) -> jax.Array:
+  """The envelope's variance, never below VARIANCE_FLOOR (so a silent band stays finite)."""
+  return VARIANCE_FLOOR + jnp.exp(logvar)
+
+
+def gaussian_nll(x: jax.Array, logvar: jax.Array) -> jax.Array:
+  """Mean negative log-likelihood (up to a constant) of zero-mean Gaussian data x with variance(logvar): its
+  minimum is where the variance equals the local mean of x^2, the envelope of the clean coefficients."""
+  var = variance(logvar)
+  return jnp.mean(jnp.log(var) + jnp.square(x) / var) / 2

@@ -1,0 +1,113 @@
+"""Tests for the tokenizer's envelope skip path (`models/envelope.py`): the band layout, the Gaussian velocity,
+and a head that learns the level of what it hears."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import pytest
+
+from configs.models import TOKENIZER
+from genie_audio.diffusion import flow
+from genie_audio.models import envelope
+from genie_audio.models.tokenizer import tokenizer_from_config
+
+STFT = dict(encoder_input="stft", stft_hop=160, strides=(2,), encoder_channels=(32, 32), flow_space="stft",
+            wave_scale=7.0)
+
+
+def test_bands_interpolate_between_mel_spaced_centres():
+  weights = envelope.band_interpolation(8, 321, 8000.0)
+  np.testing.assert_allclose(weights.sum(axis=0), 1.0, atol=1e-6)
+  assert np.all(weights >= 0) and np.all((weights > 0).sum(axis=0) <= 2)
+  np.testing.assert_allclose(np.full(8, 3.0) @ weights, 3.0, atol=1e-5)  # a flat envelope stays flat
+  ramp = np.arange(8.0) @ weights  # band values 0..7 read out across the bins: rising, from band 0 to band 7
+  assert ramp[0] == 0.0 and ramp[-1] == pytest.approx(7.0) and np.all(np.diff(ramp) >= 0)
+  # Mel spacing: the first band centre above 0 Hz sits far below an eighth of the band (1 kHz).
+  assert np.argmax(weights[1]) < 321 / 8 / 2
+  with pytest.raises(ValueError, match="at least 2 bands"):
+    envelope.band_interpolation(1, 321, 8000.0)
+
+
+@pytest.mark.parametrize("s_min", [0.0, 0.01])
+def test_gaussian_velocity_is_the_least_squares_velocity_of_gaussian_data(s_min):
+  """For data N(0, var) no other multiple of x_t predicts the target velocity better."""
+  k_x, k_e = jax.random.split(jax.random.key(0))
+  var, t = 9.0, jnp.full((20000,), 0.3)
+  x = 3.0 * jax.random.normal(k_x, (20000, 1))
+  noise = jax.random.normal(k_e, (20000, 1))
+  x_t = flow.interpolate(x, noise, t, s_min)
+  target = flow.target_velocity(x, noise, s_min)
+  v = flow.gaussian_velocity(x_t, t, var, s_min)
+  error = lambda scale: float(jnp.mean(jnp.square(scale * v - target)))
+  assert error(1.0) < min(error(0.9), error(1.1))
+  # At t = 1 the data estimate it implies is the mean, 0; at t = 0 the velocity is -x (to within s_min).
+  np.testing.assert_allclose(flow.predict_x0(x_t, flow.gaussian_velocity(x_t, 1.0, var, s_min), 1.0, s_min), 0.0,
+                             atol=1e-4)
+  np.testing.assert_allclose(flow.gaussian_velocity(x, 0.0, var, s_min), -x, rtol=s_min + 1e-5)
+
+
+def _model(**overrides):
+  return tokenizer_from_config(ml_collections.ConfigDict({**TOKENIZER["wave_tiny"], **STFT, **overrides}))
+
+
+def _tone_steps(T=3200, seed=0):
+  """440 Hz tones at random phases, 20 dB louder in the first half (the latent is normalised per example, so
+  only a crop's levels relative to each other reach the decoder)."""
+  n = jnp.arange(T) / 16000.0
+  phases = jax.random.uniform(jax.random.key(seed), (2, 1), maxval=2 * jnp.pi)
+  return jnp.where(n < n[T // 2], 0.3, 0.03) * jnp.sin(2 * jnp.pi * 440.0 * n + phases)
+
+
+def test_untrained_model_predicts_the_envelope_velocity_and_the_head_learns_the_level():
+  """The U-Net's output starts at zero, so the velocity is the Gaussian velocity of the head's envelope; a few
+  Adam steps on the envelope's likelihood make it report the louder half as louder, by about the step's size."""
+  model = _model(envelope_bands=8)
+  wave = _tone_steps()
+  noise = jax.random.normal(jax.random.key(2), (2, *model.flow_shape(3200)))
+  t = jnp.array([0.4, 0.7])
+  variables = jax.jit(model.init)(jax.random.key(1), wave, noise, t)
+  apply = lambda method, *args: jax.jit(functools.partial(model.apply, method=method))(variables, *args)
+  z = apply("encode", wave)
+  v = apply("velocity", noise, t, z)
+  logvar = jax.jit(lambda p, z: model.apply(p, z, method=lambda m, z: m.envelope(z)))(variables, z)
+  assert logvar.shape == noise.shape
+  np.testing.assert_allclose(v, flow.gaussian_velocity(noise, t, envelope.variance(logvar)), rtol=1e-4, atol=1e-5)
+
+  def nll(params):
+    _, aux = model.apply({"params": params}, wave, noise, t)
+    return aux["envelope_nll"]
+
+  optimizer = optax.adam(3e-3)
+  params, state = variables["params"], optimizer.init(variables["params"])
+
+  @jax.jit
+  def step(params, state):
+    loss, grads = jax.value_and_grad(nll)(params)
+    updates, state = optimizer.update(grads, state)
+    return optax.apply_updates(params, updates), state, loss
+
+  first = None
+  for _ in range(150):
+    params, state, loss = step(params, state)
+    first = loss if first is None else first
+  assert loss < first - 1.0
+  trained_envelope = lambda p, wave: model.apply({"params": p}, wave, method=lambda m, w: m.envelope(m.encode(w)))
+  logvar = jax.jit(trained_envelope)(params, wave)
+  # The tone's bins (440 Hz, bins 16-20): the loud half's variance sits well above the quiet half's. A 20 dB
+  # level step is a 10 dB step of the compressed coefficients (power 0.5), a factor 10 in their variance.
+  ratio = float(jnp.exp(jnp.mean(logvar[:, 2:8, 16:21]) - jnp.mean(logvar[:, 12:18, 16:21])))
+  assert 3.0 < ratio < 30.0
+
+
+def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
+  wave = jnp.zeros((1, 320))
+  for overrides in (dict(flow_space="wave", encoder_input="wave", strides=(2, 4, 5, 8),
+                         encoder_channels=(4, 8, 16, 40, 64)),
+                    dict(velocity_skip=True)):
+    model = _model(envelope_bands=8, **overrides)
+    with pytest.raises(ValueError, match="envelope_bands needs flow_space 'stft' and no velocity_skip"):
+      model.init(jax.random.key(0), wave, jnp.zeros((1, *model.flow_shape(320))), jnp.zeros((1,)))
