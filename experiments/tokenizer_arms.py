@@ -37,7 +37,9 @@ noise floor. Each arm changes one thing:
   scale112    wave_scale 112 (2x)
   scale224    wave_scale 224 (2 sqrt(2)x)
   envelope    a spectral envelope in 32 mel bands predicted from the latent carries every bin (the velocity of
-              Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials
+              Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials. The head
+              reads the latent as the flow made it (its likelihood does not train the encoder)
+  envelope_enc  the same, with the head's likelihood also training the encoder
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
   8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
@@ -99,6 +101,7 @@ PRESET_ARMS = {
     "scale112": dict(wave_scale=112.0),
     "scale224": dict(wave_scale=224.0),
     "envelope": dict(envelope_bands=32),
+    "envelope_enc": dict(envelope_bands=32, envelope_trains_encoder=True),
 }
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {

@@ -190,7 +190,9 @@ class Tokenizer(nn.Module):
     envelope_bands: 0, or a spectral envelope in this many mel-spaced bands predicted from the latent
       (`models/envelope.py`, flow_space 'stft'): the velocity of Gaussian data with that envelope is added to
       the network's output, so every bin is carried to the envelope's level (silence where the music is
-      silent) and the network adds the partials. The head learns from `aux['envelope_nll']`.
+      silent) and the network adds the partials. The head learns from `aux['envelope_nll']`, on a latent held
+      fixed unless `envelope_trains_encoder` (issue 25: then the encoder spent its 16 channels on the envelope
+      and the notes went, chroma 0.86 -> 0.73).
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -222,6 +224,7 @@ class Tokenizer(nn.Module):
   flow_band_rms: tuple[float, ...] = ()
   velocity_skip: bool = False
   envelope_bands: int = 0
+  envelope_trains_encoder: bool = False
   attention: str = "auto"
   remat: str = "none"
 
@@ -377,7 +380,7 @@ class Tokenizer(nn.Module):
     if self.velocity_skip:
       v = v + flow.gaussian_velocity(x_t, t_B, max(self.flow_band_rms, default=1.0) ** 2, self.s_min)
     if self.envelope_bands:
-      logvar = self.envelope(z_BTC)
+      logvar = self.envelope(z_BTC if self.envelope_trains_encoder else jax.lax.stop_gradient(z_BTC))
       # The head learns only from its likelihood (aux['envelope_nll']), not through the velocity.
       var = jax.lax.stop_gradient(envelope.variance(logvar))
       v = v + flow.gaussian_velocity(x_t, t_B, var, self.s_min)
@@ -413,7 +416,7 @@ _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder
 _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
-             "velocity_skip", "envelope_bands", "attention", "remat")
+             "velocity_skip", "envelope_bands", "envelope_trains_encoder", "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
