@@ -33,13 +33,14 @@ decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and 
 Issue 25's second round, on today's demo preset (TOKENIZER["tiny_50hz"], decoder widths (256, 128)): the flow's
 noise floor. Each arm changes one thing:
   preset      the demo preset as it is (wave_scale 28: compressed coefficients at about twice the noise's std)
-  scale56     wave_scale 56 (coefficients sqrt(2) further above the noise the decoder leaves where it gives up)
-  scale112    wave_scale 112 (2x)
-  scale224    wave_scale 224 (2 sqrt(2)x)
+  scale112    wave_scale 112 (coefficients 2x further above the noise the decoder leaves where it gives up)
   envelope    a spectral envelope in 32 mel bands predicted from the latent carries every bin (the velocity of
               Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials. The head
               reads the latent as the flow made it (its likelihood does not train the encoder)
   envelope_enc  the same, with the head's likelihood also training the encoder
+  envelope_enc01  envelope_enc with the likelihood weighted 0.1 (config.envelope_loss_weight): a weaker pull on the
+              encoder
+  envelope_fine  envelope with a per-bin term added to the bands: it can place the variance on the partials
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
   8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
@@ -97,11 +98,11 @@ DEMO_ARMS = {
 }
 PRESET_ARMS = {
     "preset": {},
-    "scale56": dict(wave_scale=56.0),
     "scale112": dict(wave_scale=112.0),
-    "scale224": dict(wave_scale=224.0),
     "envelope": dict(envelope_bands=32),
     "envelope_enc": dict(envelope_bands=32, envelope_trains_encoder=True),
+    "envelope_enc01": dict(envelope_bands=32, envelope_trains_encoder=True),
+    "envelope_fine": dict(envelope_bands=32, envelope_fine=True),
 }
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {
@@ -115,7 +116,7 @@ EIGHT_HZ_ARMS = {
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
-          "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
+          "envelope_enc01": dict(envelope_loss_weight=0.1), "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -11,7 +11,9 @@ adds what a Gaussian envelope cannot say: which bins hold the partials. Sampled 
 the decoder is an envelope vocoder of its own latent: silent where the music is silent, hiss where it hisses.
 
 Bands are spaced evenly on the mel scale from 0 Hz to Nyquist (narrow where the notes are), and the log-variance
-is interpolated linearly between their centres, so neighbouring bins change smoothly.
+is interpolated linearly between their centres, so neighbouring bins change smoothly. With `fine`, a per-bin
+term is added (a linear read-out of the head's features, starting at zero): an envelope that can put the
+variance on a note's partials and take it off the bins between them, which the smooth bands cannot.
 
 Dimension keys: B batch, T latent frames, N flow frames, K bands, F frequency bins, C channels.
 """
@@ -60,6 +62,7 @@ class SpectralEnvelope(nn.Module):
   num_bins: int
   nyquist_hz: float = 8000.0
   channels: int = 64
+  fine: bool = False
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -74,6 +77,10 @@ class SpectralEnvelope(nn.Module):
                        name="bands")(h)
     logvar_BNK = logvar_BTR.astype(jnp.float32).reshape(B, T * self.frames_per_latent, self.num_bands)
     logvar_BNF = logvar_BNK @ band_interpolation(self.num_bands, self.num_bins, self.nyquist_hz)
+    if self.fine:
+      fine_BTR = Dense(self.frames_per_latent * self.num_bins, dtype=self.dtype, param_dtype=jnp.float32,
+                       kernel_init=nn.initializers.zeros, name="fine")(h)
+      logvar_BNF = logvar_BNF + fine_BTR.astype(jnp.float32).reshape(B, -1, self.num_bins)
     return jnp.concatenate([logvar_BNF, logvar_BNF], axis=-1)
 
 
