@@ -39,7 +39,9 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
   # RMS, measured on the training data when the run starts (config.model.flow_band_rms, kept in config.json);
   # 0: off (issue 25: it reached the upper bins but cost the notes at CPU size, docs/tokenizer.md).
   c.flow_band_norm = 0
-  c.envelope_loss_weight = 1.0   # the envelope head's likelihood beside the flow loss (model.envelope_bands > 0)
+  # The envelope head's likelihood beside the flow loss (model.envelope_bands > 0). With envelope_trains_encoder
+  # it also pulls on the encoder: at 1.0 the 16-channel latent went to the envelope and the notes went (issue 25).
+  c.envelope_loss_weight = 0.1
   c.time_power = 1.0             # diffusion times t = u^time_power, u ~ U[0, 1] (> 1: more training at low noise)
   c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params (progressive training)
   c.optim.trainable = ""         # regex over param paths ('decoder/mid_attn0/...'); empty = all train

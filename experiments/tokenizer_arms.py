@@ -30,16 +30,16 @@ decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and 
   wide512     the decoder's first width 512 (latent conditioning at 128)
   hop80       the flow on STFT frames at hop 80 (322 coefficients per frame into the 64 channels, 200 frames/s)
 
-Issue 25's second round, on today's demo preset (TOKENIZER["tiny_50hz"], decoder widths (256, 128)): the flow's
-noise floor. Each arm changes one thing:
-  preset      the demo preset as it is (wave_scale 28: compressed coefficients at about twice the noise's std)
+Issue 25's second round, on the demo preset after the first (WIDE_TINY_50HZ, decoder widths (256, 128), no
+envelope): the flow's noise floor. Each arm changes one thing:
+  preset      that preset as it was (wave_scale 28: compressed coefficients at about twice the noise's std)
   scale112    wave_scale 112 (coefficients 2x further above the noise the decoder leaves where it gives up)
   envelope    a spectral envelope in 32 mel bands predicted from the latent carries every bin (the velocity of
               Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials. The head
               reads the latent as the flow made it (its likelihood does not train the encoder)
   envelope_enc  the same, with the head's likelihood also training the encoder
   envelope_enc01  envelope_enc with the likelihood weighted 0.1 (config.envelope_loss_weight): a weaker pull on the
-              encoder
+              encoder (the demo preset since; the other envelope arms weight it 1.0)
   envelope_fine  envelope with a per-bin term added to the bands: it can place the variance on the partials
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
@@ -78,8 +78,10 @@ ARMS = {
     "wave_lowt": {},
     "wave_stft_s28": dict(_STFT_FLOW, wave_scale=28.0),
 }
-# The demo's tiny_50hz before issue 25 (decoder widths (64, 128)): every issue 25 arm's base.
-DEMO_TINY_50HZ = dict(TOKENIZER["tiny_50hz"], decoder_channels=(64, 128))
+# The demo's tiny_50hz before issue 25's envelope (the second round's base), and before its width (the first's).
+_ENVELOPE_KEYS = ("envelope_bands", "envelope_trains_encoder", "envelope_fine")
+WIDE_TINY_50HZ = {k: v for k, v in TOKENIZER["tiny_50hz"].items() if k not in _ENVELOPE_KEYS}
+DEMO_TINY_50HZ = dict(WIDE_TINY_50HZ, decoder_channels=(64, 128))
 # RMS of the compressed STFT coefficients (hop 160, power 0.5, wave_scale 28) of 128 random 1 s training crops
 # of the demo corpus in 16 bands of 500 Hz (`models.spectral.band_rms`): 5.1 at the bottom, 1 near 7 kHz.
 DEMO_BAND_RMS = (5.12, 3.918, 3.147, 2.859, 2.668, 2.214, 1.776, 1.544, 1.378, 1.31, 1.2, 1.22, 1.143, 1.08, 0.963,
@@ -116,7 +118,9 @@ EIGHT_HZ_ARMS = {
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
-          "envelope_enc01": dict(envelope_loss_weight=0.1), "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
+          "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
+          "envelope_enc01": dict(envelope_loss_weight=0.1), "envelope_fine": dict(envelope_loss_weight=1.0),
+          "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -127,7 +131,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if arg in DEMO_ARMS:
     c.model = ml_collections.ConfigDict(dict(DEMO_TINY_50HZ, **DEMO_ARMS[arg]))
   elif arg in PRESET_ARMS:
-    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_50hz"], **PRESET_ARMS[arg]))
+    c.model = ml_collections.ConfigDict(dict(WIDE_TINY_50HZ, **PRESET_ARMS[arg]))
   elif arg in EIGHT_HZ_ARMS:
     c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_8hz"], **EIGHT_HZ_ARMS[arg]))
   else:
