@@ -41,6 +41,7 @@ envelope): the flow's noise floor. Each arm changes one thing:
   envelope_enc01  envelope_enc with the likelihood weighted 0.1 (config.envelope_loss_weight): a weaker pull on the
               encoder (the demo preset since; the other envelope arms weight it 1.0)
   envelope_fine  envelope with a per-bin term added to the bands: it can place the variance on the partials
+  envelope_enc01_fine  envelope_enc01 with the per-bin term: its likelihood asks the encoder for the partials
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
   8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
@@ -50,6 +51,7 @@ Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]
   8hz_stft     an STFT log-magnitude encoder (hop 200, strides (2, 5))
   8hz_norm     the flow's bands lifted to the loudest band's RMS, measured on the data (config.flow_band_norm)
   8hz_norm_skip  and the linear velocity skip
+  8hz_envelope  the envelope skip of the 50 frames/s preset (32 mel bands, likelihood 0.1 training the encoder)
 """
 
 import ml_collections
@@ -105,6 +107,7 @@ PRESET_ARMS = {
     "envelope_enc": dict(envelope_bands=32, envelope_trains_encoder=True),
     "envelope_enc01": dict(envelope_bands=32, envelope_trains_encoder=True),
     "envelope_fine": dict(envelope_bands=32, envelope_fine=True),
+    "envelope_enc01_fine": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
 }
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {
@@ -115,11 +118,14 @@ EIGHT_HZ_ARMS = {
     "8hz_stft": _STFT_8HZ,
     "8hz_norm": {},
     "8hz_norm_skip": _SKIP,
+    "8hz_envelope": dict(envelope_bands=32, envelope_trains_encoder=True),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
           "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
-          "envelope_enc01": dict(envelope_loss_weight=0.1), "envelope_fine": dict(envelope_loss_weight=1.0),
+          "envelope_enc01": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_fine": dict(envelope_loss_weight=0.1), "8hz_envelope": dict(envelope_loss_weight=0.1),
+          "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 
