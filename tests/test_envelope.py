@@ -62,48 +62,66 @@ def _tone_steps(T=3200, seed=0):
   return jnp.where(n < n[T // 2], 0.3, 0.03) * jnp.sin(2 * jnp.pi * 440.0 * n + phases)
 
 
-def test_untrained_model_predicts_the_envelope_velocity_and_the_head_learns_the_level():
-  """The U-Net's output starts at zero, so the velocity is the Gaussian velocity of the head's envelope; a few
-  Adam steps on the envelope's likelihood make it report the louder half as louder, by about the step's size."""
-  model = _model(envelope_bands=8)
-  wave = _tone_steps()
-  noise = jax.random.normal(jax.random.key(2), (2, *model.flow_shape(3200)))
-  t = jnp.array([0.4, 0.7])
-  variables = jax.jit(model.init)(jax.random.key(1), wave, noise, t)
-  apply = lambda method, *args: jax.jit(functools.partial(model.apply, method=method))(variables, *args)
-  z = apply("encode", wave)
-  v = apply("velocity", noise, t, z)
-  logvar = jax.jit(lambda p, z: model.apply(p, z, method=lambda m, z: m.envelope(z)))(variables, z)
-  assert logvar.shape == noise.shape
-  np.testing.assert_allclose(v, flow.gaussian_velocity(noise, t, envelope.variance(logvar)), rtol=1e-4, atol=1e-5)
+def _envelope_nll(model, wave, noise, t):
+  return lambda params: model.apply({"params": params}, wave, noise, t)[1]["envelope_nll"]
 
-  def nll(params):
-    _, aux = model.apply({"params": params}, wave, noise, t)
-    return aux["envelope_nll"]
 
-  # The head reads the latent as the flow made it: its likelihood leaves the encoder alone.
-  encoder_grads = jax.jit(jax.grad(nll))(variables["params"])["encoder"]
-  assert all(float(jnp.abs(g).max()) == 0.0 for g in jax.tree.leaves(encoder_grads))
-  optimizer = optax.adam(3e-3)
-  params, state = variables["params"], optimizer.init(variables["params"])
+def _train_envelope(model, params, wave, noise, t, steps=150):
+  """`steps` Adam steps on the envelope's likelihood alone -> (params, first loss, last loss)."""
+  loss_fn, optimizer = _envelope_nll(model, wave, noise, t), optax.adam(3e-3)
 
   @jax.jit
   def step(params, state):
-    loss, grads = jax.value_and_grad(nll)(params)
+    loss, grads = jax.value_and_grad(loss_fn)(params)
     updates, state = optimizer.update(grads, state)
     return optax.apply_updates(params, updates), state, loss
 
-  first = None
-  for _ in range(150):
+  state, losses = optimizer.init(params), []
+  for _ in range(steps):
     params, state, loss = step(params, state)
-    first = loss if first is None else first
-  assert loss < first - 1.0
-  trained_envelope = lambda p, wave: model.apply({"params": p}, wave, method=lambda m, w: m.envelope(m.encode(w)))
-  logvar = jax.jit(trained_envelope)(params, wave)
+    losses.append(float(loss))
+  return params, losses[0], losses[-1]
+
+
+def _logvar_of(model, params, wave):
+  """The head's log-variance for a waveform, through the encoder."""
+  return jax.jit(lambda p, w: model.apply({"params": p}, w, method=lambda m, w: m.envelope(m.encode(w))))(
+      params, wave)
+
+
+def _setup(model, wave):
+  noise = jax.random.normal(jax.random.key(2), (2, *model.flow_shape(wave.shape[1])))
+  t = jnp.array([0.4, 0.7])
+  return noise, t, jax.jit(model.init)(jax.random.key(1), wave, noise, t)["params"]
+
+
+def test_untrained_model_predicts_the_envelope_velocity_and_the_head_learns_the_level():
+  """The U-Net's output starts at zero, so the velocity is the Gaussian velocity of the head's envelope; a few
+  Adam steps on the envelope's likelihood make it report the louder half as louder, by about the step's size."""
+  model, wave = _model(envelope_bands=8), _tone_steps()
+  noise, t, params = _setup(model, wave)
+  z = jax.jit(functools.partial(model.apply, method="encode"))({"params": params}, wave)
+  v = jax.jit(functools.partial(model.apply, method="velocity"))({"params": params}, noise, t, z)
+  logvar = _logvar_of(model, params, wave)
+  assert logvar.shape == noise.shape
+  np.testing.assert_allclose(v, flow.gaussian_velocity(noise, t, envelope.variance(logvar)), rtol=1e-4, atol=1e-5)
+
+  params, first, last = _train_envelope(model, params, wave, noise, t)
+  assert last < first - 1.0
+  logvar = _logvar_of(model, params, wave)
   # The tone's bins (440 Hz, bins 16-20): the loud half's variance sits well above the quiet half's. A 20 dB
   # level step is a 10 dB step of the compressed coefficients (power 0.5), a factor 10 in their variance.
   ratio = float(jnp.exp(jnp.mean(logvar[:, 2:8, 16:21]) - jnp.mean(logvar[:, 12:18, 16:21])))
   assert 3.0 < ratio < 30.0
+
+
+@pytest.mark.parametrize("trains_encoder", [False, True])
+def test_the_envelope_trains_the_encoder_only_when_told(trains_encoder):
+  model, wave = _model(envelope_bands=8, envelope_trains_encoder=trains_encoder), _tone_steps()
+  noise, t, params = _setup(model, wave)
+  encoder_grads = jax.jit(jax.grad(_envelope_nll(model, wave, noise, t)))(params)["encoder"]
+  largest = max(float(jnp.abs(g).max()) for g in jax.tree.leaves(encoder_grads))
+  assert (largest > 0.0) == trains_encoder
 
 
 def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
@@ -119,23 +137,11 @@ def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
 def test_fine_envelope_puts_the_variance_on_the_partial_not_on_its_band():
   """With envelope_fine a per-bin term (zero at the start) lets the head light up a tone's bins and leave their
   neighbours in the same mel band dark, which the smooth bands alone cannot."""
-  model = _model(envelope_bands=8, envelope_fine=True)
-  wave = _tone_steps(seed=1)
-  noise, t = jnp.zeros((2, *model.flow_shape(3200))), jnp.array([0.4, 0.7])
-  params = jax.jit(model.init)(jax.random.key(1), wave, noise, t)["params"]
+  model, wave = _model(envelope_bands=8, envelope_fine=True), _tone_steps(seed=1)
+  noise, t, params = _setup(model, wave)
   assert float(jnp.abs(params["envelope"]["fine"]["kernel"]).max()) == 0.0
-  nll = lambda p: model.apply({"params": p}, wave, noise, t)[1]["envelope_nll"]
-  optimizer = optax.adam(3e-3)
-  state = optimizer.init(params)
-
-  @jax.jit
-  def step(params, state):
-    updates, state = optimizer.update(jax.grad(nll)(params), state)
-    return optax.apply_updates(params, updates), state
-
-  for _ in range(150):
-    params, state = step(params, state)
-  logvar = jax.jit(lambda p: model.apply({"params": p}, wave, method=lambda m, w: m.envelope(m.encode(w))))(params)
+  params, _, _ = _train_envelope(model, params, wave, noise, t)
+  logvar = _logvar_of(model, params, wave)
   # 440 Hz is bin 17.6; bins 21-23 (525-575 Hz) share its mel band and hold only the window's side lobes.
   contrast = float(jnp.mean(logvar[:, :, 17:19]) - jnp.mean(logvar[:, :, 21:24]))
   assert contrast > np.log(30.0)  # the smooth bands alone reach ~log(7) here
