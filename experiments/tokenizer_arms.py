@@ -33,7 +33,6 @@ decoder widths (64, 128)) with one change, so `demo` is that demo tokenizer and 
 Issue 25's second round, on the demo preset after the first (WIDE_TINY_50HZ, decoder widths (256, 128), no
 envelope): the flow's noise floor. Each arm changes one thing:
   preset      that preset as it was (wave_scale 28: compressed coefficients at about twice the noise's std)
-  scale112    wave_scale 112 (coefficients 2x further above the noise the decoder leaves where it gives up)
   envelope    a spectral envelope in 32 mel bands predicted from the latent carries every bin (the velocity of
               Gaussian data with that envelope, `models/envelope.py`); the U-Net adds the partials. The head
               reads the latent as the flow made it (its likelihood does not train the encoder)
@@ -102,7 +101,6 @@ DEMO_ARMS = {
 }
 PRESET_ARMS = {
     "preset": {},
-    "scale112": dict(wave_scale=112.0),
     "envelope": dict(envelope_bands=32),
     "envelope_enc": dict(envelope_bands=32, envelope_trains_encoder=True),
     "envelope_enc01": dict(envelope_bands=32, envelope_trains_encoder=True),
