@@ -38,7 +38,8 @@ _RUNS = flags.DEFINE_string("runs", "runs/ablation", "Folder for the arms' runs.
 _DATA = flags.DEFINE_string("dataset_dir", "data/demo", "Prepared dataset.")
 _FIXED = flags.DEFINE_list("fixed_steps", [], "arm=N pairs: train these arms N steps instead of the measured "
                           "budget (e.g. an arm with the same network as one already run, so equal steps are equal "
-                          "compute, whatever the load on the machine when each was timed).")
+                          "compute, whatever the load on the machine when each was timed). N = 0: timed only "
+                          "(the --budget_arm of an earlier run), not trained again.")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps when scoring.")
 _OOD = flags.DEFINE_bool("ood", True, "Also score music unlike the corpus (rendered into RUNS/ood).")
 _ROUNDS = flags.DEFINE_integer("rounds", 2, "Timing rounds over the arms (the fastest counts).")
@@ -131,6 +132,8 @@ def main(argv):
   tables = {"validation": [], "ood": []}
   for arm, (_, params) in timing.items():
     workdir, n = os.path.join(_RUNS.value, arm), steps[arm]
+    if n == 0:
+      continue
     subprocess.run([PY, "launch/train.py", f"--config=experiments/tokenizer_arms.py:{arm}", f"--workdir={workdir}",
                     f"--config.data.dataset_dir={_DATA.value}", f"--config.total_steps={n}",
                     f"--config.eval_every_steps={n}", f"--config.checkpoint_every_steps={n}",

@@ -51,6 +51,20 @@ Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]
   8hz_norm     the flow's bands lifted to the loudest band's RMS, measured on the data (config.flow_band_norm)
   8hz_norm_skip  and the linear velocity skip
   8hz_envelope  the envelope skip of the 50 frames/s preset (32 mel bands, likelihood 0.1 training the encoder)
+  8hz_fine    8hz_envelope with the per-bin term: its likelihood asks the encoder for each bin's level, the partials
+  8hz_fine_w1  8hz_fine with the likelihood weighted 1.0 (a stronger pull on the encoder)
+  8hz_env_wide  8hz_envelope with the decoder's first width 256, the 50 frames/s preset's (802 coefficients per
+              STFT frame go into it)
+  8hz_stft_fine  the STFT encoder (the partials in its input) with 8hz_fine_w1's per-bin likelihood
+  8hz_stft_fine_l64  and a 64-channel latent (DC-AE's recipe: more channels at a higher compression; 512 values
+              per second, the 50 frames/s preset's 800)
+  8hz_fine_l64  8hz_fine_w1 with the 64-channel latent
+Long STFT windows at 8 frames/s: noise with a recording's own per-bin power, held for one latent frame, keeps its
+notes only when the bins resolve semitones (`experiments/stft_resolution.py`: hop 200, n_fft 800, chroma 0.74
+out of corpus; hop 500, n_fft 2000, 0.91). So the flow and the envelope run on frames of hop 500:
+  8hz_h500_env  8hz_envelope on STFT frames of hop 500 (4 per latent frame, 1001 bins of 8 Hz)
+  8hz_h500_fine  and the per-bin term, its likelihood weighted 1.0 (the encoder is asked for each bin's level)
+  8hz_h500_stft_fine  and an STFT log-magnitude encoder at the same hop (the partials resolved in its input)
 """
 
 import ml_collections
@@ -118,12 +132,28 @@ EIGHT_HZ_ARMS = {
     "8hz_norm": {},
     "8hz_norm_skip": _SKIP,
     "8hz_envelope": dict(envelope_bands=32, envelope_trains_encoder=True),
+    "8hz_fine": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "8hz_fine_w1": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "8hz_env_wide": dict(envelope_bands=32, envelope_trains_encoder=True, decoder_channels=(256, 128)),
+    "8hz_stft_fine": dict(_STFT_8HZ, envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "8hz_stft_fine_l64": dict(_STFT_8HZ, envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True,
+                              latent_dim=64),
+    "8hz_fine_l64": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True, latent_dim=64),
+    "8hz_h500_env": dict(stft_hop=500, envelope_bands=32, envelope_trains_encoder=True),
+    "8hz_h500_fine": dict(stft_hop=500, envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "8hz_h500_stft_fine": dict(stft_hop=500, encoder_input="stft", strides=(4,), encoder_channels=(128, 128),
+                               envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
           "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
           "envelope_enc01": dict(envelope_loss_weight=0.1),
           "envelope_enc01_fine": dict(envelope_loss_weight=0.1), "8hz_envelope": dict(envelope_loss_weight=0.1),
+          "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
+          "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),
+          "8hz_stft_fine_l64": dict(envelope_loss_weight=1.0), "8hz_fine_l64": dict(envelope_loss_weight=1.0),
+          "8hz_h500_env": dict(envelope_loss_weight=0.1), "8hz_h500_fine": dict(envelope_loss_weight=1.0),
+          "8hz_h500_stft_fine": dict(envelope_loss_weight=1.0),
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

@@ -86,11 +86,14 @@ def test_lam_ablation(pipeline_runs, tmp_path):
 
 
 def test_tokenizer_ablation(pipeline_runs, tmp_path):
-  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=demo", "--budget_seconds=1",
-                "--fixed_steps=demo=1", "--rounds=1", "--noood", "--sampler_steps=1", f"--runs={tmp_path}",
+  # skip=0: timed (a budget arm of an earlier run), not trained or scored again.
+  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=demo,skip", "--budget_seconds=1",
+                "--fixed_steps=demo=1,skip=0", "--rounds=1", "--noood", "--sampler_steps=1", f"--runs={tmp_path}",
                 f"--dataset_dir={pipeline_runs['dataset']}", *sets(SMALL_TOKENIZER))
-  timing, scored = rows[0], rows[1:]
-  assert timing["arm"] == "demo" and timing["steps"] == "1" and number(timing["step_s"]) > 0
+  timing, scored = rows[:2], rows[2:]
+  assert [(row["arm"], row["steps"]) for row in timing] == [("demo", "1"), ("skip", "0")]
+  assert all(number(row["step_s"]) > 0 for row in timing)
+  assert not (tmp_path / "skip").exists()
   assert [row["estimate"] for row in scored] == ["demo", "baseline: envelope_vocoder", "baseline: opus"]
   assert all(0 <= number(row["chroma_similarity"]) <= 1 for row in scored)
   assert all(number(row["lsd_4k_8k"]) > 0 for row in scored)

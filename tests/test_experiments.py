@@ -10,11 +10,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from configs import common, tokenizer
 from experiments import lam_arms, tokenizer_arms   # config files, no flags: safe to import here
-from genie_audio.eval import edit_music
+from genie_audio.eval import edit_music, pitch
 from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import runners
 
@@ -67,6 +68,25 @@ def test_latent_probe(pipeline_runs, audio_folder):
                 "--max_seconds=3")
   assert [row["test"] for row in rows] == ["validation", "ood"]
   assert all(key in rows[0] for key in ("latent_cos", "envelope_cos", "mean_chroma_cos", "latent_corr"))
+
+
+def test_stft_resolution(pipeline_runs, audio_folder):
+  rows, _ = run("experiments/stft_resolution.py", f"--dataset_dir={pipeline_runs['dataset']}", f"--ood={audio_folder}",
+                "--hops=200,1000", "--max_seconds=1")
+  assert [row["test"] for row in rows] == ["validation"] * 4 + ["ood"] * 4
+  assert [row["estimate"].split(",")[0] for row in rows[:4]] == ["held power"] * 2 + ["envelope vocoder", "silence"]
+  assert all(0 <= number(row["chroma_similarity"]) <= 1 for row in rows)
+
+
+def test_held_power_keeps_a_low_tone_only_in_narrow_bins():
+  """A2 (110 Hz) as noise with its own power per bin: bins of 4 Hz (hop 1000) keep its pitch class, bins of
+  20 Hz (hop 200) spread it over the semitones either side."""
+  from experiments import stft_resolution  # a runner (absl flags): imported where used
+  tone = 0.1 * np.sin(2 * np.pi * 110.0 * np.arange(32000) / 16000)
+  rng = np.random.default_rng(0)
+  narrow, wide = (pitch.chroma_similarity(tone, stft_resolution.held_power_noise(tone, hop, 2000 // hop, rng))
+                  for hop in (1000, 200))
+  assert narrow > 0.65 and wide < 0.5, (narrow, wide)  # 0.73 and 0.39 with this seed
 
 
 def test_lam_cluster_baseline(pipeline_runs):

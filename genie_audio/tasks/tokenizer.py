@@ -163,7 +163,7 @@ class TokenizerTask(Task):
                "train/wave_rms": jnp.sqrt(jnp.mean(jnp.square(wave_BT)))}
     if "envelope_nll" in aux:  # the envelope head's own objective (model.envelope_bands)
       metrics["train/flow_loss"], metrics["train/envelope_nll"] = loss, aux["envelope_nll"]
-      loss = loss + self.config.get("envelope_loss_weight", 1.0) * aux["envelope_nll"]
+      loss = loss + self.config.envelope_loss_weight * aux["envelope_nll"]  # configs/tokenizer.py
     return loss, metrics, {}
 
   def upstream_params(self, abstract_params: PyTree) -> PyTree | None:

@@ -1,0 +1,85 @@
+"""Can the notes survive as shaped noise? The chroma ceiling of a rendering that keeps only per-bin power (issue 25).
+
+    python experiments/stft_resolution.py --hops 200,400,500,1000 --frame_rate 8 [--ood runs/abl25d_8hz/ood]
+
+The tokenizer's envelope skip path (`models/envelope.py`, with `fine`) renders Gaussian noise with a variance per
+STFT bin, predicted from one latent frame. Even with a perfect latent, that keeps only each bin's power over the
+latent frame, and the notes survive only where the bins resolve semitones. For each flow hop (window 4 hops, as
+`models/spectral.py`), every recording's STFT is replaced by noise with the recording's own power per bin, averaged
+over the STFT frames of one latent frame (hop * frames = sample rate / frame_rate), then inverted and scored
+against the original. Beside it the envelope vocoder at the same frame rate (pitchless by design) and silence
+(a faint noise). Scored on a dataset's validation split and on a folder of music unlike it.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from benchmarks import common  # noqa: E402
+from genie_audio import codec  # noqa: E402
+from genie_audio.data import manifest, pipelines  # noqa: E402
+from genie_audio.eval import audio_metrics, baselines, pitch  # noqa: E402
+from genie_audio.models import spectral  # noqa: E402
+
+_HOPS = flags.DEFINE_list("hops", ["200", "400", "500", "1000"], "STFT hops (samples) of the flow to score.")
+_RATE = flags.DEFINE_float("frame_rate", 8.0, "Latent frames per second: the power is held for one latent frame.")
+_DATA = flags.DEFINE_string("dataset_dir", "data/demo", "Prepared dataset (its validation split is scored).")
+_OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike the corpus ('' to skip).")
+_SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
+_BANDS = flags.DEFINE_integer("vocoder_bands", 64, "Bands of the envelope vocoder baseline.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise's phases.")
+
+
+def held_power_noise(wave: np.ndarray, hop: int, frames_per_latent: int, rng: np.random.Generator) -> np.ndarray:
+  """`wave` (T,) resynthesised from random phases with its own STFT power per bin, averaged over each group of
+  `frames_per_latent` frames (the last, shorter group over what it has)."""
+  T = len(wave) // hop * hop
+  spec = np.asarray(spectral.stft(jnp.asarray(wave[None, :T], jnp.float32), hop))[0]  # (N, F) complex
+  power = np.abs(spec) ** 2
+  groups = np.arange(len(power)) // frames_per_latent
+  held = np.stack([power[groups == g].mean(0) for g in groups])
+  noise = np.sqrt(held) * np.exp(1j * rng.uniform(0.0, 2.0 * np.pi, held.shape))
+  out = np.asarray(spectral.istft(jnp.asarray(noise[None], jnp.complex64), hop))[0]
+  return np.pad(out, (0, len(wave) - len(out)))
+
+
+def recordings() -> dict[str, list[np.ndarray]]:
+  n = int(_SECONDS.value * manifest.SAMPLE_RATE)
+  sets = {"validation": [pipelines.read_wave(str(manifest.shard_path(_DATA.value, r)), 0, min(n, r.frames))
+                         for r in manifest.load_split(_DATA.value, "validation")]}
+  if _OOD.value:
+    paths = sorted(os.path.join(_OOD.value, f) for f in os.listdir(_OOD.value) if f.endswith(".wav"))
+    sets["ood"] = [codec.load_audio(p)[:n] for p in paths]
+  return sets
+
+
+def main(argv):
+  del argv
+  samples_per_latent = manifest.SAMPLE_RATE / _RATE.value
+  hops = [int(h) for h in _HOPS.value]
+  for hop in hops:
+    if samples_per_latent % hop:
+      raise ValueError(f"--hops: {hop} does not divide one latent frame ({samples_per_latent:g} samples at "
+                       f"--frame_rate {_RATE.value:g})")
+  rng = np.random.default_rng(_SEED.value)
+  rows = []
+  for name, waves in recordings().items():
+    estimates = {f"held power, hop {hop} (bins of {manifest.SAMPLE_RATE / spectral.n_fft(hop):.0f} Hz)":
+                 [held_power_noise(w, hop, int(samples_per_latent // hop), rng) for w in waves] for hop in hops}
+    estimates[f"envelope vocoder, {_BANDS.value} bands"] = [
+        baselines.envelope_vocoder(w, _RATE.value, _BANDS.value) for w in waves]
+    estimates["silence"] = [audio_metrics.silence_baseline(w) for w in waves]
+    for estimate, outs in estimates.items():
+      rows.append(dict(test=name, recordings=len(waves), estimate=estimate,
+                       chroma_similarity=float(np.mean([pitch.chroma_similarity(w, o) for w, o in zip(waves, outs)]))))
+  common.print_table(rows, f"chroma similarity of noise holding each bin's power for one latent frame "
+                           f"({_RATE.value:g} frames/s)")
+
+
+if __name__ == "__main__":
+  app.run(main)
