@@ -41,9 +41,13 @@ envelope): the flow's noise floor. Each arm changes one thing:
               encoder (the demo preset since; the other envelope arms weight it 1.0)
   envelope_fine  envelope with a per-bin term added to the bands: it can place the variance on the partials
   envelope_enc01_fine  envelope_enc01 with the per-bin term: its likelihood asks the encoder for the partials
+  envelope_enc01_h320  envelope_enc01 (the demo preset since) on STFT frames of hop 320, one per latent frame: bins
+              of 12.5 Hz instead of 25 (1282 coefficients per frame, half as many frames)
+  envelope_enc01_fine_h320  and the per-bin term
 
-Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny (TOKENIZER["tiny_8hz"]) with one change each:
-  8hz          the preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
+Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
+each (8hz_h500_stft_fine is the preset since):
+  8hz          that preset: conv-stem encoder over the samples, strides (4, 5, 5, 4, 5), latent 20
   8hz_l32      a 32-channel latent
   8hz_wide     the encoder twice as wide after its stem (8, 16, 40, 100, 200, 200)
   8hz_deep     two residual blocks per encoder stage
@@ -65,6 +69,9 @@ out of corpus; hop 500, n_fft 2000, 0.91). So the flow and the envelope run on f
   8hz_h500_env  8hz_envelope on STFT frames of hop 500 (4 per latent frame, 1001 bins of 8 Hz)
   8hz_h500_fine  and the per-bin term, its likelihood weighted 1.0 (the encoder is asked for each bin's level)
   8hz_h500_stft_fine  and an STFT log-magnitude encoder at the same hop (the partials resolved in its input)
+  8hz_h500_stft_env  that encoder with the bands alone (no per-bin term, weight 0.1): what the per-bin term adds
+  8hz_h500_stft_fine_l64  8hz_h500_stft_fine with a 64-channel latent
+  8hz_h1000_stft_fine  8hz_h500_stft_fine at hop 1000 (bins of 4 Hz, 2 frames per latent frame)
 """
 
 import ml_collections
@@ -121,7 +128,16 @@ PRESET_ARMS = {
     "envelope_enc01": dict(envelope_bands=32, envelope_trains_encoder=True),
     "envelope_fine": dict(envelope_bands=32, envelope_fine=True),
     "envelope_enc01_fine": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "envelope_enc01_h320": dict(envelope_bands=32, envelope_trains_encoder=True, stft_hop=320),
+    "envelope_enc01_fine_h320": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True,
+                                     stft_hop=320),
 }
+# The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
+# strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
+WAVE_TINY_8HZ = dict(strides=(4, 5, 5, 4, 5), encoder_channels=(4, 8, 20, 50, 100, 100), encoder_depth=1,
+                     latent_dim=20, patch_size=25, flow_space="stft", stft_hop=200, stft_power=0.5,
+                     decoder_channels=(64, 128), decoder_depth=1, decoder_attn_depth=0, dtype="float32",
+                     wave_scale=28.0)
 _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_channels=(64, 64, 64))
 EIGHT_HZ_ARMS = {
     "8hz": {},
@@ -143,17 +159,25 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_fine": dict(stft_hop=500, envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
     "8hz_h500_stft_fine": dict(stft_hop=500, encoder_input="stft", strides=(4,), encoder_channels=(128, 128),
                                envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
+    "8hz_h500_stft_env": dict(stft_hop=500, encoder_input="stft", strides=(4,), encoder_channels=(128, 128),
+                              envelope_bands=32, envelope_trains_encoder=True),
+    "8hz_h500_stft_fine_l64": dict(stft_hop=500, encoder_input="stft", strides=(4,), encoder_channels=(128, 128),
+                                   envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True, latent_dim=64),
+    "8hz_h1000_stft_fine": dict(stft_hop=1000, encoder_input="stft", strides=(2,), encoder_channels=(128, 128),
+                                envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
           "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
           "envelope_enc01": dict(envelope_loss_weight=0.1),
-          "envelope_enc01_fine": dict(envelope_loss_weight=0.1), "8hz_envelope": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_fine": dict(envelope_loss_weight=0.1), "envelope_enc01_h320": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_fine_h320": dict(envelope_loss_weight=0.1), "8hz_envelope": dict(envelope_loss_weight=0.1),
           "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
           "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),
           "8hz_stft_fine_l64": dict(envelope_loss_weight=1.0), "8hz_fine_l64": dict(envelope_loss_weight=1.0),
           "8hz_h500_env": dict(envelope_loss_weight=0.1), "8hz_h500_fine": dict(envelope_loss_weight=1.0),
-          "8hz_h500_stft_fine": dict(envelope_loss_weight=1.0),
+          "8hz_h500_stft_fine": dict(envelope_loss_weight=1.0), "8hz_h500_stft_env": dict(envelope_loss_weight=0.1),
+          "8hz_h500_stft_fine_l64": dict(envelope_loss_weight=1.0), "8hz_h1000_stft_fine": dict(envelope_loss_weight=1.0),
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
@@ -168,7 +192,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   elif arg in PRESET_ARMS:
     c.model = ml_collections.ConfigDict(dict(WIDE_TINY_50HZ, **PRESET_ARMS[arg]))
   elif arg in EIGHT_HZ_ARMS:
-    c.model = ml_collections.ConfigDict(dict(TOKENIZER["tiny_8hz"], **EIGHT_HZ_ARMS[arg]))
+    c.model = ml_collections.ConfigDict(dict(WAVE_TINY_8HZ, **EIGHT_HZ_ARMS[arg]))
   else:
     c.model = ml_collections.ConfigDict(dict(WAVE_TINY, **ARMS[arg]))
   c.update(CONFIG.get(arg, {}))

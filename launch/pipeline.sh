@@ -10,10 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 RUNS=$(realpath -m "${RUNS:-runs/demo}")  # absolute: later stages find earlier runs from any folder
-TOKENIZER_STEPS=${TOKENIZER_STEPS:-3000}
+RATE=${RATE:-}
+# 3000 steps of the 50 frames/s tokenizer and 9000 of the 8 frames/s one (its STFT encoder is ~5x cheaper a
+# step) each take about 7-12 minutes on 2 cores.
+TOKENIZER_STEPS=${TOKENIZER_STEPS:-$([ "$RATE" = _8hz ] && echo 9000 || echo 3000)}
 LAM_STEPS=${LAM_STEPS:-1500}
 DYNAMICS_STEPS=${DYNAMICS_STEPS:-2000}
-RATE=${RATE:-}
 EDIT_ACTIONS=7,7,1,5,2
 if [ "$RATE" = _8hz ]; then EDIT_ACTIONS=7,7,1,5; fi
 
