@@ -16,7 +16,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
@@ -33,19 +32,6 @@ _OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike
 _SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
 _BANDS = flags.DEFINE_integer("vocoder_bands", 64, "Bands of the envelope vocoder baseline.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise's phases.")
-
-
-def held_power_noise(wave: np.ndarray, hop: int, frames_per_latent: int, rng: np.random.Generator) -> np.ndarray:
-  """`wave` (T,) resynthesised from random phases with its own STFT power per bin, averaged over each group of
-  `frames_per_latent` frames (the last, shorter group over what it has)."""
-  T = len(wave) // hop * hop
-  spec = np.asarray(spectral.stft(jnp.asarray(wave[None, :T], jnp.float32), hop))[0]  # (N, F) complex
-  power = np.abs(spec) ** 2
-  groups = np.arange(len(power)) // frames_per_latent
-  held = np.stack([power[groups == g].mean(0) for g in groups])
-  noise = np.sqrt(held) * np.exp(1j * rng.uniform(0.0, 2.0 * np.pi, held.shape))
-  out = np.asarray(spectral.istft(jnp.asarray(noise[None], jnp.complex64), hop))[0]
-  return np.pad(out, (0, len(wave) - len(out)))
 
 
 def recordings() -> dict[str, list[np.ndarray]]:
@@ -69,8 +55,9 @@ def main(argv):
   rng = np.random.default_rng(_SEED.value)
   rows = []
   for name, waves in recordings().items():
+    frames = {hop: int(samples_per_latent // hop) for hop in hops}
     estimates = {f"held power, hop {hop} (bins of {manifest.SAMPLE_RATE / spectral.n_fft(hop):.0f} Hz)":
-                 [held_power_noise(w, hop, int(samples_per_latent // hop), rng) for w in waves] for hop in hops}
+                 [baselines.held_power_noise(w, hop, frames[hop], rng) for w in waves] for hop in hops}
     estimates[f"envelope vocoder, {_BANDS.value} bands"] = [
         baselines.envelope_vocoder(w, _RATE.value, _BANDS.value) for w in waves]
     estimates["silence"] = [audio_metrics.silence_baseline(w) for w in waves]

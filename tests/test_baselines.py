@@ -101,3 +101,13 @@ def test_baseline_metrics_has_every_baseline_and_chroma():
   assert metrics["envelope_vocoder"]["mel_distance"] < metrics["lowpass"]["mel_distance"]
   assert baselines.baseline_notes(50, 16) == []
   assert "6 kbit/s" in baselines.baseline_notes(8, 20)[0]  # 1.28 kbit/s is below Opus's minimum
+
+
+def test_held_power_keeps_a_low_tone_only_in_narrow_bins():
+  """A2 (110 Hz) as noise with its own power per bin: bins of 4 Hz (hop 1000) keep its pitch class, bins of
+  20 Hz (hop 200) spread it over the semitones either side."""
+  tone = 0.1 * np.sin(2 * np.pi * 110.0 * np.arange(32000) / 16000)
+  rng = np.random.default_rng(0)
+  narrow, wide = (pitch.chroma_similarity(tone, baselines.held_power_noise(tone, hop, 2000 // hop, rng))
+                  for hop in (1000, 200))
+  assert narrow > 0.65 and wide < 0.5, (narrow, wide)  # 0.73 and 0.39 with this seed

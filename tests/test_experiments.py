@@ -78,17 +78,6 @@ def test_stft_resolution(pipeline_runs, audio_folder):
   assert all(0 <= number(row["chroma_similarity"]) <= 1 for row in rows)
 
 
-def test_held_power_keeps_a_low_tone_only_in_narrow_bins():
-  """A2 (110 Hz) as noise with its own power per bin: bins of 4 Hz (hop 1000) keep its pitch class, bins of
-  20 Hz (hop 200) spread it over the semitones either side."""
-  from experiments import stft_resolution  # a runner (absl flags): imported where used
-  tone = 0.1 * np.sin(2 * np.pi * 110.0 * np.arange(32000) / 16000)
-  rng = np.random.default_rng(0)
-  narrow, wide = (pitch.chroma_similarity(tone, stft_resolution.held_power_noise(tone, hop, 2000 // hop, rng))
-                  for hop in (1000, 200))
-  assert narrow > 0.65 and wide < 0.5, (narrow, wide)  # 0.73 and 0.39 with this seed
-
-
 def test_lam_cluster_baseline(pipeline_runs):
   rows, _ = run("experiments/lam_cluster_baseline.py", f"--workdir={pipeline_runs['lam']}")
   assert [row["baseline"] for row in rows] == ["step_mean", "step_mean_norm", "step_delta", "level", "random",

@@ -6,6 +6,9 @@
   numbers per second as the latent holds (frame_rate x latent_dim), resynthesised with random phase. It keeps
   loudness and spectral envelope, so it scores well on mel distance and LSD while the notes are gone (unless the
   bands are narrow enough to resolve them): a tokenizer whose chroma scores are no better has not learnt pitch.
+- held-power noise (`held_power_noise`): each STFT bin's power held for one latent frame under random phase, the
+  ceiling of a decoder that predicts only per-bin power (the tokenizer's envelope skip path); it keeps the notes only
+  where the bins resolve semitones (`experiments/stft_resolution.py`).
 - Opus at the latent's bitrate (8 bits per latent value): a codec at a comparable budget.
 
 All work on mono numpy waveforms (T,) or (B, T) and return an estimate of the same shape (float64).
@@ -19,10 +22,12 @@ import shutil
 import subprocess
 import tempfile
 
+import jax.numpy as jnp
 import numpy as np
 import soundfile as sf
 
 from genie_audio.eval import audio_metrics
+from genie_audio.models import spectral
 
 DEFAULT_SAMPLE_RATE = audio_metrics.DEFAULT_SAMPLE_RATE
 VOCODER_SEED = 0
@@ -193,3 +198,16 @@ def baseline_estimates(reference: np.ndarray, frame_rate: float, latent_dim: int
       "envelope_vocoder": envelope_vocoder(reference, frame_rate, latent_dim, sample_rate=sample_rate),
       "opus": opus,
   }
+
+
+def held_power_noise(wave: np.ndarray, hop: int, frames_per_latent: int, rng: np.random.Generator) -> np.ndarray:
+  """`wave` (T,) resynthesised from random phases with its own STFT power per bin, averaged over each group of
+  `frames_per_latent` frames (the last, shorter group over what it has)."""
+  T = len(wave) // hop * hop
+  spec = np.asarray(spectral.stft(jnp.asarray(wave[None, :T], jnp.float32), hop))[0]  # (N, F) complex
+  power = np.abs(spec) ** 2
+  groups = np.arange(len(power)) // frames_per_latent
+  held = np.stack([power[groups == g].mean(0) for g in groups])
+  noise = np.sqrt(held) * np.exp(1j * rng.uniform(0.0, 2.0 * np.pi, held.shape))
+  out = np.asarray(spectral.istft(jnp.asarray(noise[None], jnp.complex64), hop))[0]
+  return np.pad(out, (0, len(wave) - len(out)))
