@@ -193,6 +193,7 @@ class Tokenizer(nn.Module):
       silent) and the network adds the partials. The head learns from `aux['envelope_nll']`, on a latent held
       fixed unless `envelope_trains_encoder` (issue 25: then the encoder spent its 16 channels on the envelope
       and the notes went, chroma 0.86 -> 0.73). envelope_fine: add a per-bin term to the bands (`models/envelope.py`).
+    envelope_channels: the envelope head's width (its per-bin read-out is linear in these features).
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -226,6 +227,7 @@ class Tokenizer(nn.Module):
   envelope_bands: int = 0
   envelope_trains_encoder: bool = False
   envelope_fine: bool = False
+  envelope_channels: int = 64
   attention: str = "auto"
   remat: str = "none"
 
@@ -342,7 +344,7 @@ class Tokenizer(nn.Module):
     if self.envelope_bands:
       self.envelope = envelope.SpectralEnvelope(self.total_stride // self.frame_hop, self.envelope_bands,
                                                 spectral.num_bins(self.stft_hop), fine=self.envelope_fine,
-                                                dtype=self.dtype)
+                                                channels=self.envelope_channels, dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
     if T % self.total_stride:
@@ -418,7 +420,8 @@ _REQUIRED = ("strides", "encoder_channels", "latent_dim", "patch_size", "decoder
 _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_space", "stft_hop", "stft_power",
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
-             "velocity_skip", "envelope_bands", "envelope_trains_encoder", "envelope_fine", "attention", "remat")
+             "velocity_skip", "envelope_bands", "envelope_trains_encoder", "envelope_fine", "envelope_channels",
+             "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
