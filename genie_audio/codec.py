@@ -31,6 +31,7 @@ import numpy as np
 from genie_audio.data import audio
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.diffusion import samplers
+from genie_audio.models import envelope
 from genie_audio.models.tokenizer import Tokenizer, normalize_latent
 
 PyTree = Any
@@ -247,3 +248,19 @@ def reconstruct(model: Tokenizer, params: PyTree, wave_T: np.ndarray, rng: jax.A
   wave = decode_long(model, params, encoded.latents, rng, num_samples=encoded.num_samples, num_steps=num_steps,
                      method=method, chunk_frames=chunk_frames, overlap_frames=overlap_frames)
   return wave / gain
+
+
+def envelope_only(model: Tokenizer, params: PyTree, wave_T: np.ndarray, rng: int = 0) -> np.ndarray:
+  """A recording (T,) encoded, then rendered from the tokenizer's spectral envelope alone: Gaussian noise with
+  the envelope's variance in the flow's space, what the sampler gives with the network's output at zero (an
+  envelope vocoder of the model's own latent). What it keeps of the notes, the envelope head names; the rest of
+  a reconstruction's is the network's (issue 25, `experiments/envelope_share.py`)."""
+  if not model.envelope_bands:
+    raise ValueError("envelope_only: the tokenizer has no spectral envelope (model.envelope_bands is 0)")
+  gain = training_level_gain(wave_T)
+  encoded = encode_long(model, params, np.asarray(wave_T, np.float32) * gain)
+  variance = model.apply({"params": params}, jnp.asarray(encoded.latents)[None],
+                         method=lambda m, z: envelope.variance(m.envelope(z)))
+  noise = np.random.default_rng(rng).standard_normal(variance.shape).astype(np.float32)
+  wave = np.asarray(model.from_flow(jnp.sqrt(variance) * noise))[0]
+  return np.pad(wave, (0, max(0, encoded.num_samples - len(wave))))[:encoded.num_samples] / gain

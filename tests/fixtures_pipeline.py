@@ -1,7 +1,8 @@
 """A session-wide tiny trained pipeline (fake data -> tokenizer -> encode -> LAM -> dynamics), built once.
 
-A test module that sets `pytest_plugins = ["fixtures_pipeline"]` gets the `pipeline_runs` fixture; as a plugin
-it is registered once, so every such module shares one build (training costs most of a minute on two cores).
+A test module that sets `pytest_plugins = ["fixtures_pipeline"]` gets the `pipeline_runs` fixture (and
+`audio_folder`, one of its recordings in a folder); as a plugin it is registered once, so every such module shares
+one build (training costs most of a minute on two cores).
 Under pytest-xdist the workers share it too: the first to arrive builds it in the session's common temporary
 folder while holding a file lock, the others wait for the lock and reuse the finished build.
 The stages' periodic evaluations are skipped (they are tested with the stages); the runs are otherwise exactly
@@ -11,6 +12,7 @@ The stages' periodic evaluations are skipped (they are tested with the stages); 
 import fcntl
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,11 @@ def pipeline_runs(tmp_path_factory):
       runs = pipeline.train_pipeline(root / "build")
     done.write_text(json.dumps({name: str(path) for name, path in runs.items()}))
     return runs
+
+
+@pytest.fixture(scope="module")
+def audio_folder(tmp_path_factory, pipeline_runs):
+  """A folder holding one short recording (for the runners' --audio / --ood options)."""
+  folder = tmp_path_factory.mktemp("audio")
+  shutil.copy(sorted((pipeline_runs["dataset"] / "shards").glob("*.wav"))[0], folder / "piece.wav")
+  return folder

@@ -10,6 +10,8 @@ in this process (genie_audio.testing.runners).
 import json
 import shutil
 
+import pytest
+
 from genie_audio.eval import edit_music
 from genie_audio.testing import runners
 
@@ -85,17 +87,35 @@ def test_lam_ablation(pipeline_runs, tmp_path):
   assert rows[0]["codes"].endswith("/8") and (tmp_path / "base" / "report_1.json").exists()
 
 
-def test_tokenizer_ablation(pipeline_runs, tmp_path):
-  # skip=0: timed (a budget arm of an earlier run), not trained or scored again.
-  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=demo,skip", "--budget_seconds=1",
-                "--fixed_steps=demo=1,skip=0", "--rounds=1", "--noood", "--sampler_steps=1", f"--runs={tmp_path}",
-                f"--dataset_dir={pipeline_runs['dataset']}", *sets(SMALL_TOKENIZER))
+@pytest.fixture(scope="module")
+def envelope_arm(pipeline_runs, tmp_path_factory):
+  """tokenizer_ablation's rows and runs folder: arm envelope_enc01 (with the spectral envelope) trained one step,
+  skip=0 timed only (a budget arm of an earlier run), not trained or scored again."""
+  runs_dir = tmp_path_factory.mktemp("tokenizer_arms")
+  rows, _ = run("experiments/tokenizer_ablation.py", "--arms=envelope_enc01,skip", "--budget_seconds=1",
+                "--fixed_steps=envelope_enc01=1,skip=0", "--rounds=1", "--noood", "--sampler_steps=1",
+                f"--runs={runs_dir}", f"--dataset_dir={pipeline_runs['dataset']}", *sets(SMALL_TOKENIZER))
+  return rows, runs_dir
+
+
+def test_tokenizer_ablation(envelope_arm):
+  rows, runs_dir = envelope_arm
   timing, scored = rows[:2], rows[2:]
-  assert [(row["arm"], row["steps"]) for row in timing] == [("demo", "1"), ("skip", "0")]
+  assert [(row["arm"], row["steps"]) for row in timing] == [("envelope_enc01", "1"), ("skip", "0")]
   assert all(number(row["step_s"]) > 0 for row in timing)
-  assert not (tmp_path / "skip").exists()
-  assert [row["estimate"] for row in scored] == ["demo", "baseline: envelope_vocoder", "baseline: opus"]
+  assert not (runs_dir / "skip").exists()
+  assert [row["estimate"] for row in scored] == ["envelope_enc01", "baseline: envelope_vocoder", "baseline: opus"]
   assert all(0 <= number(row["chroma_similarity"]) <= 1 for row in scored)
   assert all(number(row["lsd_4k_8k"]) > 0 for row in scored)
   assert 0 <= number(scored[0]["decoder_cutoff_hz"]) <= 8000  # the STFT decoder's last layer, read per band
-  assert (tmp_path / "demo" / "eval_validation.json").exists()
+  assert (runs_dir / "envelope_enc01" / "eval_validation.json").exists()
+
+
+def test_envelope_share(envelope_arm, audio_folder):
+  _, runs_dir = envelope_arm
+  rows, _ = run("experiments/envelope_share.py", f"--workdirs={runs_dir / 'envelope_enc01'}",
+                f"--ood={audio_folder}", "--max_seconds=1", "--sampler_steps=1")
+  assert [row["test"] for row in rows] == ["validation", "ood"]
+  for row in rows:
+    assert all(0 <= number(row[key]) <= 1 for key in ("full_chroma", "envelope_chroma", "silence_chroma"))
+

@@ -11,7 +11,9 @@ import optax
 import pytest
 
 from configs.models import TOKENIZER
+from genie_audio import codec
 from genie_audio.diffusion import flow
+from genie_audio.eval import pitch
 from genie_audio.models import envelope
 from genie_audio.models.tokenizer import tokenizer_from_config
 
@@ -145,3 +147,19 @@ def test_fine_envelope_puts_the_variance_on_the_partial_not_on_its_band():
   # 440 Hz is bin 17.6; bins 21-23 (525-575 Hz) share its mel band and hold only the window's side lobes.
   contrast = float(jnp.mean(logvar[:, :, 17:19]) - jnp.mean(logvar[:, :, 21:24]))
   assert contrast > np.log(30.0)  # the smooth bands alone reach ~log(7) here
+
+
+def test_envelope_only_renders_the_learnt_partial_and_needs_an_envelope():
+  """codec.envelope_only (a recording rendered from the envelope alone) keeps the tone's pitch class once the head
+  has learnt to put the variance on its partial; a tokenizer without an envelope is refused."""
+  model, wave = _model(envelope_bands=8, envelope_fine=True), _tone_steps(seed=1)
+  noise, t, params = _setup(model, wave)
+  trained, _, _ = _train_envelope(model, params, wave, noise, t)
+  tone = np.asarray(wave[0])
+  untrained_out, trained_out = (codec.envelope_only(model, p, tone) for p in (params, trained))
+  assert trained_out.shape == tone.shape
+  similarity = [pitch.chroma_similarity(tone, out) for out in (untrained_out, trained_out)]
+  assert similarity[1] > 0.45 and similarity[1] > similarity[0] + 0.25, similarity  # 0.58 and 0.23 here
+  plain = _model()
+  with pytest.raises(ValueError, match="no spectral envelope"):
+    codec.envelope_only(plain, _setup(plain, wave)[2], tone)

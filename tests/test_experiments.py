@@ -30,14 +30,6 @@ def number(text: str) -> float:
   return float(text)   # "nan" included: a tiny model may leave a correlation undefined
 
 
-@pytest.fixture(scope="module")
-def audio_folder(tmp_path_factory, pipeline_runs):
-  """A folder holding one short recording (for the runners' --audio / --ood options)."""
-  folder = tmp_path_factory.mktemp("audio")
-  shutil.copy(sorted((pipeline_runs["dataset"] / "shards").glob("*.wav"))[0], folder / "piece.wav")
-  return folder
-
-
 @pytest.fixture
 def short_music_spans(monkeypatch):
   """edit_music.evaluate's spans shortened to 0.6 s: the pipeline's recordings are 3 s, the runners' spans 2 s
