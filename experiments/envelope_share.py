@@ -19,8 +19,8 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
+from experiments import music_sets  # noqa: E402
 from genie_audio import codec, tasks  # noqa: E402
-from genie_audio.data import manifest, pipelines  # noqa: E402
 from genie_audio.eval import audio_metrics, pitch  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 
@@ -29,16 +29,6 @@ _WORKDIRS = flags.DEFINE_list("workdirs", None, "Tokenizer runs with an envelope
 _OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike the corpus ('' to skip).")
 _SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps of the full decode.")
-
-
-def recordings(dataset_dir: str) -> dict[str, list[np.ndarray]]:
-  n = int(_SECONDS.value * manifest.SAMPLE_RATE)
-  sets = {"validation": [pipelines.read_wave(str(manifest.shard_path(dataset_dir, r)), 0, min(n, r.frames))
-                         for r in manifest.load_split(dataset_dir, "validation")]}
-  if _OOD.value:
-    paths = sorted(os.path.join(_OOD.value, f) for f in os.listdir(_OOD.value) if f.endswith(".wav"))
-    sets["ood"] = [codec.load_audio(p)[:n] for p in paths]
-  return sets
 
 
 def main(argv):
@@ -50,7 +40,7 @@ def main(argv):
       raise ValueError(f"--workdirs: {workdir} has no spectral envelope (model.envelope_bands is 0)")
     params, ema, _ = run.load_train_params(workdir)
     params = ema if ema is not None else params
-    for name, waves in recordings(task.config.data.dataset_dir).items():
+    for name, waves in music_sets.scored_sets(task.config.data.dataset_dir, _OOD.value, _SECONDS.value).items():
       renders = {"full": [codec.reconstruct(task.model, params, w, num_steps=_STEPS.value) for w in waves],
                  "envelope": [codec.envelope_only(task.model, params, w) for w in waves],
                  "silence": [audio_metrics.silence_baseline(w) for w in waves]}

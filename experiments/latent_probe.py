@@ -20,8 +20,9 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
+from experiments import music_sets  # noqa: E402
 from genie_audio import codec, tasks  # noqa: E402
-from genie_audio.data import manifest, pipelines  # noqa: E402
+from genie_audio.data import manifest  # noqa: E402
 from genie_audio.eval import audio_metrics, baselines, pitch  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 
@@ -85,12 +86,6 @@ def collect(task, params, waves: list[np.ndarray]):
   return np.concatenate(lat), np.concatenate(env), np.concatenate(tgt)
 
 
-def split_waves(dataset_dir: str, split: str) -> list[np.ndarray]:
-  n = int(_SECONDS.value * manifest.SAMPLE_RATE)
-  return [pipelines.read_wave(str(manifest.shard_path(dataset_dir, r)), 0, min(n, r.frames))
-          for r in manifest.load_split(dataset_dir, split)]
-
-
 def main(argv):
   del argv
   rows = []
@@ -99,8 +94,8 @@ def main(argv):
     params, ema, _ = run.load_train_params(workdir)
     params = ema if ema is not None else params
     data = task.config.data.dataset_dir
-    fit = collect(task, params, split_waves(data, "train"))
-    tests = {"validation": collect(task, params, split_waves(data, "validation"))}
+    fit = collect(task, params, music_sets.split_waves(data, "train", _SECONDS.value))
+    tests = {"validation": collect(task, params, music_sets.split_waves(data, "validation", _SECONDS.value))}
     if _OOD.value:
       paths = sorted(os.path.join(_OOD.value, f) for f in os.listdir(_OOD.value) if f.endswith(".wav"))
       tests["ood"] = collect(task, params, [codec.load_audio(p) for p in paths])

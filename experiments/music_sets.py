@@ -1,4 +1,4 @@
-"""The recordings issue 23's runners edit: the validation split of a run's corpus, and pieces unlike the corpus."""
+"""The recordings the runners edit and score: a split of a run's corpus, and pieces unlike the corpus."""
 
 import os
 import tempfile
@@ -6,7 +6,7 @@ import tempfile
 import numpy as np
 
 from genie_audio import codec
-from genie_audio.data import manifest
+from genie_audio.data import manifest, pipelines
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.runs import trained_run
 from genie_audio.testing import ood_audio
@@ -32,3 +32,20 @@ def unlike_the_corpus() -> dict[str, np.ndarray]:
       except (OSError, RuntimeError, ValueError) as e:  # no mma / fluidsynth: the synthetic piece alone
         print(f"{name} left out: {e}", flush=True)
   return waves
+
+
+def split_waves(dataset_dir: str, split: str, max_seconds: float) -> list[np.ndarray]:
+  """The first `max_seconds` of each recording of a prepared dataset's split."""
+  n = int(max_seconds * SAMPLE_RATE)
+  return [pipelines.read_wave(str(manifest.shard_path(dataset_dir, r)), 0, min(n, r.frames))
+          for r in manifest.load_split(dataset_dir, split)]
+
+
+def scored_sets(dataset_dir: str, ood_folder: str, max_seconds: float) -> dict[str, list[np.ndarray]]:
+  """{"validation": the split's recordings, "ood": each .wav of `ood_folder` (left out when it is '')}, the first
+  `max_seconds` of each."""
+  sets = {"validation": split_waves(dataset_dir, "validation", max_seconds)}
+  if ood_folder:
+    paths = sorted(os.path.join(ood_folder, f) for f in os.listdir(ood_folder) if f.endswith(".wav"))
+    sets["ood"] = [codec.load_audio(p)[:int(max_seconds * SAMPLE_RATE)] for p in paths]
+  return sets

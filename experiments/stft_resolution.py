@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from genie_audio import codec  # noqa: E402
-from genie_audio.data import manifest, pipelines  # noqa: E402
+from experiments import music_sets  # noqa: E402
+from genie_audio.data import manifest  # noqa: E402
 from genie_audio.eval import audio_metrics, baselines, pitch  # noqa: E402
 from genie_audio.models import spectral  # noqa: E402
 
@@ -34,16 +34,6 @@ _BANDS = flags.DEFINE_integer("vocoder_bands", 64, "Bands of the envelope vocode
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise's phases.")
 
 
-def recordings() -> dict[str, list[np.ndarray]]:
-  n = int(_SECONDS.value * manifest.SAMPLE_RATE)
-  sets = {"validation": [pipelines.read_wave(str(manifest.shard_path(_DATA.value, r)), 0, min(n, r.frames))
-                         for r in manifest.load_split(_DATA.value, "validation")]}
-  if _OOD.value:
-    paths = sorted(os.path.join(_OOD.value, f) for f in os.listdir(_OOD.value) if f.endswith(".wav"))
-    sets["ood"] = [codec.load_audio(p)[:n] for p in paths]
-  return sets
-
-
 def main(argv):
   del argv
   samples_per_latent = manifest.SAMPLE_RATE / _RATE.value
@@ -54,7 +44,7 @@ def main(argv):
                        f"--frame_rate {_RATE.value:g})")
   rng = np.random.default_rng(_SEED.value)
   rows = []
-  for name, waves in recordings().items():
+  for name, waves in music_sets.scored_sets(_DATA.value, _OOD.value, _SECONDS.value).items():
     frames = {hop: int(samples_per_latent // hop) for hop in hops}
     estimates = {f"held power, hop {hop} (bins of {manifest.SAMPLE_RATE / spectral.n_fft(hop):.0f} Hz)":
                  [baselines.held_power_noise(w, hop, frames[hop], rng) for w in waves] for hop in hops}
