@@ -78,6 +78,10 @@ a linear read-out of a 64-channel head, names most of the notes. So a wider head
   8hz_h500_stft_fine_ec256  8hz_h500_stft_fine with the envelope head 256 channels wide
   8hz_h500_stft_fine_ec256_l64  and a 64-channel latent
   8hz_h500_stft_fine_ec512  the envelope head 512 channels wide
+  8hz_h500_stft_fine_ec256_dw256  ec256 with the decoder's first width 256 (2002 coefficients per STFT frame go
+              into it): room for the network to add the partials, as it does at 50 frames/s
+  8hz_h500_stft_fine_ec256_d4  ec256 with four convolutions in the head instead of two (more context, and more
+              non-linearity before the per-bin read-out)
 """
 
 import ml_collections
@@ -173,6 +177,9 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_fine_ec256": dict(_H500_STFT, envelope_fine=True, envelope_channels=256),
     "8hz_h500_stft_fine_ec256_l64": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, latent_dim=64),
     "8hz_h500_stft_fine_ec512": dict(_H500_STFT, envelope_fine=True, envelope_channels=512),
+    "8hz_h500_stft_fine_ec256_d4": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=4),
+    "8hz_h500_stft_fine_ec256_dw256": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
+                                           decoder_channels=(256, 128)),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -187,7 +194,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "8hz_h500_stft_env": dict(envelope_loss_weight=0.1),
           **{arm: dict(envelope_loss_weight=1.0)
              for arm in ("8hz_h500_stft_fine", "8hz_h500_stft_fine_l64", "8hz_h1000_stft_fine",
-                         "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512")},
+                         "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512",
+                         "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4")},
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

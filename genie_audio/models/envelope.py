@@ -62,6 +62,7 @@ class SpectralEnvelope(nn.Module):
   num_bins: int
   nyquist_hz: float = 8000.0
   channels: int = 64
+  depth: int = 2
   fine: bool = False
   dtype: Dtype = jnp.float32
 
@@ -69,7 +70,7 @@ class SpectralEnvelope(nn.Module):
   def __call__(self, z_BTC: jax.Array) -> jax.Array:
     B, T, _ = z_BTC.shape
     h = z_BTC.astype(self.dtype)
-    for i in range(2):  # a few latent frames of context each side
+    for i in range(self.depth):  # `depth` latent frames of context each side
       h = nn.silu(Conv(self.channels, (3,), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
                        name=f"conv{i}")(h))
     # Sub-frame resolution by a linear read-out of frames_per_latent x K values per latent frame.
