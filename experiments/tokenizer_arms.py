@@ -81,7 +81,7 @@ a linear read-out of a 64-channel head, names most of the notes. So a wider head
   8hz_h500_stft_fine_ec256_dw256  ec256 with the decoder's first width 256 (2002 coefficients per STFT frame go
               into it): room for the network to add the partials, as it does at 50 frames/s
   8hz_h500_stft_fine_ec256_d4  ec256 with four convolutions in the head instead of two (more context, and more
-              non-linearity before the per-bin read-out)
+              non-linearity before the per-bin read-out); its loss turns non-finite near step 1480 (unscored)
 """
 
 import ml_collections
