@@ -97,8 +97,7 @@ def main(argv):
     fit = collect(task, params, music_sets.split_waves(data, "train", _SECONDS.value))
     tests = {"validation": collect(task, params, music_sets.split_waves(data, "validation", _SECONDS.value))}
     if _OOD.value:
-      paths = sorted(os.path.join(_OOD.value, f) for f in os.listdir(_OOD.value) if f.endswith(".wav"))
-      tests["ood"] = collect(task, params, [codec.load_audio(p) for p in paths])
+      tests["ood"] = collect(task, params, music_sets.folder_waves(_OOD.value))
     latent = fit_ridge(fit[0], fit[2], _RIDGE.value)
     envelope = fit_ridge(fit[1], fit[2], _RIDGE.value)
     mean_chroma = fit[2].mean(0)

@@ -46,6 +46,12 @@ def scored_sets(dataset_dir: str, ood_folder: str, max_seconds: float) -> dict[s
   `max_seconds` of each."""
   sets = {"validation": split_waves(dataset_dir, "validation", max_seconds)}
   if ood_folder:
-    paths = sorted(os.path.join(ood_folder, f) for f in os.listdir(ood_folder) if f.endswith(".wav"))
-    sets["ood"] = [codec.load_audio(p)[:int(max_seconds * SAMPLE_RATE)] for p in paths]
+    sets["ood"] = folder_waves(ood_folder, max_seconds)
   return sets
+
+
+def folder_waves(folder: str, max_seconds: float | None = None) -> list[np.ndarray]:
+  """Each .wav of `folder`, in name order: the first `max_seconds` of it (None: all of it)."""
+  paths = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".wav"))
+  n = None if max_seconds is None else int(max_seconds * SAMPLE_RATE)
+  return [codec.load_audio(p)[:n] for p in paths]

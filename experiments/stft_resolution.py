@@ -43,9 +43,9 @@ def main(argv):
       raise ValueError(f"--hops: {hop} does not divide one latent frame ({samples_per_latent:g} samples at "
                        f"--frame_rate {_RATE.value:g})")
   rng = np.random.default_rng(_SEED.value)
+  frames = {hop: int(samples_per_latent // hop) for hop in hops}
   rows = []
   for name, waves in music_sets.scored_sets(_DATA.value, _OOD.value, _SECONDS.value).items():
-    frames = {hop: int(samples_per_latent // hop) for hop in hops}
     estimates = {f"held power, hop {hop} (bins of {manifest.SAMPLE_RATE / spectral.n_fft(hop):.0f} Hz)":
                  [baselines.held_power_noise(w, hop, frames[hop], rng) for w in waves] for hop in hops}
     estimates[f"envelope vocoder, {_BANDS.value} bands"] = [

@@ -237,14 +237,20 @@ def training_level_gain(wave_T: np.ndarray) -> float:
   return min(gain, audio.PEAK_LIMIT / peak) if peak > 0 else gain
 
 
+def _encode_at_training_level(model: Tokenizer, params: PyTree, wave_T: np.ndarray, match_loudness: bool = True
+                              ) -> tuple[Encoded, float]:
+  """A recording encoded at the training data's loudness (`match_loudness`), and the gain that took it there."""
+  gain = training_level_gain(wave_T) if match_loudness else 1.0
+  return encode_long(model, params, np.asarray(wave_T, np.float32) * gain), gain
+
+
 def reconstruct(model: Tokenizer, params: PyTree, wave_T: np.ndarray, rng: jax.Array | int = 0, *,
                 num_steps: int = 50, method: str = "euler", chunk_frames: int | None = None,
                 overlap_frames: int | None = None, match_loudness: bool = True) -> np.ndarray:
   """Encode + decode a whole recording (T,) -> (T,). With `match_loudness` the input is coded at the
   training data's loudness and the output gets the inverse gain, so quiet or loud files stay in the level
   range the model was trained on."""
-  gain = training_level_gain(wave_T) if match_loudness else 1.0
-  encoded = encode_long(model, params, np.asarray(wave_T, np.float32) * gain)
+  encoded, gain = _encode_at_training_level(model, params, wave_T, match_loudness)
   wave = decode_long(model, params, encoded.latents, rng, num_samples=encoded.num_samples, num_steps=num_steps,
                      method=method, chunk_frames=chunk_frames, overlap_frames=overlap_frames)
   return wave / gain
@@ -257,8 +263,7 @@ def envelope_only(model: Tokenizer, params: PyTree, wave_T: np.ndarray, rng: int
   a reconstruction's is the network's (issue 25, `experiments/envelope_share.py`)."""
   if not model.envelope_bands:
     raise ValueError("envelope_only: the tokenizer has no spectral envelope (model.envelope_bands is 0)")
-  gain = training_level_gain(wave_T)
-  encoded = encode_long(model, params, np.asarray(wave_T, np.float32) * gain)
+  encoded, gain = _encode_at_training_level(model, params, wave_T)
   variance = model.apply({"params": params}, jnp.asarray(encoded.latents)[None],
                          method=lambda m, z: envelope.variance(m.envelope(z)))
   noise = np.random.default_rng(rng).standard_normal(variance.shape).astype(np.float32)

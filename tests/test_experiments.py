@@ -15,7 +15,7 @@ import pytest
 
 from configs import common, tokenizer
 from experiments import lam_arms, tokenizer_arms   # config files, no flags: safe to import here
-from genie_audio.eval import edit_music, pitch
+from genie_audio.eval import edit_music
 from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import runners
 
