@@ -82,6 +82,10 @@ a linear read-out of a 64-channel head, names most of the notes. So a wider head
               into it): room for the network to add the partials, as it does at 50 frames/s
   8hz_h500_stft_fine_ec256_d4  ec256 with four convolutions in the head instead of two (more context, and more
               non-linearity before the per-bin read-out); its loss turns non-finite near step 1480 (unscored)
+A read-out linear in log power adds notes' spectra as products, not sums; a non-negative mixture of learnt spectra
+(`envelope_templates`) can sum the notes of a chord:
+  8hz_h500_stft_fine_ec256_t128  ec256 with its bands multiplied per bin by a mixture of 128 learnt spectra
+  8hz_h500_stft_ec256_t128  the same without the per-bin term (the mixture alone says where the partials are)
 """
 
 import ml_collections
@@ -180,6 +184,9 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_fine_ec256_d4": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=4),
     "8hz_h500_stft_fine_ec256_dw256": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
                                            decoder_channels=(256, 128)),
+    "8hz_h500_stft_fine_ec256_t128": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
+                                          envelope_templates=128),
+    "8hz_h500_stft_ec256_t128": dict(_H500_STFT, envelope_channels=256, envelope_templates=128),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -195,7 +202,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           **{arm: dict(envelope_loss_weight=1.0)
              for arm in ("8hz_h500_stft_fine", "8hz_h500_stft_fine_l64", "8hz_h1000_stft_fine",
                          "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512",
-                         "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4")},
+                         "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4",
+                         "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128")},
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

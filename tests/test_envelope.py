@@ -136,17 +136,40 @@ def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
       model.init(jax.random.key(0), wave, jnp.zeros((1, *model.flow_shape(320))), jnp.zeros((1,)))
 
 
-def test_fine_envelope_puts_the_variance_on_the_partial_not_on_its_band():
-  """With envelope_fine a per-bin term (zero at the start) lets the head light up a tone's bins and leave their
-  neighbours in the same mel band dark, which the smooth bands alone cannot."""
-  model, wave = _model(envelope_bands=8, envelope_fine=True), _tone_steps(seed=1)
+@pytest.mark.parametrize("per_bin", [dict(envelope_fine=True), dict(envelope_templates=16)])
+def test_per_bin_envelope_puts_the_variance_on_the_partial_not_on_its_band(per_bin):
+  """With envelope_fine a per-bin term (zero at the start), or with envelope_templates a mixture of learnt spectra
+  (1 at the start), the head lights up a tone's bins and leaves their neighbours in the same mel band dark,
+  which the smooth bands alone cannot."""
+  model, wave = _model(envelope_bands=8, **per_bin), _tone_steps(seed=1)
   noise, t, params = _setup(model, wave)
-  assert float(jnp.abs(params["envelope"]["fine"]["kernel"]).max()) == 0.0
+  if "envelope_fine" in per_bin:
+    assert float(jnp.abs(params["envelope"]["fine"]["kernel"]).max()) == 0.0
   params, _, _ = _train_envelope(model, params, wave, noise, t)
   logvar = _logvar_of(model, params, wave)
   # 440 Hz is bin 17.6; bins 21-23 (525-575 Hz) share its mel band and hold only the window's side lobes.
   contrast = float(jnp.mean(logvar[:, :, 17:19]) - jnp.mean(logvar[:, :, 21:24]))
   assert contrast > np.log(30.0)  # the smooth bands alone reach ~log(7) here
+
+
+def test_template_mixture_adds_the_spectra_of_a_chord_and_starts_at_one():
+  """The mixture is activations @ templates in power: two notes sounding together give the sum of their spectra
+  (a read-out linear in log power would multiply them); at initialisation it is 1 everywhere, give or take the
+  templates' small noise, so training starts from the bands alone."""
+  sizes = dict(frames_per_latent=1, num_bands=4, num_bins=6, channels=8)
+  with_mixture, bands_only = envelope.SpectralEnvelope(**sizes, templates=2), envelope.SpectralEnvelope(**sizes)
+  z = jnp.ones((1, 1, 3))
+  params = with_mixture.init(jax.random.key(0), z)["params"]
+
+  def log_mixture(params):
+    rest = {k: v for k, v in params.items() if k not in ("activations", "templates")}
+    return np.asarray(with_mixture.apply({"params": params}, z) - bands_only.apply({"params": rest}, z))[0, 0, :6]
+
+  assert np.abs(log_mixture(params)).max() < 1.0
+  notes = np.array([[1.0, 0, 0, 4.0, 0, 0], [0, 2.0, 0, 0, 0, 3.0]])  # two notes' spectra (power per bin)
+  params["templates"] = jnp.log(jnp.asarray(notes) + 1e-12) / envelope.TEMPLATE_GAIN
+  params["activations"] = dict(kernel=jnp.zeros((8, 2)), bias=jnp.zeros((2,)))
+  np.testing.assert_allclose(np.exp(log_mixture(params)), notes.sum(0) + envelope.MIXTURE_FLOOR, rtol=1e-3)
 
 
 def test_envelope_only_renders_the_learnt_partial_and_needs_an_envelope():

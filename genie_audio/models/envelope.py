@@ -14,6 +14,9 @@ Bands are spaced evenly on the mel scale from 0 Hz to Nyquist (narrow where the 
 is interpolated linearly between their centres, so neighbouring bins change smoothly. With `fine`, a per-bin
 term is added (a linear read-out of the head's features, starting at zero): an envelope that can put the
 variance on a note's partials and take it off the bins between them, which the smooth bands cannot.
+With `templates`, the bands are multiplied per bin by a non-negative mixture of learnt spectra (activations @
+templates, both kept positive): a chord's spectrum is the sum of its notes' spectra, which a read-out linear in
+log power cannot say in one step.
 
 Dimension keys: B batch, T latent frames, N flow frames, K bands, F frequency bins, C channels.
 """
@@ -32,6 +35,9 @@ from genie_audio.models.axes import Conv, Dense
 Dtype = Any
 
 VARIANCE_FLOOR = 1e-4  # in the flow's units (unit noise): ~40 dB under the noise, far below any music
+MIXTURE_FLOOR = 1e-4  # a bin no template covers sits 40 dB under its band, not at minus infinity
+TEMPLATE_GAIN = 16.0
+LOG_BOUND = 30.0  # the mixture's factors stay finite in float32 whatever the head outputs
 
 
 def _mel(hz: np.ndarray) -> np.ndarray:
@@ -64,6 +70,7 @@ class SpectralEnvelope(nn.Module):
   channels: int = 64
   depth: int = 2
   fine: bool = False
+  templates: int = 0
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -82,7 +89,29 @@ class SpectralEnvelope(nn.Module):
       fine_BTR = Dense(self.frames_per_latent * self.num_bins, dtype=self.dtype, param_dtype=jnp.float32,
                        kernel_init=nn.initializers.zeros, name="fine")(h)
       logvar_BNF = logvar_BNF + fine_BTR.astype(jnp.float32).reshape(B, -1, self.num_bins)
+    if self.templates:
+      logvar_BNF = logvar_BNF + self._log_template_mixture(h, B)
     return jnp.concatenate([logvar_BNF, logvar_BNF], axis=-1)
+
+
+  def _log_template_mixture(self, h_BTC: jax.Array, B: int) -> jax.Array:
+    """log(activations @ templates) per flow frame and bin. Both are exponentials of what the head learns, so a
+    bin's log power follows its templates directly (softplus-positive templates learnt several times slower). 0 at initialisation (every template 1, activations summing to 1), so training starts
+    from the bands alone, as the zero-initialised `fine` term does."""
+    K = self.templates
+    log_act_BTR = Dense(self.frames_per_latent * K, dtype=self.dtype, param_dtype=jnp.float32,
+                        kernel_init=nn.initializers.zeros, bias_init=nn.initializers.constant(-np.log(K)),
+                        name="activations")(h_BTC)
+    # Templates start at 1 give or take a little noise, which tells them apart. Stored divided by TEMPLATE_GAIN:
+    # a shared template's log power moves that many times faster than one of Adam's steps (as the `fine` term,
+    # a sum over channels, does).
+    raw_KF = self.param("templates", nn.initializers.normal(0.3 / TEMPLATE_GAIN), (K, self.num_bins))
+    act_BNK = _bounded_exp(log_act_BTR.astype(jnp.float32)).reshape(B, -1, K)
+    return jnp.log(act_BNK @ _bounded_exp(TEMPLATE_GAIN * raw_KF) + MIXTURE_FLOOR)
+
+
+def _bounded_exp(x: jax.Array) -> jax.Array:
+  return jnp.exp(jnp.clip(x, -LOG_BOUND, LOG_BOUND))
 
 
 def variance(logvar: jax.Array) -> jax.Array:

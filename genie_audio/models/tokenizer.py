@@ -194,7 +194,8 @@ class Tokenizer(nn.Module):
       fixed unless `envelope_trains_encoder` (issue 25: then the encoder spent its 16 channels on the envelope
       and the notes went, chroma 0.86 -> 0.73). envelope_fine: add a per-bin term to the bands (`models/envelope.py`).
     envelope_channels, envelope_depth: the envelope head's width (its per-bin read-out is linear in these
-      features) and its number of convolutions over the latent frames.
+      features) and its number of convolutions over the latent frames. envelope_templates: 0, or multiply
+      the bands per bin by a non-negative mixture of this many learnt spectra (`models/envelope.py`).
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -230,6 +231,7 @@ class Tokenizer(nn.Module):
   envelope_fine: bool = False
   envelope_channels: int = 64
   envelope_depth: int = 2
+  envelope_templates: int = 0
   attention: str = "auto"
   remat: str = "none"
 
@@ -347,7 +349,7 @@ class Tokenizer(nn.Module):
       self.envelope = envelope.SpectralEnvelope(self.total_stride // self.frame_hop, self.envelope_bands,
                                                 spectral.num_bins(self.stft_hop), fine=self.envelope_fine,
                                                 channels=self.envelope_channels, depth=self.envelope_depth,
-                                                dtype=self.dtype)
+                                                templates=self.envelope_templates, dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
     if T % self.total_stride:
@@ -424,7 +426,7 @@ _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_spac
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
              "velocity_skip", "envelope_bands", "envelope_trains_encoder", "envelope_fine", "envelope_channels",
-             "envelope_depth", "attention", "remat")
+             "envelope_depth", "envelope_templates", "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
