@@ -86,6 +86,9 @@ A read-out linear in log power adds notes' spectra as products, not sums; a non-
 (`envelope_templates`) can sum the notes of a chord:
   8hz_h500_stft_fine_ec256_t128  ec256 with its bands multiplied per bin by a mixture of 128 learnt spectra
   8hz_h500_stft_ec256_t128  the same without the per-bin term (the mixture alone says where the partials are)
+Depth, made stable: the head's convolutions after the first as pre-norm residual blocks (`envelope_residual`):
+  8hz_h500_stft_fine_ec256_r4  ec256 with four convolutions, three of them residual blocks
+  8hz_h500_stft_fine_ec256_r8  and eight (more context: 8 latent frames, 1 s, each side)
 """
 
 import ml_collections
@@ -187,6 +190,10 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_fine_ec256_t128": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
                                           envelope_templates=128),
     "8hz_h500_stft_ec256_t128": dict(_H500_STFT, envelope_channels=256, envelope_templates=128),
+    "8hz_h500_stft_fine_ec256_r4": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=4,
+                                        envelope_residual=True),
+    "8hz_h500_stft_fine_ec256_r8": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=8,
+                                        envelope_residual=True),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -203,7 +210,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
              for arm in ("8hz_h500_stft_fine", "8hz_h500_stft_fine_l64", "8hz_h1000_stft_fine",
                          "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512",
                          "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4",
-                         "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128")},
+                         "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128",
+                         "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8")},
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

@@ -136,13 +136,16 @@ def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
       model.init(jax.random.key(0), wave, jnp.zeros((1, *model.flow_shape(320))), jnp.zeros((1,)))
 
 
-@pytest.mark.parametrize("per_bin", [dict(envelope_fine=True), dict(envelope_templates=16)])
+@pytest.mark.parametrize("per_bin", [dict(envelope_fine=True), dict(envelope_templates=16),
+                                     dict(envelope_fine=True, envelope_depth=3, envelope_residual=True)])
 def test_per_bin_envelope_puts_the_variance_on_the_partial_not_on_its_band(per_bin):
   """With envelope_fine a per-bin term (zero at the start), or with envelope_templates a mixture of learnt spectra
   (1 at the start), the head lights up a tone's bins and leaves their neighbours in the same mel band dark,
-  which the smooth bands alone cannot."""
+  which the smooth bands alone cannot; so does a head of residual blocks."""
   model, wave = _model(envelope_bands=8, **per_bin), _tone_steps(seed=1)
   noise, t, params = _setup(model, wave)
+  if per_bin.get("envelope_residual"):
+    assert "norm1" in params["envelope"] and "norm0" not in params["envelope"]  # the first conv is no block
   if "envelope_fine" in per_bin:
     assert float(jnp.abs(params["envelope"]["fine"]["kernel"]).max()) == 0.0
   params, _, _ = _train_envelope(model, params, wave, noise, t)

@@ -16,7 +16,7 @@ term is added (a linear read-out of the head's features, starting at zero): an e
 variance on a note's partials and take it off the bins between them, which the smooth bands cannot.
 With `templates`, the bands are multiplied per bin by a non-negative mixture of learnt spectra (activations @
 templates, both kept positive): a chord's spectrum is the sum of its notes' spectra, which a read-out linear in
-log power cannot say in one step.
+log power cannot say in one step. With `residual`, the convolutions after the first are pre-norm residual blocks.
 
 Dimension keys: B batch, T latent frames, N flow frames, K bands, F frequency bins, C channels.
 """
@@ -71,6 +71,7 @@ class SpectralEnvelope(nn.Module):
   depth: int = 2
   fine: bool = False
   templates: int = 0
+  residual: bool = False
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -78,8 +79,11 @@ class SpectralEnvelope(nn.Module):
     B, T, _ = z_BTC.shape
     h = z_BTC.astype(self.dtype)
     for i in range(self.depth):  # `depth` latent frames of context each side
-      h = nn.silu(Conv(self.channels, (3,), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32,
-                       name=f"conv{i}")(h))
+      conv = Conv(self.channels, (3,), padding="SAME", dtype=self.dtype, param_dtype=jnp.float32, name=f"conv{i}")
+      if self.residual and i:  # pre-norm residual blocks: a deep plain stack diverged (issue 25, ec256_d4)
+        h = h + conv(nn.silu(nn.LayerNorm(dtype=self.dtype, name=f"norm{i}")(h)))
+      else:
+        h = nn.silu(conv(h))
     # Sub-frame resolution by a linear read-out of frames_per_latent x K values per latent frame.
     logvar_BTR = Dense(self.frames_per_latent * self.num_bands, dtype=self.dtype, param_dtype=jnp.float32,
                        name="bands")(h)
