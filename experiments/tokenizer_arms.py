@@ -44,6 +44,10 @@ envelope): the flow's noise floor. Each arm changes one thing:
   envelope_enc01_h320  envelope_enc01 (the demo preset since) on STFT frames of hop 320, one per latent frame: bins
               of 12.5 Hz instead of 25 (1282 coefficients per frame, half as many frames)
   envelope_enc01_fine_h320  and the per-bin term
+  envelope_enc01_fine_r4  envelope_enc01 with the 8 frames/s preset's head: per-bin, 256 wide, four convolutions
+              (three residual); at 8 frames/s that head names the notes
+  envelope_enc_fine_r4  the same with the likelihood weighted 1.0, as at 8 frames/s: it asks the encoder for
+              each bin's level, the partials (the bands alone at 1.0 took the notes)
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
 each (8hz_h500_stft_fine was the preset since, then 8hz_h500_stft_fine_ec256):
@@ -138,6 +142,9 @@ DEMO_ARMS = {
     "wide512": dict(decoder_channels=(512, 128), cond_channels=128),
     "hop80": dict(stft_hop=80),
 }
+# The 8 frames/s preset's envelope head (issue 25, fourth round): per-bin, 256 wide, four convolutions deep.
+_DEEP_FINE_ENVELOPE = dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True, envelope_channels=256,
+                           envelope_depth=4, envelope_residual=True)
 PRESET_ARMS = {
     "preset": {},
     "envelope": dict(envelope_bands=32),
@@ -148,6 +155,8 @@ PRESET_ARMS = {
     "envelope_enc01_h320": dict(envelope_bands=32, envelope_trains_encoder=True, stft_hop=320),
     "envelope_enc01_fine_h320": dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True,
                                      stft_hop=320),
+    "envelope_enc01_fine_r4": dict(_DEEP_FINE_ENVELOPE),
+    "envelope_enc_fine_r4": dict(_DEEP_FINE_ENVELOPE),
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -200,7 +209,10 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
           "envelope_enc01": dict(envelope_loss_weight=0.1),
           "envelope_enc01_fine": dict(envelope_loss_weight=0.1), "envelope_enc01_h320": dict(envelope_loss_weight=0.1),
-          "envelope_enc01_fine_h320": dict(envelope_loss_weight=0.1), "8hz_envelope": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_fine_h320": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_fine_r4": dict(envelope_loss_weight=0.1),
+          "envelope_enc_fine_r4": dict(envelope_loss_weight=1.0),
+          "8hz_envelope": dict(envelope_loss_weight=0.1),
           "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
           "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),
           "8hz_stft_fine_l64": dict(envelope_loss_weight=1.0), "8hz_fine_l64": dict(envelope_loss_weight=1.0),
