@@ -142,7 +142,8 @@ DEMO_ARMS = {
     "wide512": dict(decoder_channels=(512, 128), cond_channels=128),
     "hop80": dict(stft_hop=80),
 }
-# The 8 frames/s preset's envelope head (issue 25, fourth round): per-bin, 256 wide, four convolutions deep.
+# The 8 frames/s preset's envelope head (issue 25, fourth round): per-bin, 256 wide, four convolutions deep; arm
+# 8hz_h500_stft_fine_ec256_r4 at 8 frames/s, envelope_enc*_fine_r4 at 50.
 _DEEP_FINE_ENVELOPE = dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True, envelope_channels=256,
                            envelope_depth=4, envelope_residual=True)
 PRESET_ARMS = {
@@ -199,10 +200,8 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_fine_ec256_t128": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
                                           envelope_templates=128),
     "8hz_h500_stft_ec256_t128": dict(_H500_STFT, envelope_channels=256, envelope_templates=128),
-    "8hz_h500_stft_fine_ec256_r4": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=4,
-                                        envelope_residual=True),
-    "8hz_h500_stft_fine_ec256_r8": dict(_H500_STFT, envelope_fine=True, envelope_channels=256, envelope_depth=8,
-                                        envelope_residual=True),
+    "8hz_h500_stft_fine_ec256_r4": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
+    "8hz_h500_stft_fine_ec256_r8": dict(_H500_STFT, **dict(_DEEP_FINE_ENVELOPE, envelope_depth=8)),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),

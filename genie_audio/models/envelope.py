@@ -94,10 +94,10 @@ class SpectralEnvelope(nn.Module):
                        kernel_init=nn.initializers.zeros, name="fine")(h)
       logvar_BNF = logvar_BNF + fine_BTR.astype(jnp.float32).reshape(B, -1, self.num_bins)
     if self.templates:
-      logvar_BNF = logvar_BNF + self._log_template_mixture(h, B)
+      logvar_BNF = logvar_BNF + self._log_template_mixture(h)
     return jnp.concatenate([logvar_BNF, logvar_BNF], axis=-1)
 
-  def _log_template_mixture(self, h_BTC: jax.Array, B: int) -> jax.Array:
+  def _log_template_mixture(self, h_BTC: jax.Array) -> jax.Array:
     """log(activations @ templates) per flow frame and bin. Both are exponentials of what the head learns, so a
     bin's log power follows its templates directly (with softplus-positive ones a test tone's partial stood 8x
     above its neighbours where the `fine` term's stood 30x). 0 at initialisation (every template 1, activations
@@ -110,7 +110,7 @@ class SpectralEnvelope(nn.Module):
     # a shared template's log power moves that many times faster than one of Adam's steps (as the `fine` term,
     # a sum over channels, does).
     raw_KF = self.param("templates", nn.initializers.normal(0.3 / TEMPLATE_GAIN), (K, self.num_bins))
-    act_BNK = _bounded_exp(log_act_BTR.astype(jnp.float32)).reshape(B, -1, K)
+    act_BNK = _bounded_exp(log_act_BTR.astype(jnp.float32)).reshape(h_BTC.shape[0], -1, K)
     return jnp.log(act_BNK @ _bounded_exp(TEMPLATE_GAIN * raw_KF) + MIXTURE_FLOOR)
 
 
