@@ -52,7 +52,8 @@ METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k",
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:
   """{arm: (train-step seconds, parameter count)} at the training batch. The arms are timed in turn for
   `rounds` rounds and the fastest round counts, so a burst of other load on the machine does not make one
-  arm look slow."""
+  arm look slow. Each time is the median of 20 steps: with 5, three arms of one network were timed up to 19%
+  apart (runs/abl25n_8hz)."""
   import jax
 
   from genie_audio.tasks.tokenizer import TokenizerTask
@@ -61,7 +62,7 @@ def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int
     for arm in arms:
       task = TokenizerTask(with_overrides(tokenizer_arms.get_config(arm), _SET.value))
       wave = 0.07 * np.random.default_rng(0).standard_normal((task.config.batch_size, task.crop_frames))
-      seconds, _, state = common.time_train_step(task, {"wave": wave.astype(np.float32)})
+      seconds, _, state = common.time_train_step(task, {"wave": wave.astype(np.float32)}, repeats=20)
       params = int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params)))
       best[arm] = (min(seconds, best.get(arm, (np.inf,))[0]), params)
   return best

@@ -48,6 +48,9 @@ envelope): the flow's noise floor. Each arm changes one thing:
               (three residual); at 8 frames/s that head names the notes
   envelope_enc_fine_r4  the same with the likelihood weighted 1.0, as at 8 frames/s: it asks the encoder for
               each bin's level, the partials (the bands alone at 1.0 took the notes)
+  envelope_enc01_l24  envelope_enc01 with a 24-channel latent instead of 16: room for the upper bands beside
+              the notes (every arm that pulled the 16 channels towards the envelope took them from the notes)
+  envelope_enc01_l32  and a 32-channel latent
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
 each (8hz_h500_stft_fine was the preset since, then 8hz_h500_stft_fine_ec256):
@@ -93,6 +96,13 @@ A read-out linear in log power adds notes' spectra as products, not sums; a non-
 Depth, made stable: the head's convolutions after the first as pre-norm residual blocks (`envelope_residual`):
   8hz_h500_stft_fine_ec256_r4  ec256 with four convolutions, three of them residual blocks
   8hz_h500_stft_fine_ec256_r8  and eight (more context: 8 latent frames, 1 s, each side)
+The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the preset since):
+  8hz_r4_lr1e3  the learning rate halved (1e-3; the loss is noisy at batch 8)
+  8hz_r4_lr4e3  the learning rate doubled (4e-3)
+  8hz_r4_crop2  crops of 2 s at batch 4 (the same audio per step): 16 latent frames per crop instead of 8, so
+              fewer of them sit at a crop's edge, where the convolutions see zero padding
+  8hz_r4_enc256  the STFT encoder 256 channels wide instead of 128 (1001 log-magnitudes go into its first layer)
+  8hz_r4_b16  batch 16 instead of 8 (a step costs less than twice as much on CPU, and the loss is noisy at 8)
 """
 
 import ml_collections
@@ -158,6 +168,8 @@ PRESET_ARMS = {
                                      stft_hop=320),
     "envelope_enc01_fine_r4": dict(_DEEP_FINE_ENVELOPE),
     "envelope_enc_fine_r4": dict(_DEEP_FINE_ENVELOPE),
+    "envelope_enc01_l24": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=24),
+    "envelope_enc01_l32": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -202,6 +214,11 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_ec256_t128": dict(_H500_STFT, envelope_channels=256, envelope_templates=128),
     "8hz_h500_stft_fine_ec256_r4": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
     "8hz_h500_stft_fine_ec256_r8": dict(_H500_STFT, **dict(_DEEP_FINE_ENVELOPE, envelope_depth=8)),
+    "8hz_r4_lr1e3": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
+    "8hz_r4_lr4e3": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
+    "8hz_r4_crop2": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
+    "8hz_r4_enc256": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE, encoder_channels=(256, 256)),
+    "8hz_r4_b16": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -211,6 +228,7 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "envelope_enc01_fine_h320": dict(envelope_loss_weight=0.1),
           "envelope_enc01_fine_r4": dict(envelope_loss_weight=0.1),
           "envelope_enc_fine_r4": dict(envelope_loss_weight=1.0),
+          "envelope_enc01_l24": dict(envelope_loss_weight=0.1), "envelope_enc01_l32": dict(envelope_loss_weight=0.1),
           "8hz_envelope": dict(envelope_loss_weight=0.1),
           "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
           "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),
@@ -222,7 +240,11 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
                          "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512",
                          "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4",
                          "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128",
-                         "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8")},
+                         "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8", "8hz_r4_enc256")},
+          "8hz_r4_lr1e3": dict(envelope_loss_weight=1.0, optim=dict(lr=1e-3)),
+          "8hz_r4_lr4e3": dict(envelope_loss_weight=1.0, optim=dict(lr=4e-3)),
+          "8hz_r4_crop2": dict(envelope_loss_weight=1.0, batch_size=4, data=dict(crop_seconds=2.0)),
+          "8hz_r4_b16": dict(envelope_loss_weight=1.0, batch_size=16),
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
