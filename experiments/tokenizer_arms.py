@@ -103,6 +103,8 @@ The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the prese
               fewer of them sit at a crop's edge, where the convolutions see zero padding
   8hz_r4_enc256  the STFT encoder 256 channels wide instead of 128 (1001 log-magnitudes go into its first layer)
   8hz_r4_b16  batch 16 instead of 8 (a step costs less than twice as much on CPU, and the loss is noisy at 8)
+  8hz_r4_p240  and a harmonic term (`envelope_pitches`): 240 pitches, 3 to the semitone from 41 Hz, each raising
+              its 16 partials with gains shared by all pitches, so a note is one number, not a spectrum to learn
 """
 
 import ml_collections
@@ -219,6 +221,7 @@ EIGHT_HZ_ARMS = {
     "8hz_r4_crop2": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
     "8hz_r4_enc256": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE, encoder_channels=(256, 256)),
     "8hz_r4_b16": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
+    "8hz_r4_p240": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE, envelope_pitches=240),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -240,7 +243,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
                          "8hz_h500_stft_fine_ec256", "8hz_h500_stft_fine_ec256_l64", "8hz_h500_stft_fine_ec512",
                          "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4",
                          "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128",
-                         "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8", "8hz_r4_enc256")},
+                         "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8", "8hz_r4_enc256",
+                         "8hz_r4_p240")},
           "8hz_r4_lr1e3": dict(envelope_loss_weight=1.0, optim=dict(lr=1e-3)),
           "8hz_r4_lr4e3": dict(envelope_loss_weight=1.0, optim=dict(lr=4e-3)),
           "8hz_r4_crop2": dict(envelope_loss_weight=1.0, batch_size=4, data=dict(crop_seconds=2.0)),

@@ -137,7 +137,8 @@ def test_envelope_needs_the_stft_flow_and_excludes_the_plain_skip():
 
 
 @pytest.mark.parametrize("per_bin", [dict(envelope_fine=True), dict(envelope_templates=16),
-                                     dict(envelope_fine=True, envelope_depth=3, envelope_residual=True)])
+                                     dict(envelope_fine=True, envelope_depth=3, envelope_residual=True),
+                                     dict(envelope_pitches=150)])
 def test_per_bin_envelope_puts_the_variance_on_the_partial_not_on_its_band(per_bin):
   """With envelope_fine a per-bin term (zero at the start), or with envelope_templates a mixture of learnt spectra
   (1 at the start), the head lights up a tone's bins and leaves their neighbours in the same mel band dark,
@@ -148,11 +149,32 @@ def test_per_bin_envelope_puts_the_variance_on_the_partial_not_on_its_band(per_b
     assert "norm1" in params["envelope"] and "norm0" not in params["envelope"]  # the first conv is no block
   if "envelope_fine" in per_bin:
     assert float(jnp.abs(params["envelope"]["fine"]["kernel"]).max()) == 0.0
+  if "envelope_pitches" in per_bin:
+    assert float(jnp.abs(params["envelope"]["pitch_activations"]["kernel"]).max()) == 0.0
   params, _, _ = _train_envelope(model, params, wave, noise, t)
   logvar = _logvar_of(model, params, wave)
   # 440 Hz is bin 17.6; bins 21-23 (525-575 Hz) share its mel band and hold only the window's side lobes.
   contrast = float(jnp.mean(logvar[:, :, 17:19]) - jnp.mean(logvar[:, :, 21:24]))
   assert contrast > np.log(30.0)  # the smooth bands alone reach ~log(7) here
+
+
+def test_harmonic_comb_lights_each_pitch_s_partials_below_nyquist():
+  """Pitch p of the comb (3 to the semitone from E1) peaks on the bins of its harmonics k * f0, fades over
+  1.5 bins each side, and has no partial at or above Nyquist."""
+  per_semitone, num_bins, nyquist = 3, 1001, 8000.0  # bins of 8 Hz, the 8 frames/s preset's hop 500
+  a4, a6 = ((midi - envelope.LOWEST_PITCH_MIDI) * per_semitone for midi in (69, 93))
+  comb = envelope.harmonic_comb(a6 + 1, per_semitone, num_bins, nyquist)
+  assert comb.shape == (envelope.PARTIALS, a6 + 1, num_bins)
+  for pitch, f0_bins, below_nyquist in ((a4, 55, envelope.PARTIALS), (a6, 220, 4)):  # 440 Hz = bin 55 exactly
+    for k in range(envelope.PARTIALS):
+      lit = np.flatnonzero(comb[k, pitch]).tolist()
+      if k < below_nyquist:
+        peak = f0_bins * (k + 1)
+        assert comb[k, pitch, peak] == 1.0 and lit == [peak - 1, peak, peak + 1], (pitch, k)
+      else:
+        assert lit == [], (pitch, k)
+  assert 0.0 < comb[0, a4 - 1, 54] < 1.0  # a third of a semitone lower falls between bins 53 and 54
+  assert comb.min() >= 0.0 and comb.max() <= 1.0
 
 
 def test_template_mixture_adds_the_spectra_of_a_chord_and_starts_at_one():

@@ -16,7 +16,10 @@ term is added (a linear read-out of the head's features, starting at zero): an e
 variance on a note's partials and take it off the bins between them, which the smooth bands cannot.
 With `templates`, the bands are multiplied per bin by a non-negative mixture of learnt spectra (activations @
 templates, both kept positive): a chord's spectrum is the sum of its notes' spectra, which a read-out linear in
-log power cannot say in one step. With `residual`, the convolutions after the first are pre-norm residual blocks.
+log power cannot say in one step. With `pitches`, a note is one number: the head reads out an activation per
+pitch (a grid in log frequency) that raises the log-variance on that pitch's harmonic partials, with gains per
+partial shared by every pitch (`harmonic_comb`), so a note learnt in one register is already shaped in another.
+With `residual`, the convolutions after the first are pre-norm residual blocks.
 
 Dimension keys: B batch, T latent frames, N flow frames, K bands, F frequency bins, C channels.
 """
@@ -38,6 +41,8 @@ VARIANCE_FLOOR = 1e-4  # in the flow's units (unit noise): ~40 dB under the nois
 MIXTURE_FLOOR = 1e-4  # a bin no template covers sits 40 dB under its band, not at minus infinity
 TEMPLATE_GAIN = 16.0
 LOG_BOUND = 30.0  # the mixture's factors stay finite in float32 whatever the head outputs
+LOWEST_PITCH_MIDI = 28   # E1, 41 Hz: the double bass's lowest string
+PARTIALS = 16
 
 
 def _mel(hz: np.ndarray) -> np.ndarray:
@@ -60,6 +65,22 @@ def band_interpolation(num_bands: int, num_bins: int, nyquist_hz: float) -> np.n
   return weights
 
 
+def harmonic_comb(num_pitches: int, per_semitone: int, num_bins: int, nyquist_hz: float,
+                  partials: int = PARTIALS) -> np.ndarray:
+  """(partials, P, F) weights: [k, p, f] is how much bin f holds the k-th harmonic of pitch p, a triangle 1.5
+  bins wide each side (a Hann window's main lobe is 2 bins each side). Pitches are spaced `per_semitone` to the
+  semitone from LOWEST_PITCH_MIDI; partials above Nyquist are left out."""
+  midi = LOWEST_PITCH_MIDI + np.arange(num_pitches) / per_semitone
+  f0_hz = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+  bin_hz = nyquist_hz / (num_bins - 1)
+  bins = np.arange(num_bins)
+  comb = np.zeros((partials, num_pitches, num_bins), np.float32)
+  for k in range(partials):
+    position = (k + 1) * f0_hz[:, None] / bin_hz  # (P, 1) in bins
+    comb[k] = np.maximum(0.0, 1.0 - np.abs(bins[None, :] - position) / 1.5) * (position < num_bins - 1)
+  return comb
+
+
 class SpectralEnvelope(nn.Module):
   """z (B, T, C) -> log-variance (B, N, 2F) of the flow's compressed coefficients (real parts, then imaginary
   parts, alike), N = T * frames_per_latent."""
@@ -71,6 +92,8 @@ class SpectralEnvelope(nn.Module):
   depth: int = 2
   fine: bool = False
   templates: int = 0
+  pitches: int = 0
+  pitches_per_semitone: int = 3
   residual: bool = False
   dtype: Dtype = jnp.float32
 
@@ -95,6 +118,8 @@ class SpectralEnvelope(nn.Module):
       logvar_BNF = logvar_BNF + fine_BTR.astype(jnp.float32).reshape(B, -1, self.num_bins)
     if self.templates:
       logvar_BNF = logvar_BNF + self._log_template_mixture(h)
+    if self.pitches:
+      logvar_BNF = logvar_BNF + self._harmonic_term(h)
     return jnp.concatenate([logvar_BNF, logvar_BNF], axis=-1)
 
   def _log_template_mixture(self, h_BTC: jax.Array) -> jax.Array:
@@ -112,6 +137,18 @@ class SpectralEnvelope(nn.Module):
     raw_KF = self.param("templates", nn.initializers.normal(0.3 / TEMPLATE_GAIN), (K, self.num_bins))
     act_BNK = _bounded_exp(log_act_BTR.astype(jnp.float32)).reshape(h_BTC.shape[0], -1, K)
     return jnp.log(act_BNK @ _bounded_exp(TEMPLATE_GAIN * raw_KF) + MIXTURE_FLOOR)
+
+
+  def _harmonic_term(self, h_BTC: jax.Array) -> jax.Array:
+    """Per flow frame and bin, the log-variance the pitch activations add on their partials. Activations start
+    at zero (training starts from the bands, as with `fine`); every partial's gain starts at 1."""
+    P = self.pitches
+    act_BTR = Dense(self.frames_per_latent * P, dtype=self.dtype, param_dtype=jnp.float32,
+                    kernel_init=nn.initializers.zeros, name="pitch_activations")(h_BTC)
+    gains_K = self.param("partial_gains", nn.initializers.ones, (PARTIALS,))
+    comb_KPF = harmonic_comb(P, self.pitches_per_semitone, self.num_bins, self.nyquist_hz)
+    comb_PF = jnp.einsum("k,kpf->pf", gains_K, comb_KPF)
+    return act_BTR.astype(jnp.float32).reshape(h_BTC.shape[0], -1, P) @ comb_PF
 
 
 def _bounded_exp(x: jax.Array) -> jax.Array:

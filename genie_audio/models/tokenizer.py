@@ -196,6 +196,7 @@ class Tokenizer(nn.Module):
     envelope_channels, envelope_depth: the envelope head's width (its per-bin read-out is linear in these
       features) and its number of convolutions over the latent frames. envelope_templates: 0, or multiply
       the bands per bin by a non-negative mixture of this many learnt spectra (`models/envelope.py`).
+      envelope_pitches: 0, or a harmonic term on this many pitches, 3 to the semitone from 41 Hz.
       envelope_residual: the head's convolutions after the first are pre-norm residual blocks.
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
@@ -233,6 +234,7 @@ class Tokenizer(nn.Module):
   envelope_channels: int = 64
   envelope_depth: int = 2
   envelope_templates: int = 0
+  envelope_pitches: int = 0
   envelope_residual: bool = False
   attention: str = "auto"
   remat: str = "none"
@@ -352,6 +354,7 @@ class Tokenizer(nn.Module):
                                                 spectral.num_bins(self.stft_hop), fine=self.envelope_fine,
                                                 channels=self.envelope_channels, depth=self.envelope_depth,
                                                 templates=self.envelope_templates,
+                                                pitches=self.envelope_pitches,
                                                 residual=self.envelope_residual, dtype=self.dtype)
 
   def _check_length(self, T: int, what: str) -> None:
@@ -429,7 +432,7 @@ _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_spac
              "decoder_kind", "decoder_freq_patch", "latent_norm", "decoder_attn_depth", "decoder_heads",
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
              "velocity_skip", "envelope_bands", "envelope_trains_encoder", "envelope_fine", "envelope_channels",
-             "envelope_depth", "envelope_templates", "envelope_residual",
+             "envelope_depth", "envelope_templates", "envelope_pitches", "envelope_residual",
              "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
