@@ -52,8 +52,9 @@ METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k",
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:
   """{arm: (train-step seconds, parameter count)} at the training batch. The arms are timed in turn for
   `rounds` rounds and the fastest round counts, so a burst of other load on the machine does not make one
-  arm look slow. Each time is the median of 20 steps: with 5, three arms of one network were timed up to 19%
-  apart (runs/abl25n_8hz)."""
+  arm look slow. Each time is the median of 20 steps; even so, on 2 cores copies of one network were timed
+  up to 14% apart (19% with 5 steps, runs/abl25n_8hz), so arms with one network should get equal
+  --fixed_steps."""
   import jax
 
   from genie_audio.tasks.tokenizer import TokenizerTask
