@@ -89,5 +89,5 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
   return lam_config(arg.preset, frame_rate=50.0, latent_dim=64, window_frames=250, frames_per_action=10,
-                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"), tiny_latent_dim=16,
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"), tiny_latent_dim=32,
                     tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok_tiny"))

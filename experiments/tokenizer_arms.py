@@ -136,7 +136,8 @@ ARMS = {
 }
 # The demo's tiny_50hz before issue 25's envelope (the second round's base), and before its width (the first's).
 _ENVELOPE_KEYS = ("envelope_bands", "envelope_trains_encoder", "envelope_fine")
-WIDE_TINY_50HZ = {k: v for k, v in TOKENIZER["tiny_50hz"].items() if k not in _ENVELOPE_KEYS}
+# Their latent stays at 16 channels, the preset's until envelope_enc01_l32 won (the preset since).
+WIDE_TINY_50HZ = dict({k: v for k, v in TOKENIZER["tiny_50hz"].items() if k not in _ENVELOPE_KEYS}, latent_dim=16)
 DEMO_TINY_50HZ = dict(WIDE_TINY_50HZ, decoder_channels=(64, 128))
 # RMS of the compressed STFT coefficients (hop 160, power 0.5, wave_scale 28) of 128 random 1 s training crops
 # of the demo corpus in 16 bands of 500 Hz (`models.spectral.band_rms`): 5.1 at the bottom, 1 near 7 kHz.

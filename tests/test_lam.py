@@ -333,7 +333,10 @@ def test_eval_metrics_reduction():
   assert m1["eval/lam/stability"] == 1.0
 
 
-def write_fake_latents(latent_dir, latent_dim=16, frame_rate=50.0, frames=200):
+TINY_LATENT_DIM = lam_config.get_config("tiny").data.latent_dim  # the CPU tokenizer's, 50 frames/s
+
+
+def write_fake_latents(latent_dir, latent_dim=TINY_LATENT_DIM, frame_rate=50.0, frames=200):
   rng = np.random.default_rng(0)
   for i, split in enumerate(["train", "train", "train", "validation"]):
     z = np.cumsum(0.1 * rng.normal(size=(frames, latent_dim)), axis=0).astype(np.float32)
@@ -349,7 +352,7 @@ def test_latent_dir_errors_name_the_command(tmp_path):
   with pytest.raises(FileNotFoundError, match="launch/train.py --config configs/tokenizer.py"):
     prepare_latents(config)
   config.data.latent_dir = str(write_fake_latents(tmp_path / "latents", latent_dim=8))
-  with pytest.raises(ValueError, match="latent_dim=8 at 50.0 frames/s.*expects latent_dim=16"):
+  with pytest.raises(ValueError, match=f"latent_dim=8 at 50.0 frames/s.*expects latent_dim={TINY_LATENT_DIM}"):
     prepare_latents(config)
   config.data.latent_dir = str(tmp_path / "empty")
   with pytest.raises(FileNotFoundError, match="launch/encode.py"):
@@ -360,7 +363,7 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   tokenizer_dir = tmp_path / "tok"
   (tokenizer_dir / "checkpoints").mkdir(parents=True)
   calls = []
-  fake_tokenizer = types.SimpleNamespace(latent_dim=16, total_stride=320)  # 50 frames/s
+  fake_tokenizer = types.SimpleNamespace(latent_dim=TINY_LATENT_DIM, total_stride=320)  # 50 frames/s
   def encode_dataset(workdir, output_dir=None):
     calls.append((workdir, output_dir))
     return str(write_fake_latents(output_dir))
@@ -373,7 +376,7 @@ def test_missing_latents_are_encoded_once_after_checking_the_tokenizer(tmp_path,
   with pytest.raises(ValueError, match="tokenizer run .* latent_dim=20"):
     prepare_latents(config)  # checked before encoding anything
   assert not calls
-  fake_tokenizer.latent_dim = 16
+  fake_tokenizer.latent_dim = TINY_LATENT_DIM
   latent_dir = prepare_latents(config)
   assert latent_dir == str(tokenizer_dir.absolute() / "latents") and len(calls) == 1
   assert prepare_latents(config) == latent_dir and len(calls) == 1  # complete latents are reused

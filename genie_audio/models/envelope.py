@@ -138,7 +138,6 @@ class SpectralEnvelope(nn.Module):
     act_BNK = _bounded_exp(log_act_BTR.astype(jnp.float32)).reshape(h_BTC.shape[0], -1, K)
     return jnp.log(act_BNK @ _bounded_exp(TEMPLATE_GAIN * raw_KF) + MIXTURE_FLOOR)
 
-
   def _harmonic_term(self, h_BTC: jax.Array) -> jax.Array:
     """Per flow frame and bin, the log-variance the pitch activations add on their partials. Activations start
     at zero (training starts from the bands, as with `fine`); every partial's gain starts at 1."""
