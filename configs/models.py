@@ -5,8 +5,9 @@ A stage's config file puts one of these (or its own dict) into `config.model`; t
 `models.dynamics.dynamics_from_config`. The LAM and dynamics sizes live in `configs/lam.py` and
 `configs/dynamics.py`, beside the fields that must agree with them.
 
-Adam train step, batch 8 x 1 s, float32, on 2 CPU cores: wave_tiny 0.13 s (~450 steps/min), full_50hz 4.4 s;
-full_8hz took 2.9 s before it moved to the hop-500 recipe and has not been timed since.
+Adam train step, batch 8 x 1 s, float32, on 2 CPU cores: wave_tiny 0.13 s (~450 steps/min). Timed together
+(median of 3, issue 25's fifth round): full_50hz 2.5 s, full_8hz 0.66 s (its hop-500 STFT frames are 4 per
+latent frame; on hop 200 it took 2.9 s).
 """
 
 TOKENIZER: dict[str, dict] = {
