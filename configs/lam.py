@@ -9,7 +9,8 @@
 
 The latents are read from `data.latent_dir`, or, when that is empty, from `init.tokenizer.workdir`/latents
 (encoded there on the first run if missing, as launch/encode.py would). `data.latent_dim` and
-`data.frame_rate` must match the tokenizer's; the task checks them (tiny presets: the tiny tokenizers').
+`data.frame_rate` must match the tokenizer's; the task checks them (the presets take the width from the tokenizer
+presets in configs/models.py).
 `configs/lam_8hz.py` reuses `lam_config` for the 8 frames/s tokenizer.
 """
 
@@ -19,7 +20,7 @@ import os
 
 import ml_collections
 
-from configs import common
+from configs import common, models
 
 
 def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames: int,
@@ -88,6 +89,8 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
 
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
-  return lam_config(arg.preset, frame_rate=50.0, latent_dim=64, window_frames=250, frames_per_action=10,
-                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"), tiny_latent_dim=32,
+  return lam_config(arg.preset, frame_rate=50.0, latent_dim=models.TOKENIZER["full_50hz"]["latent_dim"],
+                    window_frames=250, frames_per_action=10,
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"),
+                    tiny_latent_dim=models.TOKENIZER["tiny_50hz"]["latent_dim"],
                     tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok_tiny"))

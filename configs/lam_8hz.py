@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 
-from configs import common
+from configs import common, models
 from configs.lam import lam_config
 
 
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
-  return lam_config(arg.preset, frame_rate=8.0, latent_dim=128, window_frames=64, frames_per_action=2,
-                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"), tiny_latent_dim=20,
+  return lam_config(arg.preset, frame_rate=8.0, latent_dim=models.TOKENIZER["full_8hz"]["latent_dim"],
+                    window_frames=64, frames_per_action=2,
+                    tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"),
+                    tiny_latent_dim=models.TOKENIZER["tiny_8hz"]["latent_dim"],
                     tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok8_tiny"))

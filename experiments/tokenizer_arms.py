@@ -184,6 +184,8 @@ _STFT_8HZ = dict(encoder_input="stft", stft_hop=200, strides=(2, 5), encoder_cha
 # The STFT encoder and the envelope on frames of hop 500 (the 8 frames/s preset since, with envelope_fine).
 _H500_STFT = dict(stft_hop=500, encoder_input="stft", strides=(4,), encoder_channels=(128, 128), envelope_bands=32,
                   envelope_trains_encoder=True)
+# The 8 frames/s preset since the fourth round (arm 8hz_h500_stft_fine_ec256_r4): the fifth round's base.
+_R4 = dict(_H500_STFT, **_DEEP_FINE_ENVELOPE)
 EIGHT_HZ_ARMS = {
     "8hz": {},
     "8hz_l32": dict(latent_dim=32),
@@ -215,14 +217,14 @@ EIGHT_HZ_ARMS = {
     "8hz_h500_stft_fine_ec256_t128": dict(_H500_STFT, envelope_fine=True, envelope_channels=256,
                                           envelope_templates=128),
     "8hz_h500_stft_ec256_t128": dict(_H500_STFT, envelope_channels=256, envelope_templates=128),
-    "8hz_h500_stft_fine_ec256_r4": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
-    "8hz_h500_stft_fine_ec256_r8": dict(_H500_STFT, **dict(_DEEP_FINE_ENVELOPE, envelope_depth=8)),
-    "8hz_r4_lr1e3": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
-    "8hz_r4_lr4e3": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
-    "8hz_r4_crop2": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
-    "8hz_r4_enc256": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE, encoder_channels=(256, 256)),
-    "8hz_r4_b16": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE),
-    "8hz_r4_p240": dict(_H500_STFT, **_DEEP_FINE_ENVELOPE, envelope_pitches=240),
+    "8hz_h500_stft_fine_ec256_r4": _R4,
+    "8hz_h500_stft_fine_ec256_r8": dict(_R4, envelope_depth=8),
+    "8hz_r4_lr1e3": _R4,
+    "8hz_r4_lr4e3": _R4,
+    "8hz_r4_crop2": _R4,
+    "8hz_r4_enc256": dict(_R4, encoder_channels=(256, 256)),
+    "8hz_r4_b16": _R4,
+    "8hz_r4_p240": dict(_R4, envelope_pitches=240),
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
