@@ -32,6 +32,8 @@ ARMS = {
     "step_mean30": ("--config.step_mean_weight=30",),
     "step_mean3": ("--config.step_mean_weight=3",),
     "step_mean10_s1": ("--config.step_mean_weight=10", "--config.seed=1"),  # the seed's share of a difference
+    "dim128": ("--config.model.dim=128",),  # issue 25: a wider model for the 32-channel latent
+    "base_s1": ("--config.seed=1",),
 }
 
 _LAM = flags.DEFINE_string("lam", "runs/demo/lam", "Trained LAM run (its latents labelled by it).")

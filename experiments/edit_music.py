@@ -61,6 +61,15 @@ def arm_settings(start_t: float) -> dict:
   return settings
 
 
+def heard_columns(heard: dict) -> dict:
+  """The loudness and centroid jumps of `edit_music.requests_heard`: edits, chance, original."""
+  out = {}
+  for move, short in (("loudness_jump_db", "loud jump"), ("centroid_jump_oct", "centroid jump")):
+    out.update({f"{short}": heard["edits"][move]["eta2"], f"{short} chance": heard["edits"][move]["chance"],
+                f"{short} orig": heard["original"][move]["eta2"]})
+  return out
+
+
 def spectrogram_panels(editor: Editor, wave: np.ndarray, start_s: float, end_s: float, path: str, name: str) -> None:
   """original / reconstruction / resample (from each start level) / random actions (the lowest start level),
   0.5 s either side of the span."""
@@ -99,7 +108,7 @@ def main(argv):
   if _MAX_RECORDINGS.value:
     sets = {k: dict(list(v.items())[:_MAX_RECORDINGS.value]) for k, v in sets.items()}
   starts = [float(s) for s in _STARTS.value]
-  rows, summaries, every_span = [], {}, []
+  rows, summaries, every_span, heard_rows = [], {}, [], []
   for set_name, waves in (sets.items() if _TABLES.value else ()):
     for index, start_t in enumerate(map(float, _START_T.value)):
       fills = edit_music.FILLS if index == 0 else ("resample", "random")
@@ -111,9 +120,16 @@ def main(argv):
         rows.append({"set": set_name, "arm": arm, "fill": fill, **{k: summary.get(k, "") for k in COLUMNS}})
       print(rows[-1], flush=True)
       every_span += [dict(row, set=set_name, start_t=start_t) for row in found]
+      heard = edit_music.requests_heard(found, seed=_SEED.value)
+      summaries[f"{set_name}/start {start_t:g}/heard"] = heard
+      heard_rows.append({"set": set_name, "arm": f"start {start_t:g}", **heard_columns(heard)})
   if rows:
     print_table(rows, title=f"Edited spans as music ({_WORKDIR.value}; accuracy: random-action edits read back from "
                             f"the output audio, chance {1 / editor.num_actions:.3f})")
+  if heard_rows:
+    print_table(heard_rows, title="Random requests heard in the edited audio, without the LAM: eta squared of each "
+                                  "move by the requested action (by shuffled requests: chance); orig: the unedited "
+                                  "steps by the LAM's reading")
   if _FIGURE.value:
     for set_name, waves in sets.items():
       name, wave = next(iter(waves.items()))

@@ -45,6 +45,10 @@ Size arms (more compute per step than the others, at the same steps; candidates 
   residual_big  residual at that size
   sdelta_big    sdelta at that size (sdelta names moves best; does size make its actions inform the steps?)
   sdelta_short_big  sdelta_short at that size
+  sdelta_short_wstd  sdelta_short with each channel's error divided by its window variance (issue 25: on the
+                32-channel latent no channel should win the loss by its scale alone)
+  sdelta_short_w64  sdelta_short with model_dim 64 at depth 1 (the width alone, for a wider latent)
+  sdelta_short_w64_s1  that arm with another seed
 """
 
 import ml_collections
@@ -91,6 +95,9 @@ ARMS = {
     "sdelta_short": dict(_SHORT, **{"model.encoder_view": "step_delta"}),
     "sdelta_short_s1": dict(_SHORT, **{"model.encoder_view": "step_delta", "seed": 1}),
     "sdelta_short_big": dict(_BIG, **_SHORT, **{"model.encoder_view": "step_delta"}),
+    "sdelta_short_wstd": dict(_SHORT, loss_weighting="window_std", **{"model.encoder_view": "step_delta"}),
+    "sdelta_short_w64": dict(_SHORT, **{"model.encoder_view": "step_delta", "model.model_dim": 64}),
+    "sdelta_short_w64_s1": dict(_SHORT, **{"model.encoder_view": "step_delta", "model.model_dim": 64, "seed": 1}),
 }
 # Every field the arms change, at the value of the base arm (so an arm states its whole difference).
 BASE = {"model.encoder_view": "window", "loss_weighting": "none", "mask.rate": 0.5, "mask.max_span": 4,

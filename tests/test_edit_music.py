@@ -86,5 +86,9 @@ def test_the_span_evaluator_scores_every_fill(editor, song):
   assert all(np.isfinite(r["tonality"]) and np.isfinite(r["harmony"]) and r["seam"] > 0 for r in rows)
   summary = edit_music.summarise(rows)
   assert summary["random"]["spans"] == 1 and 0 <= summary["random"]["accuracy"] <= 1
+  random = next(r for r in rows if r["fill"] == "random")
+  assert len(random["requested"]) == len(random["moves"]["loudness_jump_db"]) == len(random["original_codes"])
+  heard = edit_music.requests_heard(rows)
+  assert set(heard) == {"edits", "original"} and set(heard["edits"]) == set(heard["original"])
   loop = next(r for r in rows if r["fill"] == "loop")
   assert summary["loop"]["level_db_max_abs"] == pytest.approx(abs(loop["level_db"]))

@@ -16,7 +16,9 @@ original's:
   random           an edit asking for actions drawn uniformly; `accuracy` is the share of its steps whose action,
                    read back from the OUTPUT audio by the editor's timeline, is the requested one (chance 1/A)
 Scores per fill: tonality, harmony, level_db (`span_music`), seam (multi-scale mel distance within
-`seam_seconds` of the span's edges, `edit_metrics.seam_distances`), and for `random` the accuracy.
+`seam_seconds` of the span's edges, `edit_metrics.seam_distances`), and for `random` the accuracy. A `random` row
+also keeps its requests and the move descriptors of its edited steps, and the LAM's reading of the original
+steps beside theirs, for `requests_heard` (`heard_requests`: the requests heard in the audio, without the LAM).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.editing import splice
 from genie_audio.editing import edit as edit_lib
-from genie_audio.eval import baselines, edit_metrics, span_music
+from genie_audio.eval import baselines, edit_metrics, heard_requests, span_music
 
 BASELINES = ("reconstruction", "envelope_noise", "loop", "retrieval")
 FILLS = BASELINES + ("resample", "random")
@@ -122,7 +124,12 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
                         **settings).wave
       filled["random"] = out
       read = editor.infer_actions(out).codes[span.first_step:span.end_step]
-      extra["random"] = dict(accuracy=float(np.mean(read == requested)))
+      step_samples = int(round(editor.step_seconds * SAMPLE_RATE))
+      moves = lambda wave: {k: v.tolist() for k, v in heard_requests.span_moves(
+          wave, step_samples, span.first_step, span.end_step, SAMPLE_RATE).items()}
+      extra["random"] = dict(accuracy=float(np.mean(read == requested)), requested=requested.tolist(),
+                             moves=moves(out), original_codes=recording.codes[span.first_step:span.end_step].tolist(),
+                             original_moves=moves(recording.wave))
     for name in fills:
       if name in filled:
         rows.append(dict(recording=case.recording, start_s=case.start_s, fill=name,
@@ -136,12 +143,23 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
   out: dict[str, dict[str, float]] = {}
   for fill in dict.fromkeys(r["fill"] for r in rows):
     mine = [r for r in rows if r["fill"] == fill]
-    keys = [k for k in mine[0] if k not in ("recording", "start_s", "fill")]
+    keys = [k for k, v in mine[0].items()
+            if k not in ("recording", "start_s", "fill") and np.isscalar(v) and not isinstance(v, str)]
     mean = lambda k: float(np.nanmean([r[k] for r in mine])) if any(math.isfinite(r[k]) for r in mine) else float("nan")
     out[fill] = {k: mean(k) for k in keys}
     out[fill]["level_db_max_abs"] = float(np.nanmax([abs(r["level_db"]) for r in mine]))
     out[fill]["spans"] = len(mine)
   return out
+
+
+def requests_heard(rows: Sequence[Mapping[str, Any]], seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
+  """The `random` rows' requests heard in their audio (`heard_requests.heard`): {"edits": by the requests,
+  "original": the unedited steps by the LAM's reading of them} -> {move: {"eta2", "chance"}}."""
+  mine = [r for r in rows if r["fill"] == "random"]
+  as_arrays = lambda key: [{k: np.asarray(v) for k, v in r[key].items()} for r in mine]
+  return dict(edits=heard_requests.heard([np.asarray(r["requested"]) for r in mine], as_arrays("moves"), seed=seed),
+              original=heard_requests.heard([np.asarray(r["original_codes"]) for r in mine],
+                                            as_arrays("original_moves"), seed=seed))
 
 
 def span_panels(editor: edit_lib.Editor, wave: np.ndarray, start_s: float, end_s: float,
