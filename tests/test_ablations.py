@@ -111,6 +111,16 @@ def test_tokenizer_ablation(envelope_arm):
   assert (runs_dir / "envelope_enc01" / "eval_validation.json").exists()
 
 
+def test_latent_bitrate(pipeline_runs, audio_folder, tmp_path):
+  output = tmp_path / "rows.json"
+  rows, _ = run("experiments/latent_bitrate.py", f"--workdir={pipeline_runs['tokenizer']}", f"--ood={audio_folder}",
+                "--steps=1", "--max_seconds=1", f"--output={output}")
+  assert [(row["set"], row["latent"]) for row in rows] == [("validation", "continuous"), ("validation", "step 1"),
+                                                           ("ood", "continuous"), ("ood", "step 1")]
+  assert all(0 <= number(row["chroma"]) <= 1 for row in rows)
+  assert number(rows[1]["kbps"]) > 0 and len(json.loads(output.read_text())) == 4
+
+
 def test_envelope_share(envelope_arm, audio_folder):
   _, runs_dir = envelope_arm
   rows, _ = run("experiments/envelope_share.py", f"--workdirs={runs_dir / 'envelope_enc01'}",
