@@ -51,6 +51,9 @@ envelope): the flow's noise floor. Each arm changes one thing:
   envelope_enc01_l24  envelope_enc01 with a 24-channel latent instead of 16: room for the upper bands beside
               the notes (every arm that pulled the 16 channels towards the envelope took them from the notes)
   envelope_enc01_l32  and a 32-channel latent
+  envelope_enc01_l32_fine_r4  envelope_enc01_l32 with envelope_enc01_fine_r4's deep per-bin head: a pull towards
+              the upper bands that cost the 16-channel latent notes, on a latent with chroma to spare
+  envelope_enc01_l32_h320  envelope_enc01_l32 on STFT frames of hop 320 (finer bins), the other such pull
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
 each (8hz_h500_stft_fine was the preset since, then 8hz_h500_stft_fine_ec256):
@@ -173,6 +176,8 @@ PRESET_ARMS = {
     "envelope_enc_fine_r4": dict(_DEEP_FINE_ENVELOPE),
     "envelope_enc01_l24": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=24),
     "envelope_enc01_l32": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
+    "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
+    "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -235,6 +240,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "envelope_enc01_fine_r4": dict(envelope_loss_weight=0.1),
           "envelope_enc_fine_r4": dict(envelope_loss_weight=1.0),
           "envelope_enc01_l24": dict(envelope_loss_weight=0.1), "envelope_enc01_l32": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_l32_fine_r4": dict(envelope_loss_weight=0.1),
+          "envelope_enc01_l32_h320": dict(envelope_loss_weight=0.1),
           "8hz_envelope": dict(envelope_loss_weight=0.1),
           "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
           "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),

@@ -87,10 +87,13 @@ def test_edits_in_audio(pipeline_runs):
 def test_edit_music(pipeline_runs, short_music_spans, tmp_path):
   rows, _ = run("experiments/edit_music.py", f"--workdir={pipeline_runs['dynamics']}", "--start_t=1,0.5",
                 "--starts=1", "--nounlike", f"--output={tmp_path / 'music.json'}")
-  fills = [(row["arm"], row["fill"]) for row in rows]
+  spans, heard = [row for row in rows if "fill" in row], [row for row in rows if "loud jump" in row]
+  fills = [(row["arm"], row["fill"]) for row in spans]
   assert ("start 1", "resample") in fills and ("start 0.5", "random") in fills and ("-", "retrieval") in fills
+  assert [row["arm"] for row in heard] == ["start 1", "start 0.5"]   # the requests heard, one row an arm
   kept = json.loads((tmp_path / "music.json").read_text())
   assert kept["spans"] and "validation/start 1/resample" in kept["summaries"]
+  assert set(kept["summaries"]["validation/start 1/heard"]) == {"edits", "original"}
 
 
 def test_retrieval_fill(pipeline_runs, short_music_spans):
