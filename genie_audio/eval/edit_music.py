@@ -124,18 +124,23 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
                         **settings).wave
       filled["random"] = out
       read = editor.infer_actions(out).codes[span.first_step:span.end_step]
-      step_samples = int(round(editor.step_seconds * SAMPLE_RATE))
-      moves = lambda wave: {k: v.tolist() for k, v in heard_requests.span_moves(
-          wave, step_samples, span.first_step, span.end_step, SAMPLE_RATE).items()}
       extra["random"] = dict(accuracy=float(np.mean(read == requested)), requested=requested.tolist(),
-                             moves=moves(out), original_codes=recording.codes[span.first_step:span.end_step].tolist(),
-                             original_moves=moves(recording.wave))
+                             moves=_span_moves(editor, out, span),
+                             original_codes=recording.codes[span.first_step:span.end_step].tolist(),
+                             original_moves=_span_moves(editor, recording.wave, span))
     for name in fills:
       if name in filled:
         rows.append(dict(recording=case.recording, start_s=case.start_s, fill=name,
                          **score_fill(recording.wave, filled[name], span.start, span.end, trim, seam_half),
                          **extra.get(name, {})))
   return rows
+
+
+def _span_moves(editor: edit_lib.Editor, wave: np.ndarray, span) -> dict[str, list[float]]:
+  """The move descriptors of the span's action steps in `wave`, as lists (kept in the rows' JSON)."""
+  step_samples = int(round(editor.step_seconds * SAMPLE_RATE))
+  moves = heard_requests.span_moves(wave, step_samples, span.first_step, span.end_step, SAMPLE_RATE)
+  return {name: values.tolist() for name, values in moves.items()}
 
 
 def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
