@@ -23,10 +23,11 @@ import ml_collections
 from configs import common, models
 
 
-def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames: int,
-               frames_per_action: int, tokenizer_workdir: str, tiny_latent_dim: int,
+def lam_config(preset: str, *, frame_rate: float, tokenizer: dict, window_frames: int,
+               frames_per_action: int, tokenizer_workdir: str, tiny_tokenizer: dict,
                tiny_tokenizer_workdir: str, tiny_model_dim: int) -> ml_collections.ConfigDict:
-  """The LAM config; the tiny_* arguments describe the tiny tokenizer run that `:tiny` reads and the LAM's width
+  """The LAM config on the latents of a tokenizer built from the `configs/models.py` preset `tokenizer` (its
+  latent width); the tiny_* arguments describe the tiny tokenizer run that `:tiny` reads and the LAM's width
   there."""
   c = common.base_config()
   c.task = "lam"
@@ -40,7 +41,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
   c.init = ml_collections.ConfigDict(dict(
       tokenizer=ml_collections.ConfigDict(dict(workdir=tokenizer_workdir))))
   c.data.latent_dir = ""           # "" = init.tokenizer.workdir + "/latents"
-  c.data.latent_dim = latent_dim   # C, checked against latents.json
+  c.data.latent_dim = tokenizer["latent_dim"]   # C, checked against latents.json
   c.data.frame_rate = frame_rate   # latent frames per second, checked against latents.json
   c.data.window_frames = window_frames  # T, a multiple of model.frames_per_action
   c.model = ml_collections.ConfigDict(dict(
@@ -79,7 +80,7 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
     c.eval_every_steps = 500
     c.checkpoint_every_steps = 500
     c.async_checkpoints = False
-    c.data.latent_dim = tiny_latent_dim
+    c.data.latent_dim = tiny_tokenizer["latent_dim"]
     c.init.tokenizer.workdir = tiny_tokenizer_workdir
     c.data.window_frames = 8 * frames_per_action
     c.model.update(dict(model_dim=tiny_model_dim, encoder_depth=1, decoder_depth=1, num_heads=2, code_dim=8,
@@ -90,10 +91,10 @@ def lam_config(preset: str, *, frame_rate: float, latent_dim: int, window_frames
 
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
-  return lam_config(arg.preset, frame_rate=50.0, latent_dim=models.TOKENIZER["full_50hz"]["latent_dim"],
+  return lam_config(arg.preset, frame_rate=50.0, tokenizer=models.TOKENIZER["full_50hz"],
                     window_frames=250, frames_per_action=10,
                     tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer"),
-                    tiny_latent_dim=models.TOKENIZER["tiny_50hz"]["latent_dim"],
+                    tiny_tokenizer=models.TOKENIZER["tiny_50hz"],
                     tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok_tiny"),
                     # Issue 25: on the 32-channel latent a LAM 32 wide explained the steps less (step gap 1.13 /
                     # 1.23 over two seeds, against 1.50 on 16 channels) and its edits were read back less often;

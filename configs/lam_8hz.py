@@ -19,10 +19,10 @@ from configs.lam import lam_config
 
 def get_config(arg=None):
   arg = common.parse_arg(arg, preset="default")
-  return lam_config(arg.preset, frame_rate=8.0, latent_dim=models.TOKENIZER["full_8hz"]["latent_dim"],
+  return lam_config(arg.preset, frame_rate=8.0, tokenizer=models.TOKENIZER["full_8hz"],
                     window_frames=64, frames_per_action=2,
                     tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tokenizer_8hz"),
-                    tiny_latent_dim=models.TOKENIZER["tiny_8hz"]["latent_dim"],
+                    tiny_tokenizer=models.TOKENIZER["tiny_8hz"],
                     tiny_tokenizer_workdir=os.path.join(common.REPO_ROOT, "runs", "tok8_tiny"),
                     # 32 wide, not 64 as at 50 frames/s: on runs/demo_8hz_r4 64 raised the step gap 1.16 -> 1.22
                     # but the stability to a one-frame shift fell to chance (0.26 -> 0.13; runs/lam25_8hz).
