@@ -115,7 +115,7 @@ def evaluate(editor: edit_lib.Editor, recordings: Mapping[str, np.ndarray], *, s
     requested = rng.integers(0, editor.num_actions, span.num_steps)
     filled = baseline_fills(editor, recording, case.start_s, case.end_s, seed + index,
                             [f for f in fills if f in BASELINES])
-    extra: dict[str, dict[str, float]] = {}
+    extra: dict[str, dict[str, Any]] = {}
     if "resample" in fills:
       filled["resample"] = editor.edit(recording, case.start_s, case.end_s, resample=True, seed=seed + index,
                                        **settings).wave
