@@ -108,6 +108,9 @@ The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the prese
   8hz_r4_b16  batch 16 instead of 8 (a step costs less than twice as much on CPU, and the loss is noisy at 8)
   8hz_r4_p240  and a harmonic term (`envelope_pitches`): 240 pitches, 3 to the semitone from 41 Hz, each raising
               its 16 partials with gains shared by all pitches, so a note is one number, not a spectrum to learn
+  8hz_r4_pitch3  half the training crops pitch-shifted by U[-3, 3] semitones (`data.augment.pitch_prob`): the
+              corpus's registers and keys widened, for the music unlike it
+  8hz_r4_pitch6  and by U[-6, 6]
 """
 
 import ml_collections
@@ -230,6 +233,8 @@ EIGHT_HZ_ARMS = {
     "8hz_r4_enc256": dict(_R4, encoder_channels=(256, 256)),
     "8hz_r4_b16": _R4,
     "8hz_r4_p240": dict(_R4, envelope_pitches=240),
+    "8hz_r4_pitch3": _R4,
+    "8hz_r4_pitch6": _R4,
 }
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
@@ -259,6 +264,9 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "8hz_r4_lr4e3": dict(envelope_loss_weight=1.0, optim=dict(lr=4e-3)),
           "8hz_r4_crop2": dict(envelope_loss_weight=1.0, batch_size=4, data=dict(crop_seconds=2.0)),
           "8hz_r4_b16": dict(envelope_loss_weight=1.0, batch_size=16),
+          **{f"8hz_r4_pitch{n}": dict(envelope_loss_weight=1.0,
+                                      data=dict(augment=dict(pitch_prob=0.5, pitch_semitones=float(n))))
+             for n in (3, 6)},
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

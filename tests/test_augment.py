@@ -85,6 +85,44 @@ def test_crop_pipeline_applies_the_augmentation_deterministically():
   assert np.all(np.sum(first ** 2, axis=1) < np.sum(plain ** 2, axis=1))
 
 
+@pytest.mark.parametrize("semitones", [12.0, -3.0, 1.0])
+def test_pitch_shift_moves_a_tone_by_the_interval_and_keeps_its_level(semitones):
+  wave = _sine(440.0, 1.5)
+  out = augment.pitch_shift(wave, semitones, 8000)
+  assert out.dtype == np.float32 and out.shape == (8000,)
+  shifted = 440.0 * 2 ** (semitones / 12)
+  assert _amplitude(out, shifted) == pytest.approx(1.0, abs=0.02)
+  assert _amplitude(out, 440.0) < 0.1  # a quarter second: a semitone away still leaks ~0.05
+
+
+def test_pitch_shift_up_drops_what_would_pass_nyquist_and_asks_for_enough_samples():
+  wave = _sine(7000.0, 1.0) + _sine(500.0, 1.0)
+  out = augment.pitch_shift(wave, 5.0, 8000)  # 7 kHz would land at 9.4 kHz, above the 8 kHz Nyquist
+  assert _amplitude(out, 500.0 * 2 ** (5 / 12)) == pytest.approx(1.0, abs=0.02)
+  aliased = 16000 - 7000 * 2 ** (5 / 12)
+  assert _amplitude(out, aliased) < 0.01
+  needed = augment.frames_for_pitch_shift(8000, 5.0)
+  assert needed >= 8000 * 2 ** (5 / 12)
+  with pytest.raises(ValueError, match=f"needs {needed}, got {needed - 1}"):
+    augment.pitch_shift(wave[:needed - 1], 5.0, 8000)
+
+
+def test_crop_pipeline_reads_enough_for_a_pitch_shift_and_returns_the_crop_length():
+  data = {"long": _sine(440, 2.0), "short": _sine(440, 0.26)}  # 4160 samples: a 4000 crop, not a shift up
+  reads = []
+  def read(path, start, length):
+    reads.append(length)
+    return data[path][start:start + length]
+  shifting = augment.WaveAugment(pitch_prob=1.0, pitch_semitones=4.0)
+  assert shifting.active and shifting.frames_to_read(4000) == augment.frames_for_pitch_shift(4000, 4.0)
+  items = [("long", 32000), ("short", 4160)]
+  batch = pipelines.crop_dataset(items, read, pipelines.CropSpec("wave", 4000), batch_size=4, seed=0,
+                                 augment=shifting)[0]["wave"]
+  assert batch.shape == (4, 4000) and set(reads) == {shifting.frames_to_read(4000)}
+  # Every crop is the 440 Hz tone moved by up to 4 semitones, so 440 Hz itself is mostly gone from the batch.
+  assert np.mean([_amplitude(crop, 440.0) for crop in batch]) < 0.5
+
+
 def test_config_errors_name_the_field():
   config = tokenizer_config.get_config("tiny")
   assert augment.from_config(config.data.augment).active
@@ -94,3 +132,5 @@ def test_config_errors_name_the_field():
     augment.from_config(dict(lowpass_hz=(7000, 9000)))
   with pytest.raises(ValueError, match=r"unknown field\(s\) \['lowpass'\]"):
     augment.from_config(dict(lowpass=0.5))
+  with pytest.raises(ValueError, match=r"config\.data\.augment\.pitch_semitones=13\.0"):
+    augment.from_config(dict(pitch_prob=0.5, pitch_semitones=13.0))

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import grain
 import grain.experimental
@@ -25,8 +25,13 @@ from genie_audio.data import manifest
 
 log = logging.getLogger(__name__)
 
-# (crop, the example's generator) -> augmented crop; drawn after the offset, so it never moves a crop.
-Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+class Augment(Protocol):
+  """(read samples, the example's generator, crop length) -> augmented crop; drawn after the offset, so it never
+  moves a crop. It may ask for more samples than the crop (`frames_to_read`), e.g. to shift the pitch up."""
+
+  def frames_to_read(self, crop_frames: int) -> int: ...
+
+  def __call__(self, wave_T: np.ndarray, rng: np.random.Generator, crop_frames: int) -> np.ndarray: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,15 +52,18 @@ class _CropSource:
     self.read = read
     self.spec = spec
     self.augment = augment
+    self.read_frames = augment.frames_to_read(spec.crop_frames) if augment is not None else spec.crop_frames
 
   def __len__(self) -> int:
     return int(self.cumulative[-1])
 
   def __call__(self, index: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     i = crops.locate(index, self.cumulative)
-    start = crops.random_offset(int(self.frames[i]), self.spec.crop_frames, rng, self.spec.align)
-    crop = self.read(self.paths[i], start, self.spec.crop_frames)
-    return {self.spec.key: self.augment(crop, rng) if self.augment is not None else crop}
+    start = crops.random_offset(int(self.frames[i]), self.read_frames, rng, self.spec.align)
+    crop = self.read(self.paths[i], start, self.read_frames)
+    if self.augment is not None:
+      crop = self.augment(crop, rng, self.spec.crop_frames)
+    return {self.spec.key: crop}
 
 
 def read_wave(path: str, start: int, length: int) -> np.ndarray:
@@ -83,12 +91,14 @@ def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int
                  augment: Augment | None = None) -> grain.MapDataset:
   """Shuffled, cropped (then `augment`ed, if given), sharded per process, batched; `batch_size` is per
   process."""
-  usable = [(p, n) for p, n in items if n >= spec.crop_frames]
+  read_frames = augment.frames_to_read(spec.crop_frames) if augment is not None else spec.crop_frames
+  usable = [(p, n) for p, n in items if n >= read_frames]
   if len(usable) < len(items):
-    log.warning("%d of %d recordings are shorter than the crop of %d frames and are not used",
-                len(items) - len(usable), len(items), spec.crop_frames)
+    log.warning("%d of %d recordings are shorter than the %d frames a crop reads and are not used",
+                len(items) - len(usable), len(items), read_frames)
   if not usable:
-    raise ValueError(f"no recording is at least {spec.crop_frames} frames long; use a shorter crop")
+    raise ValueError(f"no recording is at least {read_frames} frames long (a crop reads that many); use a "
+                     "shorter crop")
   source = _CropSource(usable, read, spec, augment)
   ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat(num_epochs)
   # Crop before sharding, so an example's random offset depends on its global index, not the process count.
