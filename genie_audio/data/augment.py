@@ -87,9 +87,9 @@ class WaveAugment:
   FFT or two).
 
   Each part happens independently with its probability: a pitch shift by U[-pitch_semitones, pitch_semitones]
-  semitones (the crop is then read `frames_to_read` long and shifted to its length), a low-pass at a log-uniform cutoff in
-  `lowpass_hz`, a high-pass at a log-uniform cutoff in `highpass_hz` (Butterworth magnitude of `order`),
-  and a fade over the whole crop from 0 dB down to -U[0, fade_db] dB, in or out with equal chance.
+  semitones (the crop is then read `frames_to_read` long and shifted to its length), a low-pass at a
+  log-uniform cutoff in `lowpass_hz`, a high-pass at a log-uniform cutoff in `highpass_hz` (Butterworth
+  magnitude of `order`), and a fade over the whole crop from 0 dB down to -U[0, fade_db] dB, in or out with equal chance.
   """
   lowpass_prob: float = 0.0
   lowpass_hz: tuple[float, float] = (1000.0, 7000.0)
