@@ -112,6 +112,10 @@ The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the prese
   8hz_r4_pitch3  half the training crops pitch-shifted by U[-3, 3] semitones (`data.augment.pitch_prob`): the
               corpus's registers and keys widened, for the music unlike it
   8hz_r4_pitch6  and by U[-6, 6]
+  8hz_r4_l32  the latent 32 wide instead of 20 (at 50 frames/s, 16 -> 32 channels carried the notes out of corpus)
+  8hz_r4_l64  and 64 wide
+  8hz_r4_l64_s1  8hz_r4_l64 from another seed (the run-to-run spread)
+  8hz_r4_l128  the latent 128 wide
 """
 
 import ml_collections
@@ -237,6 +241,10 @@ EIGHT_HZ_ARMS = {
     "8hz_r4_p240": dict(_R4, envelope_pitches=240),
     "8hz_r4_pitch3": _R4,
     "8hz_r4_pitch6": _R4,
+    "8hz_r4_l32": dict(_R4, latent_dim=32),
+    "8hz_r4_l64": dict(_R4, latent_dim=64),
+    "8hz_r4_l64_s1": dict(_R4, latent_dim=64),
+    "8hz_r4_l128": dict(_R4, latent_dim=128),
 }
 # Half the training crops pitch-shifted (data.augment; the pitch arms add the range).
 _PITCH_HALF = dict(pitch_prob=0.5)
@@ -265,7 +273,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
                          "8hz_h500_stft_fine_ec256_dw256", "8hz_h500_stft_fine_ec256_d4",
                          "8hz_h500_stft_fine_ec256_t128", "8hz_h500_stft_ec256_t128",
                          "8hz_h500_stft_fine_ec256_r4", "8hz_h500_stft_fine_ec256_r8", "8hz_r4_enc256",
-                         "8hz_r4_p240")},
+                         "8hz_r4_p240", "8hz_r4_l32", "8hz_r4_l64", "8hz_r4_l128")},
+          "8hz_r4_l64_s1": dict(envelope_loss_weight=1.0, seed=1),
           "8hz_r4_lr1e3": dict(envelope_loss_weight=1.0, optim=dict(lr=1e-3)),
           "8hz_r4_lr4e3": dict(envelope_loss_weight=1.0, optim=dict(lr=4e-3)),
           "8hz_r4_crop2": dict(envelope_loss_weight=1.0, batch_size=4, data=dict(crop_seconds=2.0)),
