@@ -54,7 +54,6 @@ envelope): the flow's noise floor. Each arm changes one thing:
   envelope_enc01_l32_fine_r4  envelope_enc01_l32 with envelope_enc01_fine_r4's deep per-bin head: a pull towards
               the upper bands that cost the 16-channel latent notes, on a latent with chroma to spare
   envelope_enc01_l32_h320  envelope_enc01_l32 on STFT frames of hop 320 (finer bins), the other such pull
-  envelope_enc01_l32_pitch3  envelope_enc01_l32 with half the training crops pitch-shifted by U[-3, 3] semitones
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
 each (8hz_h500_stft_fine was the preset since, then 8hz_h500_stft_fine_ec256):
@@ -186,7 +185,6 @@ PRESET_ARMS = {
     "envelope_enc01_l32": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
     "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
     "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
-    "envelope_enc01_l32_pitch3": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -246,8 +244,6 @@ EIGHT_HZ_ARMS = {
     "8hz_r4_l64_s1": dict(_R4, latent_dim=64),
     "8hz_r4_l128": dict(_R4, latent_dim=128),
 }
-# Half the training crops pitch-shifted (data.augment; the pitch arms add the range).
-_PITCH_HALF = dict(pitch_prob=0.5)
 # Arms that change the training rather than the model.
 CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_power=2.0),
           "envelope": dict(envelope_loss_weight=1.0), "envelope_enc": dict(envelope_loss_weight=1.0),
@@ -259,8 +255,6 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "envelope_enc01_l24": dict(envelope_loss_weight=0.1), "envelope_enc01_l32": dict(envelope_loss_weight=0.1),
           "envelope_enc01_l32_fine_r4": dict(envelope_loss_weight=0.1),
           "envelope_enc01_l32_h320": dict(envelope_loss_weight=0.1),
-          "envelope_enc01_l32_pitch3": dict(envelope_loss_weight=0.1,
-                                            data=dict(augment=dict(_PITCH_HALF, pitch_semitones=3.0))),
           "8hz_envelope": dict(envelope_loss_weight=0.1),
           "8hz_fine": dict(envelope_loss_weight=0.1), "8hz_fine_w1": dict(envelope_loss_weight=1.0),
           "8hz_env_wide": dict(envelope_loss_weight=0.1), "8hz_stft_fine": dict(envelope_loss_weight=1.0),
@@ -280,7 +274,7 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "8hz_r4_crop2": dict(envelope_loss_weight=1.0, batch_size=4, data=dict(crop_seconds=2.0)),
           "8hz_r4_b16": dict(envelope_loss_weight=1.0, batch_size=16),
           **{f"8hz_r4_pitch{n}": dict(envelope_loss_weight=1.0,
-                                      data=dict(augment=dict(_PITCH_HALF, pitch_semitones=float(n))))
+                                      data=dict(augment=dict(pitch_prob=0.5, pitch_semitones=float(n))))
              for n in (3, 6)},
           "envelope_fine": dict(envelope_loss_weight=1.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
