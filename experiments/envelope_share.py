@@ -1,6 +1,6 @@
 """How much of a tokenizer's chroma does its spectral envelope carry alone? (issue 25)
 
-    python experiments/envelope_share.py --workdirs runs/demo_8hz_h500/tokenizer [--ood runs/abl25d_8hz/ood]
+    python experiments/envelope_share.py --workdirs runs/demo_8hz_h500/tokenizer [--ood runs/ood]
 
 The envelope skip path (`models/envelope.py`) predicts a variance per STFT bin from the latent; the flow's network
 adds the rest. For each run with an envelope, every recording (the run's validation split, and a folder of music
@@ -26,7 +26,8 @@ from genie_audio.runs import run  # noqa: E402
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Tokenizer runs with an envelope (model.envelope_bands).",
                               required=True)
-_OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike the corpus ('' to skip).")
+_OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of music unlike the corpus ('' to skip; "
+                           "the default is written on first use).")
 _SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps of the full decode.")
 

@@ -1,6 +1,6 @@
 """Issue 25: what a tokenizer's continuous latent really costs, scored beside Opus at the same rate.
 
-    python experiments/latent_bitrate.py --workdir runs/demo_l32/tokenizer [--ood runs/abl25d_8hz/ood] \
+    python experiments/latent_bitrate.py --workdir runs/demo_l32/tokenizer [--ood runs/ood] \
         [--steps 0.5,0.25,0.125] [--max_seconds 30] [--output runs/demo_l32/latent_bitrate.json]
 
 The nominal rate of a latent (8 bits a value) is a convention. Here every recording's latent (the run's
@@ -31,7 +31,8 @@ from genie_audio.runs import run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Tokenizer run, with its training latents (launch/encode.py).",
                                required=True)
-_OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike the corpus ('' to skip).")
+_OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of music unlike the corpus ('' to skip; "
+                           "the default is written on first use).")
 _STEPS = flags.DEFINE_list("steps", ["0.5", "0.25", "0.125"], "Quantiser steps, in training standard deviations.")
 _SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
 _OUTPUT = flags.DEFINE_string("output", None, "JSON: every row.")

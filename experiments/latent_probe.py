@@ -1,7 +1,7 @@
 """Does a tokenizer's latent carry pitch? A linear read-out of chroma from the latent frames (issue 10).
 
     python experiments/latent_probe.py --workdirs runs/ablation/wave_wave,runs/ablation/stft_stft \
-        [--ood runs/ablation/ood]
+        [--ood runs/ood]
 
 For each run: encode the demo corpus (train split to fit, validation split and the out-of-corpus pieces to
 test), compute the 12-bin chroma of the audio at the latent's frame rate, and fit a ridge regression from the
@@ -27,7 +27,8 @@ from genie_audio.eval import audio_metrics, baselines, pitch  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Tokenizer runs to probe.", required=True)
-_OOD = flags.DEFINE_string("ood", "runs/ablation/ood", "Folder of out-of-corpus audio ('' to skip).")
+_OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of out-of-corpus audio ('' to skip; the "
+                           "default is written on first use).")
 _SECONDS = flags.DEFINE_float("max_seconds", 60.0, "Seconds read from each recording.")
 _CONTEXT = flags.DEFINE_integer("context", 2, "Latent frames either side stacked into one feature.")
 _RIDGE = flags.DEFINE_float("ridge", 1.0, "Ridge penalty (features are standardised).")
@@ -97,7 +98,7 @@ def main(argv):
     fit = collect(task, params, music_sets.split_waves(data, "train", _SECONDS.value))
     tests = {"validation": collect(task, params, music_sets.split_waves(data, "validation", _SECONDS.value))}
     if _OOD.value:
-      tests["ood"] = collect(task, params, music_sets.folder_waves(_OOD.value))
+      tests["ood"] = collect(task, params, music_sets.unlike_waves(_OOD.value))
     latent = fit_ridge(fit[0], fit[2], _RIDGE.value)
     envelope = fit_ridge(fit[1], fit[2], _RIDGE.value)
     mean_chroma = fit[2].mean(0)

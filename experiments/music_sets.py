@@ -4,6 +4,7 @@ import os
 import tempfile
 
 import numpy as np
+import soundfile as sf
 
 from genie_audio import codec
 from genie_audio.data import manifest, pipelines
@@ -34,6 +35,22 @@ def unlike_the_corpus() -> dict[str, np.ndarray]:
   return waves
 
 
+# Where the runners keep the pieces unlike the corpus when no other folder is named (written on first use).
+UNLIKE_FOLDER = "runs/ood"
+
+
+def write_unlike_folder(folder: str) -> None:
+  """The pieces unlike the corpus as .wav files in `folder` (those already there are kept): the synthetic piano
+  chords at 44.1 kHz, and the organ hymn and the arpeggios over strings rendered by MMA and FluidSynth."""
+  os.makedirs(folder, exist_ok=True)
+  if not os.path.exists(f"{folder}/piano_chords.wav"):
+    sf.write(f"{folder}/piano_chords.wav", ood_audio.piano_chords(), 44100)
+  for name in ood_audio.PIECES:
+    if not os.path.exists(f"{folder}/{name}.wav"):
+      with tempfile.TemporaryDirectory() as work:
+        ood_audio.mma_piece(name, f"{folder}/{name}.wav", work)
+
+
 def split_waves(dataset_dir: str, split: str, max_seconds: float) -> list[np.ndarray]:
   """The first `max_seconds` of each recording of a prepared dataset's split."""
   n = int(max_seconds * SAMPLE_RATE)
@@ -46,8 +63,16 @@ def scored_sets(dataset_dir: str, ood_folder: str, max_seconds: float) -> dict[s
   `max_seconds` of each."""
   sets = {"validation": split_waves(dataset_dir, "validation", max_seconds)}
   if ood_folder:
-    sets["ood"] = folder_waves(ood_folder, max_seconds)
+    sets["ood"] = unlike_waves(ood_folder, max_seconds)
   return sets
+
+
+def unlike_waves(folder: str, max_seconds: float | None = None) -> list[np.ndarray]:
+  """`folder_waves` of a folder of music unlike the corpus; `UNLIKE_FOLDER` is written first if it is missing,
+  another folder must exist."""
+  if folder == UNLIKE_FOLDER:
+    write_unlike_folder(folder)
+  return folder_waves(folder, max_seconds)
 
 
 def folder_waves(folder: str, max_seconds: float | None = None) -> list[np.ndarray]:

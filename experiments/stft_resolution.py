@@ -1,6 +1,6 @@
 """Can the notes survive as shaped noise? The chroma ceiling of a rendering that keeps only per-bin power (issue 25).
 
-    python experiments/stft_resolution.py --hops 200,400,500,1000 --frame_rate 8 [--ood runs/abl25d_8hz/ood]
+    python experiments/stft_resolution.py --hops 200,400,500,1000 --frame_rate 8 [--ood runs/ood]
 
 The tokenizer's envelope skip path (`models/envelope.py`, with `fine`) renders Gaussian noise with a variance per
 STFT bin, predicted from one latent frame. Even with a perfect latent, that keeps only each bin's power over the
@@ -28,7 +28,8 @@ from genie_audio.models import spectral  # noqa: E402
 _HOPS = flags.DEFINE_list("hops", ["200", "400", "500", "1000"], "STFT hops (samples) of the flow to score.")
 _RATE = flags.DEFINE_float("frame_rate", 8.0, "Latent frames per second: the power is held for one latent frame.")
 _DATA = flags.DEFINE_string("dataset_dir", "data/demo", "Prepared dataset (its validation split is scored).")
-_OOD = flags.DEFINE_string("ood", "runs/abl25d_8hz/ood", "Folder of music unlike the corpus ('' to skip).")
+_OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of music unlike the corpus ('' to skip; "
+                           "the default is written on first use).")
 _SECONDS = flags.DEFINE_float("max_seconds", 30.0, "Seconds read from each recording.")
 _BANDS = flags.DEFINE_integer("vocoder_bands", 64, "Bands of the envelope vocoder baseline.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise's phases.")

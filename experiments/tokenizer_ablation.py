@@ -17,16 +17,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from experiments import tokenizer_arms  # noqa: E402
+from experiments import music_sets, tokenizer_arms  # noqa: E402
 from experiments.common import config_flags, with_overrides  # noqa: E402
 
 _BUDGET = flags.DEFINE_float("budget_seconds", 400.0, "Train-step seconds every arm gets (at measured speed).")
@@ -67,17 +65,6 @@ def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int
       params = int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params)))
       best[arm] = (min(seconds, best.get(arm, (np.inf,))[0]), params)
   return best
-
-
-def write_ood(folder: str) -> None:
-  from genie_audio.testing import ood_audio
-  os.makedirs(folder, exist_ok=True)
-  if not os.path.exists(f"{folder}/piano_chords.wav"):
-    sf.write(f"{folder}/piano_chords.wav", ood_audio.piano_chords(), 44100)
-  for name in ood_audio.PIECES:
-    if not os.path.exists(f"{folder}/{name}.wav"):
-      with tempfile.TemporaryDirectory() as work:
-        ood_audio.mma_piece(name, f"{folder}/{name}.wav", work)
 
 
 def evaluate(workdir: str, *extra: str) -> dict:
@@ -130,7 +117,7 @@ def main(argv):
                      f"equal CPU time ({budget:.0f} s of train steps): steps per arm")
   ood = os.path.join(_RUNS.value, "ood")
   if _OOD.value:
-    write_ood(ood)
+    music_sets.write_unlike_folder(ood)
   tables = {"validation": [], "ood": []}
   for arm, (_, params) in timing.items():
     workdir, n = os.path.join(_RUNS.value, arm), steps[arm]
