@@ -99,7 +99,8 @@ A read-out linear in log power adds notes' spectra as products, not sums; a non-
 Depth, made stable: the head's convolutions after the first as pre-norm residual blocks (`envelope_residual`):
   8hz_h500_stft_fine_ec256_r4  ec256 with four convolutions, three of them residual blocks
   8hz_h500_stft_fine_ec256_r8  and eight (more context: 8 latent frames, 1 s, each side)
-The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the preset since):
+The training around that preset (8hz_r4 = 8hz_h500_stft_fine_ec256_r4, the preset since, until 8hz_r4_l64 won in the
+sixth round: the preset now, with its latent 64 wide):
   8hz_r4_lr1e3  the learning rate halved (1e-3; the loss is noisy at batch 8)
   8hz_r4_lr4e3  the learning rate doubled (4e-3)
   8hz_r4_crop2  crops of 2 s at batch 4 (the same audio per step): 16 latent frames per crop instead of 8, so
