@@ -89,7 +89,8 @@ class WaveAugment:
   Each part happens independently with its probability: a pitch shift by U[-pitch_semitones, pitch_semitones]
   semitones (the crop is then read `frames_to_read` long and shifted to its length), a low-pass at a
   log-uniform cutoff in `lowpass_hz`, a high-pass at a log-uniform cutoff in `highpass_hz` (Butterworth
-  magnitude of `order`), and a fade over the whole crop from 0 dB down to -U[0, fade_db] dB, in or out with equal chance.
+  magnitude of `order`), and a fade over the whole crop from 0 dB down to -U[0, fade_db] dB, in or out with
+  equal chance.
   """
   lowpass_prob: float = 0.0
   lowpass_hz: tuple[float, float] = (1000.0, 7000.0)
@@ -117,11 +118,10 @@ class WaveAugment:
     lowpass, highpass, fade = rng.uniform(size=3) < (self.lowpass_prob, self.highpass_prob, self.fade_prob)
     high_hz, low_hz = _log_uniform(rng, *self.lowpass_hz), _log_uniform(rng, *self.highpass_hz)
     depth_db, fade_in = rng.uniform(0.0, self.fade_db), rng.uniform() < 0.5
+    shift, semitones = False, 0.0
     if self.pitch_prob > 0:
       shift, semitones = rng.uniform() < self.pitch_prob, rng.uniform(-self.pitch_semitones, self.pitch_semitones)
-      wave_T = pitch_shift(wave_T, semitones, crop_frames) if shift else wave_T[:crop_frames]
-    else:
-      wave_T = wave_T[:crop_frames]
+    wave_T = pitch_shift(wave_T, semitones, crop_frames) if shift else wave_T[:crop_frames]
     if lowpass or highpass:
       wave_T = band_limit(wave_T, low_hz if highpass else None, high_hz if lowpass else None, self.order)
     if fade:

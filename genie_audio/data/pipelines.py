@@ -45,14 +45,14 @@ class _CropSource:
   """Maps an example index to (recording, random offset) and reads the crop; picklable for workers."""
 
   def __init__(self, items: Sequence[tuple[str, int]], read: Callable[[str, int, int], np.ndarray],
-               spec: CropSpec, augment: Augment | None = None):
+               spec: CropSpec, augment: Augment | None = None, read_frames: int | None = None):
     self.paths = [p for p, _ in items]
     self.frames = np.array([n for _, n in items], dtype=np.int64)
     self.cumulative = np.cumsum(crops.examples_per_recording(self.frames, spec.crop_frames))
     self.read = read
     self.spec = spec
     self.augment = augment
-    self.read_frames = augment.frames_to_read(spec.crop_frames) if augment is not None else spec.crop_frames
+    self.read_frames = spec.crop_frames if read_frames is None else read_frames  # samples read for a crop
 
   def __len__(self) -> int:
     return int(self.cumulative[-1])
@@ -99,7 +99,7 @@ def crop_dataset(items: Sequence[tuple[str, int]], read: Callable[[str, int, int
   if not usable:
     raise ValueError(f"no recording is at least {read_frames} frames long (a crop reads that many); use a "
                      "shorter crop")
-  source = _CropSource(usable, read, spec, augment)
+  source = _CropSource(usable, read, spec, augment, read_frames)
   ds = grain.MapDataset.range(len(source)).seed(seed).shuffle().repeat(num_epochs)
   # Crop before sharding, so an example's random offset depends on its global index, not the process count.
   ds = ds.random_map(source)[shard_index::shard_count]
