@@ -129,3 +129,22 @@ def test_envelope_share(envelope_arm, audio_folder):
   for row in rows:
     assert all(0 <= number(row[key]) <= 1 for key in ("full_chroma", "envelope_chroma", "silence_chroma"))
 
+
+
+def test_harmonic_extension(envelope_arm, audio_folder):
+  _, runs_dir = envelope_arm
+  rows, _ = run("experiments/harmonic_extension.py", f"--workdir={runs_dir / 'envelope_enc01'}",
+                f"--ood={audio_folder}", "--crossovers=2000", "--band_hz=250", "--max_seconds=1",
+                "--sampler_steps=1")
+  estimates = [row["estimate"] for row in rows if row["test"] == "validation"]
+  assert estimates[:4] == ["decoder as trained", "decoder, extension above 2000 Hz, bands 250 Hz",
+                           "oracle: original, noise at its band levels above 2000 Hz",
+                           "oracle: original, extension above 2000 Hz"]
+  assert estimates[4] == "envelope vocoder, 32 bands"
+  assert [row["test"] for row in rows].count("ood") == len(estimates)
+  trained, extended, noise, oracle = rows[:4]
+  # The same sampler noise: below the crossover the two decodes agree.
+  assert number(extended["lsd_1k_2k"]) == pytest.approx(number(trained["lsd_1k_2k"]), abs=0.5)
+  # Fed the original's partials, the extension is nearer the original above the crossover than noise is.
+  assert number(oracle["lsd_2k_4k"]) < number(noise["lsd_2k_4k"]) - 2
+  assert all(-1 <= number(row["lines_2k_4k"]) <= 1 for row in rows)

@@ -157,3 +157,23 @@ def test_band_spectral_distances_put_the_error_in_its_band():
   for g in (0.5, 2.0):  # a gain is the same error in every band
     for value in am.band_spectral_distances(x, g * x).values():
       np.testing.assert_allclose(value, abs(20 * np.log10(g)), rtol=1e-9)
+
+
+def test_line_correlations_tell_partials_from_noise_under_the_same_envelope():
+  rng = np.random.default_rng(3)
+  t = np.arange(2 * SR) / SR
+  tone = sum(np.sin(2 * np.pi * k * 220.0 * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 36))
+  tone += 1e-3 * rng.standard_normal(len(t))
+  # Noise under the tone's envelope (partial k at 1 / k: 1 / f), random phases.
+  hz = np.fft.rfftfreq(len(t), 1 / SR)
+  noise = np.fft.irfft(np.exp(2j * np.pi * rng.random(len(hz))) / np.maximum(hz, 220.0), len(t))
+  assert set(am.band_line_correlations(tone, tone)) == {"lines_1k_2k", "lines_2k_4k", "lines_4k_8k"}
+  for value in am.band_line_correlations(tone, 0.3 * tone).values():
+    assert value == pytest.approx(1.0)
+  for value in am.band_line_correlations(tone, noise).values():
+    assert abs(value) < 0.1
+  # The partials a semitone off: the lines are there, in the wrong places.
+  shifted = sum(np.sin(2 * np.pi * k * 233.1 * t) / k for k in range(1, 34))
+  assert am.band_line_correlations(tone, shifted)["lines_2k_4k"] < 0.3
+  pair = am.evaluate_pair(tone, tone)
+  assert pair["lines_2k_4k"] == pytest.approx(1.0)

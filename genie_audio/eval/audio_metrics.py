@@ -201,9 +201,60 @@ def _band_lsds(log_ref: np.ndarray, log_est: np.ndarray, bands, n_fft: int, samp
   return out
 
 
+# Bands of `band_line_correlations`: where the partials are rendered, from the notes' range up.
+LINE_BANDS = ((1000, 2000), (2000, 4000), (4000, 8000))
+# The smooth envelope a spectrum's lines stand out from: its moving average over this many Hz.
+LINE_ENVELOPE_HZ = 150.0
+
+
+def line_band_name(low_hz: float, high_hz: float) -> str:
+  """The metric key of one band's line correlation: 'lines_2k_4k'."""
+  return f"lines_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
+
+
+def band_line_correlations(reference: np.ndarray, estimate: np.ndarray, bands=LINE_BANDS, n_fft: int = LSD_N_FFT,
+                           hop: int = LSD_HOP, sample_rate: int = DEFAULT_SAMPLE_RATE
+                           ) -> dict[str, np.ndarray | float]:
+  """Whether the estimate has the reference's spectral lines (partials) in each band: {line_band_name: r}.
+
+  Per frame, each log power spectrum (dB) minus its moving average over LINE_ENVELOPE_HZ leaves the lines and
+  the valleys between them; r is their Pearson correlation over the band's bins, averaged over the frames
+  where the reference has any such structure. 1 for a copy at any gain, about 0 for noise under the right
+  envelope (the LSD cannot tell those apart: it is dominated by the noise's own fine structure).
+  """
+  ref, est = _check_pair(reference, estimate)
+  return _band_line_correlations(_power_db(ref, n_fft, hop), _power_db(est, n_fft, hop), bands, n_fft,
+                                 sample_rate)
+
+
+def _detrended(log_power: np.ndarray, width: int) -> np.ndarray:
+  """(..., bins) minus its centred moving average over `width` bins (edges held)."""
+  pad = width // 2
+  padded = np.pad(log_power, [(0, 0)] * (log_power.ndim - 1) + [(pad, width - 1 - pad)], mode="edge")
+  cumulative = np.cumsum(np.pad(padded, [(0, 0)] * (log_power.ndim - 1) + [(1, 0)]), axis=-1)
+  return log_power - (cumulative[..., width:] - cumulative[..., :-width]) / width
+
+
+def _band_line_correlations(log_ref: np.ndarray, log_est: np.ndarray, bands, n_fft: int, sample_rate: int
+                            ) -> dict[str, np.ndarray | float]:
+  hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
+  width = max(3, int(round(LINE_ENVELOPE_HZ * n_fft / sample_rate)))
+  out = {}
+  for low, high in bands:
+    in_band = (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
+    r, e = (_detrended(x, width)[..., in_band] for x in (log_ref, log_est))
+    r, e = r - r.mean(-1, keepdims=True), e - e.mean(-1, keepdims=True)
+    norm_r, norm_e = np.sqrt((r * r).sum(-1)), np.sqrt((e * e).sum(-1))
+    has_lines = norm_r > 1e-6 * np.sqrt(r.shape[-1])  # a frame at the power floor has none to match
+    per_frame = np.where(has_lines, (r * e).sum(-1) / np.maximum(norm_r * norm_e, 1e-12), 0.0)
+    out[line_band_name(low, high)] = _scalar_or_batch(
+        per_frame.sum(-1) / np.maximum(has_lines.sum(-1), 1))
+  return out
+
+
 def evaluate_pair(reference: np.ndarray, estimate: np.ndarray,
                   sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
-  """The three metrics and the per-band LSD for one (reference, estimate) pair (or a batch of pairs)."""
+  """The three metrics, the per-band LSD and line correlation for one (reference, estimate) pair (or a batch of pairs)."""
   ref, est = _check_pair(reference, estimate)
   # One power spectrogram of each signal serves the LSD and its bands.
   log_ref, log_est = _power_db(ref, LSD_N_FFT, LSD_HOP), _power_db(est, LSD_N_FFT, LSD_HOP)
@@ -212,6 +263,7 @@ def evaluate_pair(reference: np.ndarray, estimate: np.ndarray,
       "si_sdr": si_sdr(ref, est),
       "lsd": _lsd(log_ref, log_est),
       **_band_lsds(log_ref, log_est, LSD_BANDS, LSD_N_FFT, sample_rate),
+      **_band_line_correlations(log_ref, log_est, LINE_BANDS, LSD_N_FFT, sample_rate),
   }
 
 

@@ -2,7 +2,8 @@
 
 Used by the tokenizer's periodic evaluation and by `launch/evaluate.py`; numbers are comparable across
 steps and runs because the crops are chosen deterministically (no randomness, manifest order). Metrics: the
-three of `audio_metrics` and its per-band LSD (lsd_0k_1k ... lsd_4k_8k), plus `pitch.chroma_similarity` and
+three of `audio_metrics`, its per-band LSD (lsd_0k_1k ... lsd_4k_8k) and line correlation (lines_1k_2k ...
+lines_4k_8k: are the partials there), plus `pitch.chroma_similarity` and
 `pitch.chroma_correlation`, which notice wrong notes.
 """
 
@@ -18,7 +19,8 @@ from genie_audio.data import manifest, pipelines
 from genie_audio.eval import audio_metrics, baselines, pitch
 
 METRICS = ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation",
-           *(audio_metrics.band_name(*band) for band in audio_metrics.LSD_BANDS))
+           *(audio_metrics.band_name(*band) for band in audio_metrics.LSD_BANDS),
+           *(audio_metrics.line_band_name(*band) for band in audio_metrics.LINE_BANDS))
 
 
 def fixed_crops(dataset_dir: str | os.PathLike, split: str, num_clips: int, clip_frames: int,

@@ -1,0 +1,113 @@
+"""Does the harmonic extension put the partials back above ~2 kHz? (issue 25)
+
+    python experiments/harmonic_extension.py --workdir runs/demo/tokenizer [--crossovers 1500,2000,2500]
+        [--band_hz 125,250] [--ood runs/ood]
+
+A tokenizer run is decoded as trained, and with `model.harmonic_extension_hz` at each crossover and band width
+(`models/harmonic_extension.py`: each octave above the crossover re-written from the octave below, transposed up,
+at the decoder's own level per band). The sampler's noise is the same in every decode, so the extension is the
+only difference. Scored on the run's validation recordings and on music unlike the corpus: chroma, mel distance,
+LSD per band and the line correlation per band (`audio_metrics.band_line_correlations`: are the original's
+partials where the decode has them; noise under the right envelope scores ~0).
+
+Baselines: the envelope vocoder of 32 bands and Opus at 6 kbit/s; and two oracles that know the original, to
+say what the extension can reach: the original below the crossover with noise at its own band levels above (a
+perfect envelope path, no lines), and the original below the crossover with the extension above (the extension
+fed perfect partials below and perfect band levels).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from benchmarks import common  # noqa: E402
+from experiments import music_sets  # noqa: E402
+from genie_audio import codec, tasks  # noqa: E402
+from genie_audio.eval import audio_metrics, baselines, reconstruction  # noqa: E402
+from genie_audio.models import harmonic_extension, spectral  # noqa: E402
+from genie_audio.runs import run  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "A tokenizer run with flow_space 'stft'.", required=True)
+_CROSSOVERS = flags.DEFINE_list("crossovers", ["1500", "2000", "2500"], "Crossover frequencies (Hz).")
+_BAND_HZ = flags.DEFINE_list("band_hz", ["125", "250"], "Widths of the bands whose level is kept (Hz).")
+_OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of music unlike the corpus ('' to skip; "
+                           "the default is written on first use).")
+_SECONDS = flags.DEFINE_float("max_seconds", 20.0, "Seconds read from each recording.")
+_STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps of each decode.")
+_VOCODER_BANDS = 32
+_OPUS_KBPS = 6.0
+
+SCORES = ("chroma_similarity", "mel_distance", *(audio_metrics.band_name(*b) for b in audio_metrics.LSD_BANDS[1:]),
+          *(audio_metrics.line_band_name(*b) for b in audio_metrics.LINE_BANDS))
+
+
+def oracle(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, noise: bool, seed: int = 0
+           ) -> np.ndarray:
+  """The original below the crossover; above it, noise (`noise`) or the extension, at the original's band
+  levels."""
+  spec = spectral.stft(jnp.asarray(wave, jnp.float32)[None], hop)
+  if noise:
+    bin_hz = harmonic_extension.SAMPLE_RATE_HZ / spectral.n_fft(hop)
+    c, b = int(round(crossover_hz / bin_hz)), max(1, int(round(band_hz / bin_hz)))
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
+    out = harmonic_extension.at_band_power(drawn, spec, c, b)
+  else:
+    out = harmonic_extension.extend_hz(spec, hop, crossover_hz, band_hz)
+  return np.asarray(spectral.istft(out, hop))[0]
+
+
+def scores(references: list[np.ndarray], estimates: list[np.ndarray]) -> dict[str, float]:
+  results = [reconstruction.mean_metrics(r, e) for r, e in zip(references, estimates)]
+  return {k: reconstruction.average(results)[k] for k in SCORES}
+
+
+def main(argv):
+  del argv
+  task = tasks.load(_WORKDIR.value)
+  model = task.model
+  if model.flow_space != "stft":
+    raise ValueError(f"--workdir: {_WORKDIR.value} decodes waveform patches (flow_space {model.flow_space!r}); "
+                     f"the extension works on STFT frames")
+  params, ema, _ = run.load_train_params(_WORKDIR.value)
+  params = ema if ema is not None else params
+  crossovers = [float(c) for c in _CROSSOVERS.value]
+  widths = [float(b) for b in _BAND_HZ.value]
+  frame_rate = codec.SAMPLE_RATE / model.total_stride
+  rows = []
+  for name, waves in music_sets.scored_sets(task.config.data.dataset_dir, _OOD.value, _SECONDS.value).items():
+    def row(estimate: str, outputs: list[np.ndarray]) -> None:
+      rows.append(dict(test=name, estimate=estimate, **scores(waves, outputs)))
+
+    def decode(**fields) -> list[np.ndarray]:
+      arm = model.clone(**fields)
+      return [codec.reconstruct(arm, params, w, num_steps=_STEPS.value) for w in waves]
+
+    row("decoder as trained", decode(harmonic_extension_hz=0.0))
+    for c in crossovers:
+      for b in widths:
+        row(f"decoder, extension above {c:g} Hz, bands {b:g} Hz",
+            decode(harmonic_extension_hz=c, harmonic_extension_band_hz=b))
+    for c in crossovers:
+      row(f"oracle: original, noise at its band levels above {c:g} Hz",
+          [oracle(w, model.stft_hop, c, widths[0], noise=True) for w in waves])
+      row(f"oracle: original, extension above {c:g} Hz", [oracle(w, model.stft_hop, c, widths[0], noise=False)
+                                                          for w in waves])
+    row(f"envelope vocoder, {_VOCODER_BANDS} bands",
+        [baselines.envelope_vocoder(w, frame_rate, _VOCODER_BANDS) for w in waves])
+    try:
+      row(f"Opus {_OPUS_KBPS:g} kbit/s", [baselines.opus_roundtrip(w, _OPUS_KBPS)[0] for w in waves])
+    except baselines.CodecUnavailable as e:
+      print(f"Opus left out: {e}", flush=True)
+  common.print_table(rows, f"{_WORKDIR.value}: decoded as trained and with the harmonic extension "
+                     f"({_STEPS.value} Euler steps, first {_SECONDS.value:g} s of each recording)")
+
+
+if __name__ == "__main__":
+  app.run(main)
