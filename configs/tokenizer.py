@@ -42,6 +42,9 @@ def build(arg: str | None, model: dict, tiny_model: dict) -> ml_collections.Conf
   # The envelope head's likelihood beside the flow loss (model.envelope_bands > 0). With envelope_trains_encoder
   # it also pulls on the encoder: at 1.0 the 16-channel latent went to the envelope and the notes went (issue 25).
   c.envelope_loss_weight = 0.1
+  # Weights of the flow loss per equal-width band, 0 Hz to Nyquist (linear between band centres, scaled to mean
+  # 1); (): every STFT coefficient alike (issue 25's frequency-dependent weighting).
+  c.flow_loss_band_weights = ()
   c.time_power = 1.0             # diffusion times t = u^time_power, u ~ U[0, 1] (> 1: more training at low noise)
   c.init = ml_collections.ConfigDict(dict(workdir=""))  # start from this run's params (progressive training)
   c.optim.trainable = ""         # regex over param paths ('decoder/mid_attn0/...'); empty = all train

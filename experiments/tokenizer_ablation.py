@@ -44,7 +44,8 @@ _ROUNDS = flags.DEFINE_integer("rounds", 2, "Timing rounds over the arms (the fa
 _SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on every arm (after the arm's own).")
 
 PY = sys.executable
-METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k")
+METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k",
+           "lines_1k_2k", "lines_2k_4k", "lines_4k_8k")
 
 
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:

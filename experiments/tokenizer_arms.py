@@ -54,6 +54,12 @@ envelope): the flow's noise floor. Each arm changes one thing:
   envelope_enc01_l32_fine_r4  envelope_enc01_l32 with envelope_enc01_fine_r4's deep per-bin head: a pull towards
               the upper bands that cost the 16-channel latent notes, on a latent with chroma to spare
   envelope_enc01_l32_h320  envelope_enc01_l32 on STFT frames of hop 320 (finer bins), the other such pull
+  l32_upper3  envelope_enc01_l32 (the demo preset) with the flow loss weighted 3x above 2 kHz
+              (config.flow_loss_band_weights, 1 kHz bands; ramping up from 1.5 kHz): the network's width spent
+              on the partials there rather than on the loud low bins
+  l32_upper10  the same, 10x
+  l32_lowt    envelope_enc01_l32 with diffusion times u^2 (config.time_power 2): more training near the data,
+              where the fine structure between partials is decided
 
 Issue 25's 8 frames/s arms: configs/tokenizer_8hz.py:tiny as it was before them (WAVE_TINY_8HZ) with one change
 each (8hz_h500_stft_fine was the preset since, then 8hz_h500_stft_fine_ec256):
@@ -186,6 +192,8 @@ PRESET_ARMS = {
     "envelope_enc01_l32": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
     "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
     "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
+    **{arm: dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32)
+       for arm in ("l32_upper3", "l32_upper10", "l32_lowt")},
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -278,6 +286,9 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
                                       data=dict(augment=dict(pitch_prob=0.5, pitch_semitones=float(n))))
              for n in (3, 6)},
           "envelope_fine": dict(envelope_loss_weight=1.0),
+          **{f"l32_upper{w}": dict(envelope_loss_weight=0.1, flow_loss_band_weights=(1.0, 1.0) + (float(w),) * 6)
+             for w in (3, 10)},
+          "l32_lowt": dict(envelope_loss_weight=0.1, time_power=2.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 

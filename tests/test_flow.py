@@ -70,3 +70,6 @@ def test_flow_matching_loss_masked_mean():
   mask = jnp.array([[True, False], [False, True]])  # (B, T) broadcast over C
   np.testing.assert_allclose(flow.flow_matching_loss(pred, target, mask), (1 + 16) / 2)
   np.testing.assert_allclose(flow.flow_matching_loss(pred, target, jnp.zeros((2, 2), bool)), 0.0)
+  pred2 = jnp.concatenate([pred, 2 * pred], axis=-1)  # (2, 2, 2): the second channel weighted 3x
+  np.testing.assert_allclose(flow.flow_matching_loss(pred2, jnp.zeros_like(pred2), weight=jnp.array([1.0, 3.0])),
+                             (30 + 3 * 120) / 8)

@@ -5,10 +5,12 @@ training from upstream params with a trainable regex, evaluation) are tested wit
 import json
 
 import jax
+import numpy as np
 import pytest
 
 from configs import common, tokenizer, tokenizer_8hz
 from genie_audio import tasks
+from genie_audio.tasks import tokenizer as tokenizer_task
 from genie_audio.tasks.tokenizer import TokenizerTask
 from genie_audio.testing import fake_data, pipeline
 from genie_audio.training import loop
@@ -32,6 +34,7 @@ def test_stage_configs_validate(module, preset):
     ({"eval.clip_seconds": 0.0}, "config.eval.clip_seconds"),
     ({"noise_sync_prob": 1.5}, "config.noise_sync_prob"),
     ({"time_power": 0.0}, "config.time_power"),
+    ({"flow_loss_band_weights": (1.0, 0.0)}, "config.flow_loss_band_weights"),
     ({"eval.method": "rk4"}, "config.eval.method"),
     ({"data.augment.lowpass_prob": 2.0}, "config.data.augment.lowpass_prob=2.0"),
     ({"optim.trainable": "enc(oder"}, "config.optim.trainable"),
@@ -43,6 +46,21 @@ def test_config_errors_name_the_field(override, field):
     parent, _, leaf = key.rpartition(".")
     (config[parent] if parent else config)[leaf] = value
   with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+    common.validate(config)
+
+
+def test_flow_loss_band_weights_weigh_each_coefficient_by_its_band():
+  """Equal-width bands 0 Hz to Nyquist, linear between their centres, mean 1; real and imaginary parts alike."""
+  weight = tokenizer_task.flow_loss_weight((1.0, 3.0), 160)
+  assert weight.shape == (642,) and weight.mean() == pytest.approx(1.0)
+  np.testing.assert_array_equal(weight[:321], weight[321:])
+  assert weight[0] == pytest.approx(weight[80]) and weight[320] == pytest.approx(3 * weight[0])
+  assert tokenizer_task.flow_loss_weight((), 160) is None
+  config = tokenizer.get_config("tiny")
+  config.flow_loss_band_weights = (1.0, 3.0)
+  common.validate(config)
+  config.model.flow_space, config.model.envelope_bands = "wave", 0
+  with pytest.raises(ValueError, match="config.flow_loss_band_weights.*flow_space 'stft'"):
     common.validate(config)
 
 

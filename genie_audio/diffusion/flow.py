@@ -84,10 +84,14 @@ def noise_sync(rng: jax.Array, z: jax.Array, t_B: jax.Array, prob: float = 0.1
   return noise_latent(z, noise, tau_B), t_B
 
 
-def flow_matching_loss(pred_v: jax.Array, target_v: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+def flow_matching_loss(pred_v: jax.Array, target_v: jax.Array, mask: jax.Array | None = None,
+                       weight: jax.Array | None = None) -> jax.Array:
   """Mean squared error in float32; with `mask` (True = counted, broadcast from the left, e.g. (B, T) for
-  (B, T, C)) it is the mean over the masked elements only (0 if none are masked)."""
+  (B, T, C)) it is the mean over the masked elements only (0 if none are masked). `weight` (broadcast from the
+  right, e.g. (C,)) scales each element's squared error."""
   se = jnp.square(pred_v.astype(jnp.float32) - target_v.astype(jnp.float32))
+  if weight is not None:
+    se = se * jnp.asarray(weight, jnp.float32)
   if mask is None:
     return jnp.mean(se)
   mask = jnp.asarray(mask)

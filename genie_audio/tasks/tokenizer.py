@@ -69,6 +69,16 @@ def measure_flow_band_rms(model: Tokenizer, dataset_dir: str, num_bands: int, cr
   return [float(v) if v > 1e-3 * rms.max() else 1.0 for v in rms]
 
 
+def flow_loss_weight(band_weights, hop: int) -> np.ndarray | None:
+  """(2F,) weight of each compressed STFT coefficient's squared error (real parts, then imaginary parts), from
+  weights of equal-width bands 0 Hz to Nyquist (linear between band centres, `spectral.band_profile`), scaled to
+  mean 1 so the loss keeps its scale; None for () (every coefficient alike)."""
+  if not band_weights:
+    return None
+  per_bin = spectral.band_profile(tuple(band_weights), hop)
+  return np.tile(per_bin / per_bin.mean(), 2).astype(np.float32)
+
+
 class TokenizerTask(Task):
   name = "tokenizer"
 
@@ -83,6 +93,7 @@ class TokenizerTask(Task):
     self._eval_clips: np.ndarray | None = None
     self._eval_baselines: dict[str, dict[str, float]] | None = None
     self._baseline_notes = reconstruction.baseline_notes(self.frame_rate, self.model.latent_dim)
+    self._loss_weight = flow_loss_weight(config.get("flow_loss_band_weights", ()), self.model.stft_hop)
 
   @classmethod
   def validate_config(cls, config: ml_collections.ConfigDict) -> None:
@@ -96,6 +107,10 @@ class TokenizerTask(Task):
     if bands and (bands < 1 or model.flow_space != "stft"):
       _fail("flow_band_norm", bands, f"must be 0 (off) or a number of bands >= 1, with config.model.flow_space "
                                      f"'stft' (it is {model.flow_space!r})")
+    weights = tuple(config.get("flow_loss_band_weights", ()))
+    if weights and (min(weights) <= 0 or model.flow_space != "stft"):
+      _fail("flow_loss_band_weights", weights, f"must be () (off) or positive weights, one per equal-width band, "
+                                               f"with config.model.flow_space 'stft' (it is {model.flow_space!r})")
     if not 0 <= config.noise_sync_prob <= 1:
       _fail("noise_sync_prob", config.noise_sync_prob, "must be in [0, 1]")
     if config.eval.num_clips < 1:
@@ -158,7 +173,7 @@ class TokenizerTask(Task):
     tau_B, t_B = flow.sample_sync(k_sync, t_B, self.config.noise_sync_prob)
     noise = jax.random.normal(k_noise, (wave_BT.shape[0], *self.model.flow_shape(wave_BT.shape[1])), jnp.float32)
     v, aux = self.model.apply({"params": params}, wave_BT, noise, t_B, tau_B, rngs={"noise": k_latent})
-    loss = flow.flow_matching_loss(v, aux["v_target"])
+    loss = flow.flow_matching_loss(v, aux["v_target"], weight=self._loss_weight)
     metrics = {"train/synced_fraction": jnp.mean((tau_B > 0).astype(jnp.float32)),
                "train/wave_rms": jnp.sqrt(jnp.mean(jnp.square(wave_BT)))}
     if "envelope_nll" in aux:  # the envelope head's own objective (model.envelope_bands)
