@@ -3,10 +3,9 @@
     python experiments/harmonic_extension.py --workdir runs/demo/tokenizer [--crossovers 1500,2000,2500]
         [--band_hz 125,250] [--ood runs/ood]
 
-A tokenizer run is decoded as trained, and with `model.harmonic_extension_hz` at each crossover and band width
-(`models/harmonic_extension.py`: each octave above the crossover re-written from the octave below, transposed up,
-at the decoder's own level per band). The sampler's noise is the same in every decode, so the extension is the
-only difference. Scored on the run's validation recordings and on music unlike the corpus: chroma, mel distance,
+Every recording is decoded once by a tokenizer run (`codec.reconstruct`, as `launch/evaluate.py`), then post-processed
+by the extension at each crossover and band width (`eval/harmonic_extension.py`: each octave above the crossover
+re-written from the octave below, transposed up an octave, at the decode's own level per band). Scored on the run's validation recordings and on music unlike the corpus: chroma, mel distance,
 LSD per band and the line correlation per band (`audio_metrics.band_line_correlations`: are the original's
 partials where the decode has them; noise under the right envelope scores ~0).
 
@@ -29,8 +28,10 @@ from absl import app, flags  # noqa: E402
 from benchmarks import common  # noqa: E402
 from experiments import music_sets  # noqa: E402
 from genie_audio import codec, tasks  # noqa: E402
-from genie_audio.eval import audio_metrics, baselines, reconstruction  # noqa: E402
-from genie_audio.models import harmonic_extension, spectral  # noqa: E402
+from genie_audio.eval import audio_metrics, baselines, harmonic_extension, reconstruction  # noqa: E402
+from genie_audio.models import spectral  # noqa: E402
+from genie_audio.eval import harmonic_extension
+from genie_audio.models import spectral  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A tokenizer run with flow_space 'stft'.", required=True)
@@ -51,16 +52,22 @@ def oracle(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, nois
            ) -> np.ndarray:
   """The original below the crossover; above it, noise (`noise`) or the extension, at the original's band
   levels."""
-  spec = spectral.stft(jnp.asarray(wave, jnp.float32)[None], hop)
-  if noise:
-    bin_hz = harmonic_extension.SAMPLE_RATE_HZ / spectral.n_fft(hop)
-    c, b = int(round(crossover_hz / bin_hz)), max(1, int(round(band_hz / bin_hz)))
-    k1, k2 = jax.random.split(jax.random.key(seed))
-    drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
-    out = harmonic_extension.at_band_power(drawn, spec, c, b)
-  else:
-    out = harmonic_extension.extend_hz(spec, hop, crossover_hz, band_hz)
-  return np.asarray(spectral.istft(out, hop))[0]
+  if not noise:
+    return extended(wave, hop, crossover_hz, band_hz)
+  n = len(wave) // hop * hop
+  spec = spectral.stft(jnp.asarray(wave[:n], jnp.float32)[None], hop)
+  k1, k2 = jax.random.split(jax.random.key(seed))
+  drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
+  out = harmonic_extension.at_band_power(drawn, spec, harmonic_extension.bins(crossover_hz, hop),
+                                         max(1, harmonic_extension.bins(band_hz, hop)))
+  return np.concatenate([np.asarray(spectral.istft(out, hop))[0], wave[n:]])
+
+
+def extended(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float) -> np.ndarray:
+  """`wave` with the extension (the samples after the last whole hop kept as they were)."""
+  n = len(wave) // hop * hop
+  head = harmonic_extension.extend_wave(wave[None, :n], crossover_hz, band_hz, hop)[0]
+  return np.concatenate([head, wave[n:]])
 
 
 def scores(references: list[np.ndarray], estimates: list[np.ndarray]) -> dict[str, float]:
@@ -80,32 +87,27 @@ def main(argv):
   crossovers = [float(c) for c in _CROSSOVERS.value]
   widths = [float(b) for b in _BAND_HZ.value]
   frame_rate = codec.SAMPLE_RATE / model.total_stride
+  hop = model.stft_hop
   rows = []
   for name, waves in music_sets.scored_sets(task.config.data.dataset_dir, _OOD.value, _SECONDS.value).items():
     def row(estimate: str, outputs: list[np.ndarray]) -> None:
       rows.append(dict(test=name, estimate=estimate, **scores(waves, outputs)))
 
-    def decode(**fields) -> list[np.ndarray]:
-      arm = model.clone(**fields)
-      return [codec.reconstruct(arm, params, w, num_steps=_STEPS.value) for w in waves]
-
-    row("decoder as trained", decode(harmonic_extension_hz=0.0))
+    decoded = [codec.reconstruct(model, params, w, num_steps=_STEPS.value) for w in waves]
+    row("decoder as trained", decoded)
     for c in crossovers:
       for b in widths:
-        row(f"decoder, extension above {c:g} Hz, bands {b:g} Hz",
-            decode(harmonic_extension_hz=c, harmonic_extension_band_hz=b))
+        row(f"decoder, extension above {c:g} Hz, bands {b:g} Hz", [extended(d, hop, c, b) for d in decoded])
     for c in crossovers:
-      row(f"oracle: original, noise at its band levels above {c:g} Hz",
-          [oracle(w, model.stft_hop, c, widths[0], noise=True) for w in waves])
-      row(f"oracle: original, extension above {c:g} Hz", [oracle(w, model.stft_hop, c, widths[0], noise=False)
-                                                          for w in waves])
+      for noise, what in ((True, "noise at its band levels"), (False, "extension")):
+        row(f"oracle: original, {what} above {c:g} Hz", [oracle(w, hop, c, widths[0], noise) for w in waves])
     row(f"envelope vocoder, {_VOCODER_BANDS} bands",
         [baselines.envelope_vocoder(w, frame_rate, _VOCODER_BANDS) for w in waves])
     try:
       row(f"Opus {_OPUS_KBPS:g} kbit/s", [baselines.opus_roundtrip(w, _OPUS_KBPS)[0] for w in waves])
     except baselines.CodecUnavailable as e:
       print(f"Opus left out: {e}", flush=True)
-  common.print_table(rows, f"{_WORKDIR.value}: decoded as trained and with the harmonic extension "
+  common.print_table(rows, f"{_WORKDIR.value}: decoded as trained, and post-processed by the harmonic extension "
                      f"({_STEPS.value} Euler steps, first {_SECONDS.value:g} s of each recording)")
 
 

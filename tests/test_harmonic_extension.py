@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genie_audio.models import harmonic_extension, spectral
+from genie_audio.eval import harmonic_extension
+from genie_audio.models import spectral
 
 SR, HOP = 16000, 160
 BIN_HZ = SR / spectral.n_fft(HOP)  # 25 Hz
@@ -36,16 +37,17 @@ def _harmonic_tone_over_noise(f0=200.0, top_hz=2000.0, noise_level=0.05, seconds
 
 
 def test_the_extension_writes_partials_above_the_crossover_at_the_bands_own_level():
-  spec = _stft(_harmonic_tone_over_noise())
-  out = harmonic_extension.extend_hz(spec, HOP, crossover_hz=2000.0, band_hz=125.0)
-  c = int(2000 / BIN_HZ)
+  wave = _harmonic_tone_over_noise()
+  spec = _stft(wave)
+  c = harmonic_extension.bins(2000.0, HOP)
+  out = harmonic_extension.extend(spec, c, 5)
   np.testing.assert_array_equal(np.asarray(out)[..., :c], np.asarray(spec)[..., :c])
   power_in, power_out = np.abs(np.asarray(spec)[0, 5:-5]) ** 2, np.abs(np.asarray(out)[0, 5:-5]) ** 2
   bands = harmonic_extension.band_matrix(spec.shape[-1], c, 5)
   np.testing.assert_allclose(power_out @ bands, power_in @ bands, rtol=1e-3)
   # The noise above 2 kHz is now lines: in the audio, 2-4 kHz's power gathers within a bin of the partials of
   # 200 Hz (each line twice as wide in bins as the partial it came from, so not all of it).
-  heard = _stft(np.asarray(spectral.istft(out, HOP))[0])
+  heard = _stft(harmonic_extension.extend_wave(wave[None], 2000.0, 125.0)[0])
   hz = np.arange(spec.shape[-1]) * BIN_HZ
   near_partial = (np.abs((hz + 100) % 200 - 100) <= BIN_HZ) & (hz >= 2000) & (hz < 4000)
   in_band = (hz >= 2000) & (hz < 4000)
@@ -58,7 +60,7 @@ def test_a_silent_source_octave_keeps_the_decoders_band():
   noise = np.random.default_rng(1).standard_normal(SR)
   upper_only = np.fft.irfft(np.fft.rfft(noise) * (np.fft.rfftfreq(SR, 1 / SR) >= 2000), SR)
   spec = _stft(upper_only)
-  out = harmonic_extension.extend_hz(spec, HOP, crossover_hz=2000.0, band_hz=125.0)
+  out = harmonic_extension.extend(spec, 80, 5)
   hz = np.arange(spec.shape[-1]) * BIN_HZ
   kept = (hz >= 2200) & (hz < 3800)  # its source, 1100-1900 Hz, is empty: the input stays
   # (Away from the signal's abrupt ends, whose frames leak into every bin.)

@@ -13,7 +13,7 @@ import pytest
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
 from genie_audio.diffusion import flow
-from genie_audio.models import harmonic_extension, spectral
+from genie_audio.models import spectral
 from configs.models import TOKENIZER
 from genie_audio.models.tokenizer import Tokenizer, tokenizer_from_config
 
@@ -155,26 +155,6 @@ def test_band_rms_puts_every_band_at_its_scale_and_the_skip_is_the_linear_veloci
   with pytest.raises(ValueError, match="flow_band_rms needs flow_space 'stft'"):
     _model("wave_tiny", flow_band_rms=rms).init(jax.random.key(0), jnp.zeros((1, 320)), jnp.zeros((1, 320)),
                                                jnp.zeros((1,)))
-
-
-def test_the_harmonic_extension_changes_decoding_above_its_crossover_only():
-  """model.harmonic_extension_hz acts in from_flow: the flow (and so training) is unchanged, the waveform decoded
-  from it keeps the bins below the crossover and gets the extension's above."""
-  plain, extended = _model("wave_tiny", **STFT), _model("wave_tiny", **STFT, harmonic_extension_hz=2000.0)
-  wave = _waves(jax.random.key(0), 2, 3200)
-  x = plain.to_flow(wave)
-  np.testing.assert_array_equal(extended.to_flow(wave), x)
-  spec = spectral.decompress(x, 0.5)
-  np.testing.assert_allclose(extended.from_flow(x),
-                             spectral.istft(harmonic_extension.extend_hz(spec, 160, 2000.0, 125.0), 160) / 7.0,
-                             atol=1e-6)
-  below, above = (np.abs(np.asarray(spectral.stft(m.from_flow(x) * 7.0, 160)))[:, 4:-4] for m in (plain, extended))
-  # (istft then stft is a projection: the bins below 2 kHz move a little only next to the crossover.)
-  np.testing.assert_allclose(above[..., :70], below[..., :70], rtol=1e-3, atol=1e-3)
-  assert not np.allclose(above[..., 90:], below[..., 90:], atol=1e-3)
-  with pytest.raises(ValueError, match="harmonic_extension_hz needs flow_space 'stft' and a crossover in"):
-    _model("wave_tiny", harmonic_extension_hz=2000.0).init(jax.random.key(0), jnp.zeros((1, 320)),
-                                                           jnp.zeros((1, 320)), jnp.zeros((1,)))
 
 
 def test_plane_decoder_keeps_shapes_and_starts_at_zero_velocity(tiny_plane):

@@ -33,7 +33,7 @@ import ml_collections
 import numpy as np
 
 from genie_audio.diffusion import flow
-from genie_audio.models import envelope, harmonic_extension, spectral
+from genie_audio.models import envelope, spectral
 from genie_audio.models.axes import Conv, Dense, constrain_batch
 from genie_audio.models.dcae import DownStage, UpStage, check_down, check_up, down_shortcut
 from genie_audio.models.spectral_unet import SpectralVelocityNet
@@ -198,10 +198,6 @@ class Tokenizer(nn.Module):
       the bands per bin by a non-negative mixture of this many learnt spectra (`models/envelope.py`).
       envelope_pitches: 0, or a harmonic term on this many pitches, 3 to the semitone from 41 Hz.
       envelope_residual: the head's convolutions after the first are pre-norm residual blocks.
-    harmonic_extension_hz: 0, or decode with every octave above this frequency re-written from the octave below
-      it, transposed up an octave, at the decoder's own level per band of `harmonic_extension_band_hz`
-      (`models/harmonic_extension.py`, flow_space 'stft'): the partials the decoder renders below it continue
-      above. Decoding only; training and the trained weights do not change, so a run can be decoded either way.
     wave_scale: the waveform enters the flow multiplied by this, and decoded samples are divided by it (the
       encoder sees the waveform as it is). Prepared audio sits at -23 LUFS, an RMS near 0.07, against unit
       noise: at scale 1 whatever noise the velocity net fails to remove stays as a white floor only ~20 dB
@@ -240,8 +236,6 @@ class Tokenizer(nn.Module):
   envelope_templates: int = 0
   envelope_pitches: int = 0
   envelope_residual: bool = False
-  harmonic_extension_hz: float = 0.0
-  harmonic_extension_band_hz: float = 125.0
   attention: str = "auto"
   remat: str = "none"
 
@@ -271,11 +265,7 @@ class Tokenizer(nn.Module):
   def from_flow(self, x: jax.Array) -> jax.Array:
     """Inverse of `to_flow`: flow-space data (B, ...) -> (B, T) waveform."""
     if self.flow_space == "stft":
-      spec = spectral.decompress(x * self._coefficient_rms(), self.stft_power)
-      if self.harmonic_extension_hz:
-        spec = harmonic_extension.extend_hz(spec, self.stft_hop, self.harmonic_extension_hz,
-                                            self.harmonic_extension_band_hz)
-      x = spectral.istft(spec, self.stft_hop)
+      x = spectral.istft(spectral.decompress(x * self._coefficient_rms(), self.stft_power), self.stft_hop)
     return x / self.wave_scale
 
   def _coefficient_rms(self) -> jax.Array | float:
@@ -337,9 +327,6 @@ class Tokenizer(nn.Module):
     if self.envelope_bands and (self.flow_space != "stft" or self.velocity_skip):
       raise ValueError(f"envelope_bands needs flow_space 'stft' and no velocity_skip (both are a skip path); got "
                        f"flow_space {self.flow_space!r}, velocity_skip {self.velocity_skip}")
-    if self.harmonic_extension_hz and (self.flow_space != "stft" or not 0 < self.harmonic_extension_hz < 8000):
-      raise ValueError(f"harmonic_extension_hz needs flow_space 'stft' and a crossover in (0, 8000) Hz; got "
-                       f"flow_space {self.flow_space!r}, {self.harmonic_extension_hz} Hz")
     if self.total_stride % self.frame_hop:
       name = "stft_hop" if self.flow_space == "stft" else "patch_size"
       raise ValueError(f"{name} {self.frame_hop} must divide the total stride {self.total_stride}")
@@ -446,7 +433,7 @@ _OPTIONAL = ("encoder_depth", "encoder_kernel_size", "encoder_input", "flow_spac
              "decoder_kernel_size", "cond_channels", "s_min", "dtype", "wave_scale", "flow_band_rms",
              "velocity_skip", "envelope_bands", "envelope_trains_encoder", "envelope_fine", "envelope_channels",
              "envelope_depth", "envelope_templates", "envelope_pitches", "envelope_residual",
-             "harmonic_extension_hz", "harmonic_extension_band_hz", "attention", "remat")
+             "attention", "remat")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 

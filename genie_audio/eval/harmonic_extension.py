@@ -1,5 +1,6 @@
-"""Harmonic bandwidth extension of a decoded STFT: each octave above a crossover re-written from the octave below
-it transposed up an octave, at the level the decoder gave that band (issue 25).
+"""Harmonic bandwidth extension of decoded audio: each octave above a crossover re-written from the octave below it
+transposed up an octave, at the level the decoder gave that band (issue 25; measured by
+experiments/harmonic_extension.py, not part of decoding: fed this CPU-size decoder's partials it does not pay).
 
 Why: at CPU size the flow decoder renders a note's partials only below ~2 kHz; above, it writes noise at the
 right level (its envelope path) but no harmonic lines. Transposing by exactly an octave maps every partial
@@ -21,9 +22,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from genie_audio.data.manifest import SAMPLE_RATE
 from genie_audio.models import spectral
 
-SAMPLE_RATE_HZ = 16000  # the tokenizer's (genie_audio.data.manifest.SAMPLE_RATE; models import no data code)
+HOP = 160  # the 50 frames/s tokenizer's STFT: 640-sample windows, 25 Hz bins
 
 # Below this fraction of the decoder's power in a band, the transposed octave is taken as empty (e.g. a source
 # octave the recording does not have) and the decoder's own band is kept.
@@ -82,7 +84,15 @@ def at_band_power(written_BNF: jnp.ndarray, spec_BNF: jnp.ndarray, crossover_bin
   return jnp.where(upper_F & ~keep_BNF, written_BNF * (gain_BNK @ bands_FK.T), spec_BNF)
 
 
-def extend_hz(spec_BNF: jnp.ndarray, hop: int, crossover_hz: float, band_hz: float) -> jnp.ndarray:
-  """`extend` with the crossover and the band width in Hz, for an STFT of `spectral.stft(., hop)`."""
-  bin_hz = SAMPLE_RATE_HZ / spectral.n_fft(hop)
-  return extend(spec_BNF, int(round(crossover_hz / bin_hz)), max(1, int(round(band_hz / bin_hz))))
+def bins(hz: float, hop: int) -> int:
+  """The STFT bin (of `spectral.stft(., hop)`) at `hz`."""
+  return int(round(hz * spectral.n_fft(hop) / SAMPLE_RATE))
+
+
+def extend_wave(wave_BT: np.ndarray, crossover_hz: float, band_hz: float, hop: int = HOP) -> np.ndarray:
+  """`extend` as a post-process of decoded audio (B, T) (T a multiple of `hop`): analysed, extended, resynthesised.
+  On the decoder's own flow output it does worse: the frames a flow samples are not the STFT of any signal,
+  and their phases do not advance frame to frame as a partial's do, which the transposition relies on."""
+  spec = spectral.stft(jnp.asarray(wave_BT, jnp.float32), hop)
+  extended = extend(spec, bins(crossover_hz, hop), max(1, bins(band_hz, hop)))
+  return np.asarray(spectral.istft(extended, hop))
