@@ -45,7 +45,7 @@ _SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on ever
 
 PY = sys.executable
 METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k",
-           "lines_1k_2k", "lines_2k_4k", "lines_4k_8k")
+           "lines_0k_1k", "lines_1k_2k", "lines_2k_4k", "lines_4k_8k")
 
 
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:

@@ -134,7 +134,7 @@ def test_envelope_share(envelope_arm, audio_folder):
 def test_harmonic_extension(envelope_arm, audio_folder):
   _, runs_dir = envelope_arm
   rows, _ = run("experiments/harmonic_extension.py", f"--workdir={runs_dir / 'envelope_enc01'}",
-                f"--ood={audio_folder}", "--crossovers=2000", "--band_hz=250", "--max_seconds=1",
+                f"--ood={audio_folder}", "--crossovers=2000", "--band_hz=250", "--opus_kbps=6", "--max_seconds=1",
                 "--sampler_steps=1")
   estimates = [row["estimate"] for row in rows if row["test"] == "validation"]
   assert estimates[:4] == ["decoder as trained", "decoder, extension above 2000 Hz, bands 250 Hz",

@@ -202,7 +202,7 @@ def _band_lsds(log_ref: np.ndarray, log_est: np.ndarray, bands, n_fft: int, samp
 
 
 # Bands of `band_line_correlations`: where the partials are rendered, from the notes' range up.
-LINE_BANDS = ((1000, 2000), (2000, 4000), (4000, 8000))
+LINE_BANDS = ((0, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
 # The smooth envelope a spectrum's lines stand out from: its moving average over this many Hz.
 LINE_ENVELOPE_HZ = 150.0
 

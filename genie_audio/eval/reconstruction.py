@@ -2,7 +2,7 @@
 
 Used by the tokenizer's periodic evaluation and by `launch/evaluate.py`; numbers are comparable across
 steps and runs because the crops are chosen deterministically (no randomness, manifest order). Metrics: the
-three of `audio_metrics`, its per-band LSD (lsd_0k_1k ... lsd_4k_8k) and line correlation (lines_1k_2k ...
+three of `audio_metrics`, its per-band LSD (lsd_0k_1k ... lsd_4k_8k) and line correlation (lines_0k_1k ...
 lines_4k_8k: are the partials there), plus `pitch.chroma_similarity` and
 `pitch.chroma_correlation`, which notice wrong notes.
 """
