@@ -3,16 +3,17 @@
     python experiments/harmonic_extension.py --workdir runs/demo/tokenizer [--crossovers 1500,2000,2500]
         [--band_hz 125,250] [--ood runs/ood]
 
-Every recording is decoded once by a tokenizer run (`codec.reconstruct`, as `launch/evaluate.py`), then post-processed
-by the extension at each crossover and band width (`eval/harmonic_extension.py`: each octave above the crossover
-re-written from the octave below, transposed up an octave, at the decode's own level per band). Scored on the run's validation recordings and on music unlike the corpus: chroma, mel distance,
-LSD per band and the line correlation per band (`audio_metrics.band_line_correlations`: are the original's
-partials where the decode has them; noise under the right envelope scores ~0).
+Every recording is decoded once by a tokenizer run (`codec.reconstruct`, as `launch/evaluate.py`), then
+post-processed by the extension at each crossover and band width (`eval/harmonic_extension.py`: each octave
+above the crossover re-written from the octave below, transposed up an octave, at the decode's own level per
+band). Scored on the run's validation recordings and on music unlike the corpus: chroma, mel distance, LSD per
+band and the line correlation per band (`audio_metrics.band_line_correlations`: are the original's partials where
+the decode has them; noise under the right envelope scores ~0).
 
-Baselines: the envelope vocoder of 32 bands and Opus at 6 and 12.8 kbit/s; and two oracles that know the original, to
-say what the extension can reach: the original below the crossover with noise at its own band levels above (a
-perfect envelope path, no lines), and the original below the crossover with the extension above (the extension
-fed perfect partials below and perfect band levels).
+Baselines: the envelope vocoder of 32 bands and Opus at 6 and 12.8 kbit/s; and two oracles that know the
+original, to say what the extension can reach: the original below the crossover with noise at its own band levels
+above (a perfect envelope path, no lines), and the original below the crossover with the extension above (the
+extension fed perfect partials below and perfect band levels).
 """
 
 import os

@@ -247,16 +247,15 @@ def _band_line_correlations(log_ref: np.ndarray, log_est: np.ndarray, bands, n_f
     norm_r, norm_e = np.sqrt((r * r).sum(-1)), np.sqrt((e * e).sum(-1))
     has_lines = norm_r > 1e-6 * np.sqrt(r.shape[-1])  # a frame at the power floor has none to match
     per_frame = np.where(has_lines, (r * e).sum(-1) / np.maximum(norm_r * norm_e, 1e-12), 0.0)
-    out[line_band_name(low, high)] = _scalar_or_batch(
-        per_frame.sum(-1) / np.maximum(has_lines.sum(-1), 1))
+    out[line_band_name(low, high)] = _scalar_or_batch(per_frame.sum(-1) / np.maximum(has_lines.sum(-1), 1))
   return out
 
 
 def evaluate_pair(reference: np.ndarray, estimate: np.ndarray,
                   sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, np.ndarray | float]:
-  """The three metrics, the per-band LSD and line correlation for one (reference, estimate) pair (or a batch of pairs)."""
+  """The three metrics, the per-band LSD and line correlation for one (reference, estimate) pair (or a batch)."""
   ref, est = _check_pair(reference, estimate)
-  # One power spectrogram of each signal serves the LSD and its bands.
+  # One power spectrogram of each signal serves the LSD, its bands and the lines.
   log_ref, log_est = _power_db(ref, LSD_N_FFT, LSD_HOP), _power_db(est, LSD_N_FFT, LSD_HOP)
   return {
       "mel_distance": multiscale_mel_distance(ref, est, sample_rate=sample_rate),
