@@ -1,7 +1,7 @@
 """Does the harmonic extension put the partials back above ~2 kHz? (issue 25)
 
     python experiments/harmonic_extension.py --workdir runs/demo/tokenizer [--crossovers 1500,2000,2500]
-        [--band_hz 125,250] [--ood runs/ood]
+        [--band_hz 125,250] [--ood runs/ood] [--figure docs/tokenizer_lines]
 
 Every recording is decoded once by a tokenizer run (`codec.reconstruct`, as `launch/evaluate.py`), then
 post-processed by the extension at each crossover and band width (`eval/harmonic_extension.py`: each octave
@@ -29,7 +29,7 @@ from absl import app, flags  # noqa: E402
 from benchmarks import common  # noqa: E402
 from experiments import music_sets  # noqa: E402
 from genie_audio import codec, tasks  # noqa: E402
-from genie_audio.eval import audio_metrics, baselines, harmonic_extension, reconstruction  # noqa: E402
+from genie_audio.eval import audio_metrics, baselines, harmonic_extension, plots, reconstruction  # noqa: E402
 from genie_audio.models import spectral  # noqa: E402
 from genie_audio.eval import harmonic_extension
 from genie_audio.models import spectral  # noqa: E402
@@ -42,6 +42,9 @@ _OOD = flags.DEFINE_string("ood", music_sets.UNLIKE_FOLDER, "Folder of music unl
                            "the default is written on first use).")
 _SECONDS = flags.DEFINE_float("max_seconds", 20.0, "Seconds read from each recording.")
 _STEPS = flags.DEFINE_integer("sampler_steps", 16, "Euler steps of each decode.")
+_FIGURE = flags.DEFINE_string("figure", "", "Also write spectrograms (original, decode, decode with the first "
+                              "crossover's extension) of 4 s of the first recording of each set to PREFIX_SET.png.")
+_FIGURE_START = flags.DEFINE_float("figure_start", 2.0, "Start of the figures' stretch (seconds).")
 _OPUS_KBPS = flags.DEFINE_list("opus_kbps", ["6", "12.8"], "Opus baselines (kbit/s; 12.8 is the 32-channel "
                                "latent's nominal rate, 6 Opus's lowest).")
 _VOCODER_BANDS = 32
@@ -72,6 +75,15 @@ def extended(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float) ->
   return np.concatenate([head, wave[n:]])
 
 
+def write_figure(path: str, wave: np.ndarray, decoded: np.ndarray, hop: int, crossover_hz: float,
+                 band_hz: float) -> None:
+  stretch = slice(int(_FIGURE_START.value * codec.SAMPLE_RATE), int((_FIGURE_START.value + 4.0) * codec.SAMPLE_RATE))
+  panels = {"original": wave[stretch], "decoded": decoded[stretch],
+            f"decoded, extension above {crossover_hz:g} Hz": extended(decoded[stretch], hop, crossover_hz, band_hz)}
+  plots.stft_figure(panels).savefig(path + ".tmp.png", dpi=70)
+  os.replace(path + ".tmp.png", path)
+
+
 def scores(references: list[np.ndarray], estimates: list[np.ndarray]) -> dict[str, float]:
   results = [reconstruction.mean_metrics(r, e) for r, e in zip(references, estimates)]
   return {k: reconstruction.average(results)[k] for k in SCORES}
@@ -97,6 +109,8 @@ def main(argv):
 
     decoded = [codec.reconstruct(model, params, w, num_steps=_STEPS.value) for w in waves]
     row("decoder as trained", decoded)
+    if _FIGURE.value:
+      write_figure(f"{_FIGURE.value}_{name}.png", waves[0], decoded[0], hop, crossovers[0], widths[0])
     for c in crossovers:
       for b in widths:
         row(f"decoder, extension above {c:g} Hz, bands {b:g} Hz", [extended(d, hop, c, b) for d in decoded])

@@ -58,6 +58,7 @@ envelope): the flow's noise floor. Each arm changes one thing:
               (config.flow_loss_band_weights, 1 kHz bands; ramping up from 1.5 kHz): the network's width spent
               on the partials there rather than on the loud low bins
   l32_upper10  the same, 10x
+  l32_upper1p5, l32_upper2  the same, 1.5x and 2x (3x took the notes: chroma 0.95 -> 0.84)
   l32_lowt    envelope_enc01_l32 with diffusion times u^2 (config.time_power 2): more training near the data,
               where the fine structure between partials is decided
 
@@ -193,7 +194,7 @@ PRESET_ARMS = {
     "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
     "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
     **{arm: dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32)
-       for arm in ("l32_upper3", "l32_upper10", "l32_lowt")},
+       for arm in ("l32_upper1p5", "l32_upper2", "l32_upper3", "l32_upper10", "l32_lowt")},
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -286,8 +287,8 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
                                       data=dict(augment=dict(pitch_prob=0.5, pitch_semitones=float(n))))
              for n in (3, 6)},
           "envelope_fine": dict(envelope_loss_weight=1.0),
-          **{f"l32_upper{w}": dict(envelope_loss_weight=0.1, flow_loss_band_weights=(1.0, 1.0) + (float(w),) * 6)
-             for w in (3, 10)},
+          **{f"l32_upper{name}": dict(envelope_loss_weight=0.1, flow_loss_band_weights=(1.0, 1.0) + (w,) * 6)
+             for name, w in (("1p5", 1.5), ("2", 2.0), ("3", 3.0), ("10", 10.0))},
           "l32_lowt": dict(envelope_loss_weight=0.1, time_power=2.0),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 

@@ -131,11 +131,12 @@ def test_envelope_share(envelope_arm, audio_folder):
 
 
 
-def test_harmonic_extension(envelope_arm, audio_folder):
+def test_harmonic_extension(envelope_arm, audio_folder, tmp_path):
   _, runs_dir = envelope_arm
   rows, _ = run("experiments/harmonic_extension.py", f"--workdir={runs_dir / 'envelope_enc01'}",
                 f"--ood={audio_folder}", "--crossovers=2000", "--band_hz=250", "--opus_kbps=6", "--max_seconds=1",
-                "--sampler_steps=1")
+                "--sampler_steps=1", f"--figure={tmp_path / 'lines'}", "--figure_start=0")
+  assert (tmp_path / "lines_validation.png").exists() and (tmp_path / "lines_ood.png").exists()
   estimates = [row["estimate"] for row in rows if row["test"] == "validation"]
   assert estimates[:4] == ["decoder as trained", "decoder, extension above 2000 Hz, bands 250 Hz",
                            "oracle: original, noise at its band levels above 2000 Hz",
