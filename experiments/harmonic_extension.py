@@ -31,8 +31,6 @@ from experiments import music_sets  # noqa: E402
 from genie_audio import codec, tasks  # noqa: E402
 from genie_audio.eval import audio_metrics, baselines, harmonic_extension, plots, reconstruction  # noqa: E402
 from genie_audio.models import spectral  # noqa: E402
-from genie_audio.eval import harmonic_extension
-from genie_audio.models import spectral  # noqa: E402
 from genie_audio.runs import run  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A tokenizer run with flow_space 'stft'.", required=True)
@@ -50,7 +48,7 @@ _OPUS_KBPS = flags.DEFINE_list("opus_kbps", ["6", "12.8"], "Opus baselines (kbit
 _VOCODER_BANDS = 32
 
 SCORES = ("chroma_similarity", "mel_distance", *(audio_metrics.band_name(*b) for b in audio_metrics.LSD_BANDS[1:]),
-          *(audio_metrics.line_band_name(*b) for b in audio_metrics.LINE_BANDS))
+          *(audio_metrics.band_name(*b, "lines") for b in audio_metrics.LINE_BANDS))
 
 
 def oracle(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, noise: bool, seed: int = 0
@@ -63,8 +61,8 @@ def oracle(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, nois
   spec = spectral.stft(jnp.asarray(wave[:n], jnp.float32)[None], hop)
   k1, k2 = jax.random.split(jax.random.key(seed))
   drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
-  out = harmonic_extension.at_band_power(drawn, spec, harmonic_extension.bins(crossover_hz, hop),
-                                         max(1, harmonic_extension.bins(band_hz, hop)))
+  out = harmonic_extension.at_band_power(drawn, spec, harmonic_extension.bin_at(crossover_hz, hop),
+                                         max(1, harmonic_extension.bin_at(band_hz, hop)))
   return np.concatenate([np.asarray(spectral.istft(out, hop))[0], wave[n:]])
 
 
@@ -85,8 +83,8 @@ def write_figure(path: str, wave: np.ndarray, decoded: np.ndarray, hop: int, cro
 
 
 def scores(references: list[np.ndarray], estimates: list[np.ndarray]) -> dict[str, float]:
-  results = [reconstruction.mean_metrics(r, e) for r, e in zip(references, estimates)]
-  return {k: reconstruction.average(results)[k] for k in SCORES}
+  mean = reconstruction.average([reconstruction.mean_metrics(r, e) for r, e in zip(references, estimates)])
+  return {k: mean[k] for k in SCORES}
 
 
 def main(argv):

@@ -177,6 +177,7 @@ DEMO_ARMS = {
 # 8hz_h500_stft_fine_ec256_r4 at 8 frames/s, envelope_enc*_fine_r4 at 50.
 _DEEP_FINE_ENVELOPE = dict(envelope_bands=32, envelope_trains_encoder=True, envelope_fine=True, envelope_channels=256,
                            envelope_depth=4, envelope_residual=True)
+_L32 = dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32)  # envelope_enc01_l32, the demo preset
 PRESET_ARMS = {
     "preset": {},
     "envelope": dict(envelope_bands=32),
@@ -190,11 +191,10 @@ PRESET_ARMS = {
     "envelope_enc01_fine_r4": dict(_DEEP_FINE_ENVELOPE),
     "envelope_enc_fine_r4": dict(_DEEP_FINE_ENVELOPE),
     "envelope_enc01_l24": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=24),
-    "envelope_enc01_l32": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32),
+    "envelope_enc01_l32": _L32,
     "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
     "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
-    **{arm: dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32)
-       for arm in ("l32_upper1p5", "l32_upper2", "l32_upper3", "l32_upper10", "l32_lowt")},
+    **{arm: _L32 for arm in ("l32_upper1p5", "l32_upper2", "l32_upper3", "l32_upper10", "l32_lowt")},
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.

@@ -144,8 +144,8 @@ def test_harmonic_extension(envelope_arm, audio_folder, tmp_path):
   assert estimates[4] == "envelope vocoder, 32 bands"
   assert [row["test"] for row in rows].count("ood") == len(estimates)
   trained, extended, noise, oracle = rows[:4]
-  # The same sampler noise: below the crossover the two decodes agree.
-  assert number(extended["lsd_1k_2k"]) == pytest.approx(number(trained["lsd_1k_2k"]), abs=0.5)
+  # One decode, post-processed: below the crossover only the STFT round trip differs.
+  assert number(extended["lsd_1k_2k"]) == pytest.approx(number(trained["lsd_1k_2k"]), abs=0.1)
   # Fed the original's partials, the extension is nearer the original above the crossover than noise is.
   assert number(oracle["lsd_2k_4k"]) < number(noise["lsd_2k_4k"]) - 2
   assert all(-1 <= number(row["lines_2k_4k"]) <= 1 for row in rows)

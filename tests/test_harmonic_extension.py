@@ -39,7 +39,7 @@ def _harmonic_tone_over_noise(f0=200.0, top_hz=2000.0, noise_level=0.05, seconds
 def test_the_extension_writes_partials_above_the_crossover_at_the_bands_own_level():
   wave = _harmonic_tone_over_noise()
   spec = _stft(wave)
-  c = harmonic_extension.bins(2000.0, HOP)
+  c = harmonic_extension.bin_at(2000.0, HOP)
   out = harmonic_extension.extend(spec, c, 5)
   np.testing.assert_array_equal(np.asarray(out)[..., :c], np.asarray(spec)[..., :c])
   power_in, power_out = np.abs(np.asarray(spec)[0, 5:-5]) ** 2, np.abs(np.asarray(out)[0, 5:-5]) ** 2

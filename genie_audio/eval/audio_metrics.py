@@ -178,9 +178,14 @@ def _lsd(log_ref: np.ndarray, log_est: np.ndarray) -> np.ndarray | float:
 LSD_BANDS = ((0, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
 
 
-def band_name(low_hz: float, high_hz: float) -> str:
-  """The metric key of one band: 'lsd_2k_4k'."""
-  return f"lsd_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
+def band_name(low_hz: float, high_hz: float, measure: str = "lsd") -> str:
+  """The metric key of one band: 'lsd_2k_4k' (`measure` 'lines': 'lines_2k_4k')."""
+  return f"{measure}_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
+
+
+def _band_mask(hz: np.ndarray, low: float, high: float, sample_rate: int) -> np.ndarray:
+  """Bins in [low, high) Hz; a band that ends at Nyquist keeps the Nyquist bin."""
+  return (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
 
 
 def band_spectral_distances(reference: np.ndarray, estimate: np.ndarray, bands=LSD_BANDS, n_fft: int = LSD_N_FFT,
@@ -196,31 +201,26 @@ def _band_lsds(log_ref: np.ndarray, log_est: np.ndarray, bands, n_fft: int, samp
   hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
   out = {}
   for low, high in bands:
-    in_band = (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
+    in_band = _band_mask(hz, low, high, sample_rate)
     out[band_name(low, high)] = _lsd(log_ref[..., in_band], log_est[..., in_band])
   return out
 
 
-# Bands of `band_line_correlations`: where the partials are rendered, from the notes' range up.
-LINE_BANDS = ((0, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
+# Bands of `band_line_correlations`: where the partials are rendered (the LSD's bands).
+LINE_BANDS = LSD_BANDS
 # The smooth envelope a spectrum's lines stand out from: its moving average over this many Hz.
 LINE_ENVELOPE_HZ = 150.0
-
-
-def line_band_name(low_hz: float, high_hz: float) -> str:
-  """The metric key of one band's line correlation: 'lines_2k_4k'."""
-  return f"lines_{low_hz / 1000:g}k_{high_hz / 1000:g}k"
 
 
 def band_line_correlations(reference: np.ndarray, estimate: np.ndarray, bands=LINE_BANDS, n_fft: int = LSD_N_FFT,
                            hop: int = LSD_HOP, sample_rate: int = DEFAULT_SAMPLE_RATE
                            ) -> dict[str, np.ndarray | float]:
-  """Whether the estimate has the reference's spectral lines (partials) in each band: {line_band_name: r}.
+  """Whether the estimate has the reference's spectral lines (partials) in each band: {'lines_2k_4k': r, ...}.
 
   Per frame, each log power spectrum (dB) minus its moving average over LINE_ENVELOPE_HZ leaves the lines and
   the valleys between them; r is their Pearson correlation over the band's bins, averaged over the frames
-  where the reference has any such structure. 1 for a copy at any gain, about 0 for noise under the right
-  envelope (the LSD cannot tell those apart: it is dominated by the noise's own fine structure).
+  where the reference has any such structure (0 if it has none). 1 for a copy at any gain, about 0 for noise
+  under the right envelope (the LSD cannot tell those apart: it is dominated by the noise's own fine structure).
   """
   ref, est = _check_pair(reference, estimate)
   return _band_line_correlations(_power_db(ref, n_fft, hop), _power_db(est, n_fft, hop), bands, n_fft,
@@ -241,13 +241,13 @@ def _band_line_correlations(log_ref: np.ndarray, log_est: np.ndarray, bands, n_f
   width = max(3, int(round(LINE_ENVELOPE_HZ * n_fft / sample_rate)))
   out = {}
   for low, high in bands:
-    in_band = (hz >= low) & (hz < high) if high < sample_rate / 2 else hz >= low
+    in_band = _band_mask(hz, low, high, sample_rate)
     r, e = (_detrended(x, width)[..., in_band] for x in (log_ref, log_est))
     r, e = r - r.mean(-1, keepdims=True), e - e.mean(-1, keepdims=True)
     norm_r, norm_e = np.sqrt((r * r).sum(-1)), np.sqrt((e * e).sum(-1))
     has_lines = norm_r > 1e-6 * np.sqrt(r.shape[-1])  # a frame at the power floor has none to match
     per_frame = np.where(has_lines, (r * e).sum(-1) / np.maximum(norm_r * norm_e, 1e-12), 0.0)
-    out[line_band_name(low, high)] = _scalar_or_batch(per_frame.sum(-1) / np.maximum(has_lines.sum(-1), 1))
+    out[band_name(low, high, "lines")] = _scalar_or_batch(per_frame.sum(-1) / np.maximum(has_lines.sum(-1), 1))
   return out
 
 

@@ -55,10 +55,12 @@ def extend(spec_BNF: jnp.ndarray, crossover_bin: int, band_bins: int) -> jnp.nda
   the input, each next from the one just written), at the input's power per frame and band of `band_bins` bins
   (`at_band_power`)."""
   F = spec_BNF.shape[-1]
-  if not 0 < crossover_bin < F:
-    raise ValueError(f"harmonic extension: crossover bin {crossover_bin} outside (0, {F})")
+  _check_crossover(crossover_bin, F)
   written = spec_BNF
   low = crossover_bin
+  # Each octave from the one below it, as written. The top bin of an octave also reads the bin at its source's
+  # top edge, the input's own: its neighbour in the spectrum, so its phase fits (clamping it to the octave below
+  # made both top bins the same phase, and the lines measured worse).
   while low < F:
     high = min(2 * low, F)
     written = written.at[..., low:high].set(octave_up(written)[..., low:high])
@@ -70,9 +72,10 @@ def at_band_power(written_BNF: jnp.ndarray, spec_BNF: jnp.ndarray, crossover_bin
                   ) -> jnp.ndarray:
   """`spec` below `crossover_bin`; above it `written`, scaled per frame and band of `band_bins` bins to `spec`'s
   power there. A band where `written` has under EMPTY_BAND of that power keeps `spec`."""
+  F = spec_BNF.shape[-1]
+  _check_crossover(crossover_bin, F)
   if band_bins < 1:
     raise ValueError(f"harmonic extension: band_bins must be >= 1, got {band_bins}")
-  F = spec_BNF.shape[-1]
   bands_FK = jnp.asarray(band_matrix(F, crossover_bin, band_bins))
   sizes_K = bands_FK.sum(axis=0)
   target_BNK = (jnp.abs(spec_BNF) ** 2) @ bands_FK / sizes_K
@@ -84,7 +87,13 @@ def at_band_power(written_BNF: jnp.ndarray, spec_BNF: jnp.ndarray, crossover_bin
   return jnp.where(upper_F & ~keep_BNF, written_BNF * (gain_BNK @ bands_FK.T), spec_BNF)
 
 
-def bins(hz: float, hop: int) -> int:
+def _check_crossover(crossover_bin: int, num_bins: int) -> None:
+  if not 0 < crossover_bin < num_bins:
+    raise ValueError(f"harmonic extension: crossover bin {crossover_bin} outside (0, {num_bins}) "
+                     f"(bins of {SAMPLE_RATE / (2 * (num_bins - 1)):g} Hz)")
+
+
+def bin_at(hz: float, hop: int) -> int:
   """The STFT bin (of `spectral.stft(., hop)`) at `hz`."""
   return int(round(hz * spectral.n_fft(hop) / SAMPLE_RATE))
 
@@ -94,5 +103,5 @@ def extend_wave(wave_BT: np.ndarray, crossover_hz: float, band_hz: float, hop: i
   On the decoder's own flow output it does worse: the frames a flow samples are not the STFT of any signal,
   and their phases do not advance frame to frame as a partial's do, which the transposition relies on."""
   spec = spectral.stft(jnp.asarray(wave_BT, jnp.float32), hop)
-  extended = extend(spec, bins(crossover_hz, hop), max(1, bins(band_hz, hop)))
+  extended = extend(spec, bin_at(crossover_hz, hop), max(1, bin_at(band_hz, hop)))
   return np.asarray(spectral.istft(extended, hop))

@@ -20,7 +20,7 @@ from genie_audio.eval import audio_metrics, baselines, pitch
 
 METRICS = ("mel_distance", "si_sdr", "lsd", "chroma_similarity", "chroma_correlation",
            *(audio_metrics.band_name(*band) for band in audio_metrics.LSD_BANDS),
-           *(audio_metrics.line_band_name(*band) for band in audio_metrics.LINE_BANDS))
+           *(audio_metrics.band_name(*band, "lines") for band in audio_metrics.LINE_BANDS))
 
 
 def fixed_crops(dataset_dir: str | os.PathLike, split: str, num_clips: int, clip_frames: int,

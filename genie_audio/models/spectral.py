@@ -118,6 +118,11 @@ def band_profile(band_values: tuple[float, ...] | np.ndarray, hop: int) -> np.nd
   return np.interp(np.arange(F), centres, values)
 
 
+def coefficient_profile(band_values: tuple[float, ...] | np.ndarray, hop: int) -> np.ndarray:
+  """`band_profile` for the flow's coefficients (2F,): real parts, then imaginary parts, alike."""
+  return np.tile(band_profile(band_values, hop), 2)
+
+
 def band_rms(coefficients_BN2F: np.ndarray, num_bands: int) -> np.ndarray:
   """(num_bands,) RMS of compressed coefficients (real and imaginary parts alike) in equal-width frequency
   bands from 0 Hz to Nyquist, the inverse of `band_profile`'s layout."""

@@ -274,7 +274,7 @@ class Tokenizer(nn.Module):
     if not self.flow_band_rms:
       return 1.0
     relative = np.asarray(self.flow_band_rms) / max(self.flow_band_rms)
-    return jnp.asarray(np.tile(spectral.band_profile(relative, self.stft_hop), 2), jnp.float32)
+    return jnp.asarray(spectral.coefficient_profile(relative, self.stft_hop), jnp.float32)
 
   def encoder_receptive_field(self) -> tuple[int, int]:
     """(left, right) samples beyond a frame's own `total_stride` samples that can affect its raw latent.

@@ -69,14 +69,14 @@ def measure_flow_band_rms(model: Tokenizer, dataset_dir: str, num_bands: int, cr
   return [float(v) if v > 1e-3 * rms.max() else 1.0 for v in rms]
 
 
-def flow_loss_weight(band_weights, hop: int) -> np.ndarray | None:
+def flow_loss_weight(band_weights: tuple[float, ...], hop: int) -> np.ndarray | None:
   """(2F,) weight of each compressed STFT coefficient's squared error (real parts, then imaginary parts), from
   weights of equal-width bands 0 Hz to Nyquist (linear between band centres, `spectral.band_profile`), scaled to
   mean 1 so the loss keeps its scale; None for () (every coefficient alike)."""
   if not band_weights:
     return None
-  per_bin = spectral.band_profile(tuple(band_weights), hop)
-  return np.tile(per_bin / per_bin.mean(), 2).astype(np.float32)
+  per_coefficient = spectral.coefficient_profile(tuple(band_weights), hop)
+  return (per_coefficient / per_coefficient.mean()).astype(np.float32)
 
 
 class TokenizerTask(Task):
