@@ -59,6 +59,8 @@ envelope): the flow's noise floor. Each arm changes one thing:
               on the partials there rather than on the loud low bins
   l32_upper10  the same, 10x
   l32_upper1p5, l32_upper2  the same, 1.5x and 2x (3x took the notes: chroma 0.95 -> 0.84)
+  l32_w512    envelope_enc01_l32 with the decoder twice as wide (512, 256): does width add lines, where the
+              weighting only moved them (equal steps, not equal time: a step costs about twice)
   l32_lowt    envelope_enc01_l32 with diffusion times u^2 (config.time_power 2): more training near the data,
               where the fine structure between partials is decided
 
@@ -195,6 +197,7 @@ PRESET_ARMS = {
     "envelope_enc01_l32_fine_r4": dict(_DEEP_FINE_ENVELOPE, latent_dim=32),
     "envelope_enc01_l32_h320": dict(envelope_bands=32, envelope_trains_encoder=True, latent_dim=32, stft_hop=320),
     **{arm: _L32 for arm in ("l32_upper1p5", "l32_upper2", "l32_upper3", "l32_upper10", "l32_lowt")},
+    "l32_w512": dict(_L32, decoder_channels=(512, 256)),
 }
 # The demo's tiny_8hz before the long STFT windows (every 8 frames/s arm's base): a conv stem over the samples,
 # strides (4, 5, 5, 4, 5), latent 20, the flow on STFT frames of hop 200.
@@ -289,7 +292,7 @@ CONFIG = {"wave_lowt": dict(time_power=2.0), "band_norm_skip_lowt": dict(time_po
           "envelope_fine": dict(envelope_loss_weight=1.0),
           **{f"l32_upper{name}": dict(envelope_loss_weight=0.1, flow_loss_band_weights=(1.0, 1.0) + (w,) * 6)
              for name, w in (("1p5", 1.5), ("2", 2.0), ("3", 3.0), ("10", 10.0))},
-          "l32_lowt": dict(envelope_loss_weight=0.1, time_power=2.0),
+          "l32_lowt": dict(envelope_loss_weight=0.1, time_power=2.0), "l32_w512": dict(envelope_loss_weight=0.1),
           "8hz_norm": dict(flow_band_norm=16), "8hz_norm_skip": dict(flow_band_norm=16)}
 
 
