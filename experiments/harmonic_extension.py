@@ -51,26 +51,27 @@ SCORES = ("chroma_similarity", "mel_distance", *(audio_metrics.band_name(*b) for
           *(audio_metrics.band_name(*b, "lines") for b in audio_metrics.LINE_BANDS))
 
 
-def oracle(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, noise: bool, seed: int = 0
-           ) -> np.ndarray:
-  """The original below the crossover; above it, noise (`noise`) or the extension, at the original's band
-  levels."""
-  if not noise:
-    return extended(wave, hop, crossover_hz, band_hz)
+def on_whole_hops(wave: np.ndarray, hop: int, transform) -> np.ndarray:
+  """`transform` ((1, n) -> (1, n) samples) applied to the whole hops of `wave`; the samples after them kept."""
   n = len(wave) // hop * hop
-  spec = spectral.stft(jnp.asarray(wave[:n], jnp.float32)[None], hop)
-  k1, k2 = jax.random.split(jax.random.key(seed))
-  drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
-  out = harmonic_extension.at_band_power(drawn, spec, harmonic_extension.bin_at(crossover_hz, hop),
-                                         max(1, harmonic_extension.bin_at(band_hz, hop)))
-  return np.concatenate([np.asarray(spectral.istft(out, hop))[0], wave[n:]])
+  return np.concatenate([transform(wave[None, :n])[0], wave[n:]])
 
 
 def extended(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float) -> np.ndarray:
-  """`wave` with the extension (the samples after the last whole hop kept as they were)."""
-  n = len(wave) // hop * hop
-  head = harmonic_extension.extend_wave(wave[None, :n], crossover_hz, band_hz, hop)[0]
-  return np.concatenate([head, wave[n:]])
+  """`wave` with the extension above the crossover."""
+  return on_whole_hops(wave, hop, lambda x: harmonic_extension.extend_wave(x, crossover_hz, band_hz, hop))
+
+
+def noise_above(wave: np.ndarray, hop: int, crossover_hz: float, band_hz: float, seed: int = 0) -> np.ndarray:
+  """`wave` below the crossover; above it, noise at its own level per band (a perfect envelope, no lines)."""
+  def transform(x: np.ndarray) -> np.ndarray:
+    spec = spectral.stft(jnp.asarray(x, jnp.float32), hop)
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    drawn = jax.random.normal(k1, spec.shape) + 1j * jax.random.normal(k2, spec.shape)
+    out = harmonic_extension.at_band_power(drawn, spec, harmonic_extension.bin_at(crossover_hz, hop),
+                                           max(1, harmonic_extension.bin_at(band_hz, hop)))
+    return np.asarray(spectral.istft(out, hop))
+  return on_whole_hops(wave, hop, transform)
 
 
 def write_figure(path: str, wave: np.ndarray, decoded: np.ndarray, hop: int, crossover_hz: float,
@@ -113,8 +114,9 @@ def main(argv):
       for b in widths:
         row(f"decoder, extension above {c:g} Hz, bands {b:g} Hz", [extended(d, hop, c, b) for d in decoded])
     for c in crossovers:
-      for noise, what in ((True, "noise at its band levels"), (False, "extension")):
-        row(f"oracle: original, {what} above {c:g} Hz", [oracle(w, hop, c, widths[0], noise) for w in waves])
+      row(f"oracle: original, noise at its band levels above {c:g} Hz",
+          [noise_above(w, hop, c, widths[0]) for w in waves])
+      row(f"oracle: original, extension above {c:g} Hz", [extended(w, hop, c, widths[0]) for w in waves])
     row(f"envelope vocoder, {_VOCODER_BANDS} bands",
         [baselines.envelope_vocoder(w, frame_rate, _VOCODER_BANDS) for w in waves])
     for kbps in map(float, _OPUS_KBPS.value):

@@ -26,6 +26,7 @@ from absl import app, flags  # noqa: E402
 from benchmarks import common  # noqa: E402
 from experiments import music_sets, tokenizer_arms  # noqa: E402
 from experiments.common import config_flags, with_overrides  # noqa: E402
+from genie_audio.eval import audio_metrics  # noqa: E402
 
 _BUDGET = flags.DEFINE_float("budget_seconds", 400.0, "Train-step seconds every arm gets (at measured speed).")
 _BUDGET_ARM = flags.DEFINE_string("budget_arm", None, "With --budget_steps: the budget is the time of that many "
@@ -44,8 +45,8 @@ _ROUNDS = flags.DEFINE_integer("rounds", 2, "Timing rounds over the arms (the fa
 _SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE config override on every arm (after the arm's own).")
 
 PY = sys.executable
-METRICS = ("chroma_similarity", "mel_distance", "lsd", "lsd_0k_1k", "lsd_1k_2k", "lsd_2k_4k", "lsd_4k_8k",
-           "lines_0k_1k", "lines_1k_2k", "lines_2k_4k", "lines_4k_8k")
+METRICS = ("chroma_similarity", "mel_distance", "lsd", *(audio_metrics.band_name(*b) for b in audio_metrics.LSD_BANDS),
+           *(audio_metrics.band_name(*b, "lines") for b in audio_metrics.LINE_BANDS))
 
 
 def step_seconds(arms: list[str], rounds: int = 2) -> dict[str, tuple[float, int]]:

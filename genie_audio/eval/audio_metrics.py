@@ -239,10 +239,11 @@ def _band_line_correlations(log_ref: np.ndarray, log_est: np.ndarray, bands, n_f
                             ) -> dict[str, np.ndarray | float]:
   hz = np.arange(log_ref.shape[-1]) * sample_rate / n_fft
   width = max(3, int(round(LINE_ENVELOPE_HZ * n_fft / sample_rate)))
+  lines_ref, lines_est = _detrended(log_ref, width), _detrended(log_est, width)  # once, for every band
   out = {}
   for low, high in bands:
     in_band = _band_mask(hz, low, high, sample_rate)
-    r, e = (_detrended(x, width)[..., in_band] for x in (log_ref, log_est))
+    r, e = lines_ref[..., in_band], lines_est[..., in_band]
     r, e = r - r.mean(-1, keepdims=True), e - e.mean(-1, keepdims=True)
     norm_r, norm_e = np.sqrt((r * r).sum(-1)), np.sqrt((e * e).sum(-1))
     has_lines = norm_r > 1e-6 * np.sqrt(r.shape[-1])  # a frame at the power floor has none to match
